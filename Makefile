@@ -1,0 +1,41 @@
+# The two commands of the README: `make demo` and `make test`. Everything else here is a
+# step they take. One cargo target dir serves the CLI, the Rust tests, the gem and the wheel.
+
+export CARGO_TARGET_DIR ?= $(CURDIR)/target
+# Tests and the demo build unoptimised crates (dependencies are still optimised, see
+# Cargo.toml); benchmarks build release.
+export COGWORK_PROFILE ?= dev
+
+CLI = $(CARGO_TARGET_DIR)/debug/cogwork
+
+include gem/gem.mk
+include python/python.mk
+
+.PHONY: setup cli demo test rust-test bench
+
+setup:
+	scripts/setup.sh
+
+cli:
+	cargo build -p cogwork-core --bin cogwork
+
+rust-test:
+	cargo test -p cogwork-core
+
+test: setup
+	$(MAKE) rust-test
+	$(MAKE) ruby-test
+	$(MAKE) python-test
+
+demo: setup cli ruby-install python-install
+	@echo "== CLI: cogwork run / cogwork test"
+	$(CLI) run addition --tasks examples/tasks --input '{"num1": 2, "num2": 3}'
+	$(CLI) run greeting --tasks examples/tasks --input '{"name": "Ada", "language": "fr"}'
+	$(CLI) test examples/tasks
+	@echo "== Ruby"
+	$(MAKE) --no-print-directory ruby-demo
+	@echo "== Python"
+	$(MAKE) --no-print-directory python-demo
+
+bench:
+	cargo run --release -p cogwork-core --example pool_bench
