@@ -25,6 +25,9 @@ const LOOP_ITERATION_LIMIT: u64 = 1_000_000_000;
 struct CompiledTask {
     context: Context,
     function: JsObject,
+    /// `JSON.stringify`, captured before main.js runs: outputs follow JSON's own rules
+    /// (`toJSON`, dates as strings, functions dropped, cycles and BigInts refused).
+    stringify: JsObject,
 }
 
 #[derive(Default)]
@@ -65,6 +68,8 @@ fn compile(source: &str) -> Result<CompiledTask, JsError> {
     context.runtime_limits_mut().set_loop_iteration_limit(LOOP_ITERATION_LIMIT);
     register_natives(&mut context).map_err(|e| describe(e, &mut context))?;
     context.eval(Source::from_bytes(include_str!("prelude.js"))).map_err(|e| describe(e, &mut context))?;
+    let stringify = context.eval(Source::from_bytes("JSON.stringify")).map_err(|e| describe(e, &mut context))?;
+    let stringify = stringify.as_callable().ok_or_else(|| failure("TypeError", "JSON.stringify is not callable"))?;
     let value = context.eval(Source::from_bytes(source)).map_err(|e| describe(e, &mut context))?;
     let function = match value.as_callable() {
         Some(function) => function,
@@ -73,7 +78,7 @@ fn compile(source: &str) -> Result<CompiledTask, JsError> {
             failure("TypeError", "main.js must evaluate to a function (`(function(input, context) {...})`, an arrow function) or define a global `main`")
         })?,
     };
-    Ok(CompiledTask { context, function })
+    Ok(CompiledTask { context, function, stringify })
 }
 
 fn global_main(context: &mut Context) -> Option<JsObject> {
@@ -87,14 +92,14 @@ fn call(task: &mut CompiledTask, request: &ExecuteRequest) -> Result<Value, JsEr
     let info = JsValue::from_json(&request.context, context).map_err(|e| describe(e, context))?;
     let value = task.function.call(&JsValue::undefined(), &[input, info], context).map_err(|e| describe(e, context))?;
     let value = settle(value, context)?;
-    match value.to_json(context) {
-        Ok(Some(output)) => Ok(output),
-        Ok(None) => Err(failure("TypeError", "main.js returned undefined; a task must return a JSON value (an object, array, string, number, boolean or null)")),
-        Err(error) => {
-            let cause = describe(error, context);
-            Err(failure("TypeError", &format!("main.js returned a value that is not JSON: {}", cause.message)))
-        }
-    }
+    let json = task.stringify.call(&JsValue::undefined(), &[value], context).map_err(|e| {
+        let cause = describe(e, context);
+        failure("TypeError", &format!("main.js returned a value that is not JSON: {}", cause.message))
+    })?;
+    let Some(json) = json.as_string() else {
+        return Err(failure("TypeError", "main.js returned undefined or a function; a task must return a JSON value (an object, array, string, number, boolean or null)"));
+    };
+    serde_json::from_str(&json.to_std_string_escaped()).map_err(|e| failure("TypeError", &format!("main.js returned a value that is not JSON: {e}")))
 }
 
 /// Resolves a returned Promise by running the job queue (fetch completes synchronously, and
