@@ -38,4 +38,4 @@ demo: setup cli ruby-install python-install
 	$(MAKE) --no-print-directory python-demo
 
 bench:
-	cargo run --release -p cogwork-core --example pool_bench
+	cargo bench -p cogwork-core --bench pool

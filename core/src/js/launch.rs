@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::net::UnixStream;
 use tokio::process::{Child, Command};
 
-use super::worker::{serve, Disconnect, CHANNEL_FD};
+use super::worker::{serve, CHANNEL_FD};
 use crate::error::{Error, Result};
 
 /// Stack for in-process worker threads: Boa recurses natively for nested JS calls.
@@ -123,7 +123,7 @@ pub(crate) fn spawn_thread() -> Result<(UnixStream, Runner)> {
     std::thread::Builder::new()
         .name("cogwork-js".into())
         .stack_size(WORKER_THREAD_STACK)
-        .spawn(move || serve(worker, Disconnect::Return))
+        .spawn(move || serve(worker))
         .map_err(|e| Error::io("cannot start an in-process worker thread", e))?;
     Ok((into_tokio(host)?, Runner::Thread))
 }

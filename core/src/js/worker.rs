@@ -1,15 +1,15 @@
 //! The worker side: the loop that serves executions over the IPC channel.
 //!
-//! A reader thread owns the incoming half of the channel: it answers pings at once (so a
-//! long execution still looks alive), and forwards everything else to the thread running
-//! Boa. When the host goes away the channel reaches end-of-file and a worker process exits
-//! on the spot, even in the middle of a runaway loop: no orphaned workers.
+//! One thread does everything — reads a request, runs it in Boa, answers — so an
+//! execution costs no hop between threads inside the worker. The host pings only idle
+//! workers, so nothing needs answering while a task runs. A worker process also keeps a
+//! watcher thread that only waits for the host's end of the channel to close, and then
+//! exits on the spot, even in the middle of a runaway loop: no orphaned workers.
 
-use std::cell::Cell;
-use std::os::fd::{FromRawFd, RawFd};
+use std::cell::{Cell, RefCell};
+use std::io::{BufReader, BufWriter, Write};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::net::UnixStream;
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
 
 use super::protocol::{read_frame, write_frame, FetchRequest, FetchResponse, HostMessage, WorkerMessage, PROTOCOL_VERSION};
 use super::sandbox::Sandbox;
@@ -30,69 +30,68 @@ pub fn worker_main() -> ! {
     }
     // SAFETY: fd 3 is open (checked above) and nothing else in this process owns it.
     let channel = unsafe { UnixStream::from_raw_fd(CHANNEL_FD) };
-    serve(channel, Disconnect::ExitProcess);
+    exit_when_host_hangs_up(&channel);
+    serve(channel);
     std::process::exit(0)
 }
 
-/// What a worker does when the host closes the channel.
-#[derive(Clone, Copy)]
-pub(crate) enum Disconnect {
-    /// A worker process exits immediately.
-    ExitProcess,
-    /// An in-process worker thread finishes its current execution and returns.
-    Return,
+/// Waits on a thread of its own for the host's end to close (POLLRDHUP reports that
+/// without consuming any data) and exits the process then.
+fn exit_when_host_hangs_up(channel: &UnixStream) {
+    let fd = channel.as_raw_fd();
+    std::thread::Builder::new()
+        .name("cogwork-hangup-watch".into())
+        .spawn(move || loop {
+            let mut poll = libc::pollfd { fd, events: libc::POLLRDHUP, revents: 0 };
+            // SAFETY: one valid pollfd; fd stays open for the life of the process.
+            let ready = unsafe { libc::poll(&mut poll, 1, -1) };
+            if ready > 0 && poll.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0 {
+                std::process::exit(0);
+            }
+        })
+        .expect("cannot start the worker's hang-up watcher");
 }
 
-/// Serves executions until the channel closes.
-pub(crate) fn serve(channel: UnixStream, disconnect: Disconnect) {
-    let writer = Arc::new(Mutex::new(channel.try_clone().expect("cannot clone the worker channel")));
-    let (inbox_tx, inbox) = mpsc::channel();
-    let reader_writer = writer.clone();
-    std::thread::Builder::new()
-        .name("cogwork-worker-reader".into())
-        .spawn(move || read_loop(channel, &reader_writer, inbox_tx, disconnect))
-        .expect("cannot start the worker reader thread");
-    let mut io = HostIo { writer, inbox, execution: 0, next_fetch: Cell::new(0), console_lines: Cell::new(0) };
+/// Serves executions until the host closes the channel or asks to shut down.
+pub(crate) fn serve(channel: UnixStream) {
+    let reader = BufReader::new(channel.try_clone().expect("cannot clone the worker channel"));
+    let channel = RefCell::new(Channel { reader, writer: BufWriter::new(channel) });
+    let mut io = HostIo { channel, execution: 0, next_fetch: Cell::new(0), console_lines: Cell::new(0) };
     if io.send(&WorkerMessage::Ready { protocol: PROTOCOL_VERSION, pid: std::process::id() }).is_err() {
         return;
     }
     let mut sandbox = Sandbox::default();
-    while let Ok(message) = io.inbox.recv() {
-        let HostMessage::Execute(request) = message else { continue };
-        io.execution = request.execution;
-        io.console_lines.set(0);
-        let (outcome, returned) = sandbox.execute(&request, io);
-        io = returned;
-        if io.send(&WorkerMessage::Result { execution: request.execution, outcome }).is_err() {
-            return;
+    loop {
+        match io.receive() {
+            Some(HostMessage::Execute(request)) => {
+                io.execution = request.execution;
+                io.console_lines.set(0);
+                let (outcome, returned) = sandbox.execute(&request, io);
+                io = returned;
+                if io.send(&WorkerMessage::Result { execution: request.execution, outcome }).is_err() {
+                    return;
+                }
+            }
+            Some(HostMessage::Ping { nonce }) => {
+                if io.send(&WorkerMessage::Pong { nonce }).is_err() {
+                    return;
+                }
+            }
+            // A fetch reply for an execution that is over: nothing waits for it.
+            Some(HostMessage::FetchReply { .. }) => {}
+            Some(HostMessage::Shutdown) | None => return,
         }
     }
 }
 
-fn read_loop(mut channel: UnixStream, writer: &Mutex<UnixStream>, inbox: Sender<HostMessage>, disconnect: Disconnect) {
-    loop {
-        match read_frame::<HostMessage>(&mut channel) {
-            Ok(Some(HostMessage::Ping { nonce })) => {
-                let mut writer = writer.lock().unwrap_or_else(|p| p.into_inner());
-                let _ = write_frame(&mut *writer, &WorkerMessage::Pong { nonce });
-            }
-            Ok(Some(HostMessage::Shutdown)) | Ok(None) | Err(_) => break,
-            Ok(Some(message)) => {
-                if inbox.send(message).is_err() {
-                    break;
-                }
-            }
-        }
-    }
-    if let Disconnect::ExitProcess = disconnect {
-        std::process::exit(0);
-    }
+struct Channel {
+    reader: BufReader<UnixStream>,
+    writer: BufWriter<UnixStream>,
 }
 
 /// The worker's line to the host, lent to the sandbox during an execution.
 pub(crate) struct HostIo {
-    writer: Arc<Mutex<UnixStream>>,
-    inbox: Receiver<HostMessage>,
+    channel: RefCell<Channel>,
     execution: u64,
     next_fetch: Cell<u64>,
     console_lines: Cell<u32>,
@@ -100,8 +99,14 @@ pub(crate) struct HostIo {
 
 impl HostIo {
     fn send(&self, message: &WorkerMessage) -> std::io::Result<()> {
-        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        write_frame(&mut *writer, message)
+        let writer = &mut self.channel.borrow_mut().writer;
+        write_frame(writer, message)?;
+        writer.flush()
+    }
+
+    /// The next message; `None` once the channel is closed or unreadable.
+    fn receive(&self) -> Option<HostMessage> {
+        read_frame(&mut self.channel.borrow_mut().reader).ok().flatten()
     }
 
     pub fn console(&self, level: String, message: String) {
@@ -121,10 +126,10 @@ impl HostIo {
         self.next_fetch.set(fetch);
         self.send(&WorkerMessage::Fetch { execution: self.execution, fetch, request }).map_err(|e| e.to_string())?;
         loop {
-            match self.inbox.recv() {
-                Ok(HostMessage::FetchReply { fetch: id, result }) if id == fetch => return result,
-                Ok(_) => continue,
-                Err(_) => return Err("the host closed the channel".into()),
+            match self.receive() {
+                Some(HostMessage::FetchReply { fetch: id, result }) if id == fetch => return result,
+                Some(_) => continue,
+                None => return Err("the host closed the channel".into()),
             }
         }
     }
