@@ -188,9 +188,12 @@ impl Engine {
         self.registry().warnings().to_vec()
     }
 
-    /// Stops the workers. Runs already under way finish first; later runs fail.
+    /// Stops the workers. Runs already under way finish first; later runs fail. In a
+    /// forked child it does nothing: the workers belong to the parent.
     pub async fn close(&self) {
-        self.inner.pool.close().await;
+        if self.check_process().is_ok() {
+            self.inner.pool.close().await;
+        }
     }
 
     fn registry(&self) -> Arc<Registry> {
