@@ -293,6 +293,7 @@ impl Worker {
     /// Runs one job; the flag says whether this worker may serve another.
     async fn run(&mut self, shared: &Shared, job: &mut Job) -> (Result<Execution>, bool) {
         let started = Instant::now();
+        let input = std::mem::take(&mut job.request.input);
         let request = &job.request;
         let task = request.task.name();
         let execution = shared.next_execution.fetch_add(1, Ordering::Relaxed);
@@ -302,7 +303,7 @@ impl Worker {
             key: key.clone(),
             task: task.clone(),
             source: (!self.compiled.contains(key)).then(|| request.task.source.clone()),
-            input: request.input.clone(),
+            input,
             context: task_context(execution, &request.task),
         });
         if let Err(error) = write_frame_async(&mut self.writer, &message).await {
