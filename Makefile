@@ -11,7 +11,7 @@ CLI = $(CARGO_TARGET_DIR)/debug/cogwork
 include gem/gem.mk
 include python/python.mk
 
-.PHONY: setup cli demo test rust-test bench
+.PHONY: setup cli cli-demo demo test rust-test bench
 
 setup:
 	scripts/setup.sh
@@ -27,15 +27,14 @@ test: setup
 	$(MAKE) ruby-test
 	$(MAKE) python-test
 
-demo: setup cli ruby-install python-install
+demo: setup
+	$(MAKE) --no-print-directory cli-demo ruby-demo python-demo
+
+cli-demo: cli
 	@echo "== CLI: cogwork run / cogwork test"
 	$(CLI) run addition --tasks examples/tasks --input '{"num1": 2, "num2": 3}'
 	$(CLI) run greeting --tasks examples/tasks --input '{"name": "Ada", "language": "fr"}'
 	$(CLI) test examples/tasks
-	@echo "== Ruby"
-	$(MAKE) --no-print-directory ruby-demo
-	@echo "== Python"
-	$(MAKE) --no-print-directory python-demo
 
 bench:
 	cargo bench -p cogwork-core --bench pool

@@ -4,7 +4,7 @@
 # bindings with bindgen) and RSpec. Idempotent: installs only what is missing.
 set -euo pipefail
 
-packages=(ruby ruby-dev libclang-dev ruby-rspec)
+packages=(ruby ruby-dev rake libclang-dev ruby-rspec)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

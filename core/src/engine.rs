@@ -2,6 +2,7 @@
 //! Everything hangs off it behind an `Arc`; nothing is looked up globally, so several
 //! engines can coexist in one process.
 
+use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -129,7 +130,8 @@ pub struct Engine {
 
 struct Inner {
     registry: Arc<RwLock<Arc<Registry>>>,
-    pool: Pool,
+    /// Dropped only in the process that opened it (see `Drop`).
+    pool: ManuallyDrop<Pool>,
     timeout: Duration,
     /// The process that opened the engine: its workers and runtime do not survive a fork.
     pid: u32,
@@ -157,7 +159,7 @@ impl Engine {
             fetch_allow: options.fetch_allow,
         })
         .await?;
-        let inner = Inner { registry, pool, timeout: options.timeout, pid: std::process::id(), _watcher: watcher };
+        let inner = Inner { registry, pool: ManuallyDrop::new(pool), timeout: options.timeout, pid: std::process::id(), _watcher: watcher };
         Ok(Engine { inner: Arc::new(inner) })
     }
 
@@ -200,13 +202,27 @@ impl Engine {
         self.inner.registry.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
-    fn check_process(&self) -> Result<()> {
+    /// Fails in a process forked after the engine was opened: the workers and the runtime
+    /// threads belong to the parent. Open a new engine in the child instead.
+    pub fn check_process(&self) -> Result<()> {
         match std::process::id() {
             pid if pid == self.inner.pid => Ok(()),
             pid => Err(Error::EngineClosed(format!(
                 "this engine was opened in process {} and cannot be used in forked process {pid}; open a new Engine in the child",
                 self.inner.pid
             ))),
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // A forked child holds only a memory copy of the parent's pool, sharing kernel
+        // objects (sockets, epoll, worker pids) with it: tearing that down from the child
+        // would reach into the parent's workers. The child leaks its copy instead.
+        if std::process::id() == self.pid {
+            // SAFETY: dropped once, here, and never used again.
+            unsafe { ManuallyDrop::drop(&mut self.pool) };
         }
     }
 }

@@ -7,6 +7,7 @@
 //! Nothing else is reachable from JavaScript: no filesystem, environment, modules or timers.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use boa_engine::builtins::promise::PromiseState;
 use boa_engine::object::builtins::JsPromise;
@@ -67,10 +68,10 @@ fn compile(source: &str) -> Result<CompiledTask, JsError> {
     let mut context = Context::default();
     context.runtime_limits_mut().set_loop_iteration_limit(LOOP_ITERATION_LIMIT);
     register_natives(&mut context).map_err(|e| describe(e, &mut context))?;
-    context.eval(Source::from_bytes(include_str!("prelude.js"))).map_err(|e| describe(e, &mut context))?;
+    context.eval(Source::from_bytes(include_str!("prelude.js")).with_path(Path::new("prelude.js"))).map_err(|e| describe(e, &mut context))?;
     let stringify = context.eval(Source::from_bytes("JSON.stringify")).map_err(|e| describe(e, &mut context))?;
     let stringify = stringify.as_callable().ok_or_else(|| failure("TypeError", "JSON.stringify is not callable"))?;
-    let value = context.eval(Source::from_bytes(source)).map_err(|e| describe(e, &mut context))?;
+    let value = context.eval(Source::from_bytes(source).with_path(Path::new("main.js"))).map_err(|e| describe(e, &mut context))?;
     let function = match value.as_callable() {
         Some(function) => function,
         // A script declaring `main` (function or const) instead of evaluating to a function.

@@ -1,0 +1,40 @@
+//! `cogwork._native`: the Python binding of cogwork-core. A thin adapter: the `Engine`
+//! handle, value conversion, the exception hierarchy and GIL handling. The public API is the
+//! `cogwork` package (python/cogwork), a small idiomatic layer over this module.
+
+mod convert;
+mod detach;
+mod engine;
+mod errors;
+
+use pyo3::prelude::*;
+
+/// Serves as a JavaScript worker process over fd 3 until the host closes it; never returns.
+/// The package starts workers as `python -c` one-liners that call this.
+#[pyfunction]
+fn worker_main() {
+    cogwork_core::js::worker_main()
+}
+
+/// The native half of cogwork; use the `cogwork` package instead.
+#[pymodule]
+mod _native {
+    #[pymodule_export]
+    use super::engine::Engine;
+    #[pymodule_export]
+    use super::errors::{
+        CogworkError, ConfigurationError, EngineClosedError, InvalidInputError, InvalidOutputError, InvalidTaskError,
+        TaskFailedError, TaskNotFoundError, TimeoutError, WorkerCrashedError,
+    };
+    #[pymodule_export]
+    use super::worker_main;
+
+    use pyo3::prelude::*;
+
+    #[pymodule_init]
+    fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
+        // The core's default worker memory cap, so the package's signature can show it
+        // without restating it (None there means "no cap").
+        module.add("DEFAULT_MEMORY_LIMIT", cogwork_core::EngineOptions::default().memory_limit)
+    }
+}

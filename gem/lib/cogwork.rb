@@ -1,0 +1,15 @@
+# frozen_string_literal: true
+
+# cogwork: a durable job and workflow orchestrator with a Rust core. JavaScript tasks run
+# in isolated worker processes; Ruby talks to the core through a native extension.
+#
+#   require "cogwork"
+#   Cogwork::Engine.open(tasks: ["examples/tasks"], workers: 2) do |engine|
+#     engine.run("addition", {num1: 2, num2: 3}) #=> {"sum" => 5}
+#   end
+require_relative "cogwork/version"
+# The native extension: Cogwork::Native and the Cogwork::Error classes. Found on the load
+# path: RubyGems installs it in the gem's extension directory, `rake compile` in lib/.
+require "cogwork/cogwork"
+require_relative "cogwork/errors"
+require_relative "cogwork/engine"

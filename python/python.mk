@@ -1,0 +1,32 @@
+# Targets of the Python package, included by the root Makefile and run from the repository
+# root. The build honours CARGO_TARGET_DIR (shared with the other crates) and
+# COGWORK_PROFILE (dev | release; release when unset, as pip would build).
+
+PYTHON ?= python3
+VENV ?= .venv
+VENV_PYTHON = $(abspath $(VENV))/bin/python
+COGWORK_PROFILE ?= release
+
+.PHONY: python-venv python-install python-test python-demo
+
+python-venv: $(VENV)/.tools
+
+# A stamp rather than the venv itself, so a failed pip install is retried next time.
+$(VENV)/.tools:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV_PYTHON) -m pip install --quiet "maturin>=1.16,<2" pytest
+	touch $@
+
+# --no-build-isolation: build with the venv's maturin (which the backend runs from PATH)
+# instead of fetching one per install.
+# --force-reinstall: pip would otherwise skip a rebuilt package whose version is unchanged.
+python-install: python-venv
+	PATH="$(abspath $(VENV))/bin:$$PATH" MATURIN_PEP517_ARGS="--profile $(COGWORK_PROFILE)" \
+	  $(VENV_PYTHON) -m pip install --no-build-isolation --force-reinstall --no-deps ./python
+
+# From tests/, so that `import cogwork` finds the installed package, not python/cogwork.
+python-test: python-install
+	cd tests && $(VENV_PYTHON) -m pytest
+
+python-demo: python-install
+	$(VENV_PYTHON) examples/quickstart.py

@@ -1,0 +1,26 @@
+# frozen_string_literal: true
+
+# The suite runs against whichever cogwork `require` finds: the installed gem under
+# `make ruby-test` (GEM_HOME=.gems), or gem/lib under `rake spec`. It starts real worker
+# processes and runs the example tasks plus the fixtures in spec/fixtures/tasks.
+require "cogwork"
+require "timeout"
+
+module CogworkSpec
+  EXAMPLE_TASKS = File.expand_path("../examples/tasks", __dir__)
+  FIXTURE_TASKS = File.expand_path("fixtures/tasks", __dir__)
+  TASKS = [EXAMPLE_TASKS, FIXTURE_TASKS].freeze
+
+  def self.elapsed
+    start = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    yield
+    Process.clock_gettime(Process::CLOCK_MONOTONIC) - start
+  end
+end
+
+RSpec.configure do |config|
+  config.disable_monkey_patching!
+  config.expect_with(:rspec) { |expectations| expectations.syntax = :expect }
+  # A hang is a failure: no example may wait forever on a worker.
+  config.around { |example| Timeout.timeout(60) { example.run } }
+end

@@ -1,0 +1,86 @@
+"""Python values cross into the core and back exactly, or fail naming where."""
+
+import collections
+import datetime
+import enum
+
+import pytest
+
+import cogwork
+
+
+class Color(enum.IntEnum):
+    RED = 1
+
+
+class Mood(str, enum.Enum):
+    CALM = "calm"
+
+
+def test_values_round_trip_through_an_echo_task(engine):
+    value = {
+        "int": 42,
+        "negative": -7,
+        "float": 0.1,
+        "huge_float": 1e300,
+        "unicode": "héllo ✓ 🎉 中文",
+        "quotes": "\"double\" 'single' \\back\\slash\n\ttab \u0000 nul",
+        "": "empty key",
+        "nested": {"list": [1, [2, [3, None]], {"deep": True}], "false": False},
+        "empty": [{}, []],
+    }
+    output = engine.run("echo", value)
+    assert output == value
+    assert type(output["int"]) is int
+
+
+def test_ints_beyond_32_bits_come_back_from_javascript_as_ints(engine):
+    # JavaScript numbers are doubles: integers up to 2**53 are exact there, and must come
+    # back as Python ints, not floats (JSON.stringify prints them without a fraction).
+    value = [2**31, -(2**40) - 1, 2**53]
+    output = engine.run("echo", value)
+    assert output == value
+    assert [type(n) for n in output] == [int, int, int]
+
+
+def test_ints_of_any_size_reach_the_core_exactly(engine):
+    # The core checks the schema before JavaScript, whose numbers are doubles, sees them;
+    # its message quotes the number it received.
+    for n in (2**100, 2**64 - 1, 2**63 + 1, -(2**70) - 1):
+        with pytest.raises(cogwork.InvalidInputError) as caught:
+            engine.run("bounded", {"n": n})
+        assert str(n) in caught.value.violations[0]["message"]
+
+
+def test_tuples_and_subclasses_convert_by_their_data(engine):
+    value = {
+        "tuple": (1, "two"),
+        "int_enum": Color.RED,
+        "str_enum": Mood.CALM,
+        "ordered": collections.OrderedDict(a=1),
+    }
+    assert engine.run("echo", value) == {"tuple": [1, "two"], "int_enum": 1, "str_enum": "calm", "ordered": {"a": 1}}
+
+
+def test_unsupported_object_raises_type_error_naming_its_path(engine):
+    with pytest.raises(TypeError, match=r"^input\.items\[3\]\.at is of type datetime\.datetime"):
+        engine.run("echo", {"items": [1, 2, 3, {"at": datetime.datetime(2026, 1, 1)}]})
+    with pytest.raises(TypeError, match=r'^input\["odd key"\] is of type set'):
+        engine.run("echo", {"odd key": {1}})
+
+
+def test_non_str_key_raises_type_error(engine):
+    with pytest.raises(TypeError, match=r"^input\.ids has a key of type int"):
+        engine.run("echo", {"ids": {1: "one"}})
+
+
+def test_nan_raises_value_error(engine):
+    with pytest.raises(ValueError, match=r"^input\[0\] is NaN"):
+        engine.run("echo", [float("nan")])
+
+
+def test_self_containing_list_raises_instead_of_overflowing(engine):
+    loop = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="nested more than"):
+        engine.run("echo", loop)

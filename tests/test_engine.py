@@ -1,0 +1,173 @@
+"""The Engine against real worker processes: running tasks, errors, timeouts, interrupts, fork."""
+
+import asyncio
+import logging
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+import cogwork
+
+CHARGES = "https://payments.example.com/charges"
+
+
+def test_run_returns_the_output_as_a_dict(engine):
+    assert engine.run("addition", {"num1": 2, "num2": 3}) == {"sum": 5}
+
+
+def test_tasks_lists_the_loaded_tasks(engine):
+    labels = {task["label"] for task in engine.tasks}
+    assert {"addition", "echo", "forever"} <= labels
+    assert engine.warnings == []
+
+
+def test_unknown_task_raises_task_not_found(engine):
+    with pytest.raises(cogwork.TaskNotFoundError, match="nonesuch"):
+        engine.run("nonesuch", {})
+
+
+def test_input_that_breaks_the_schema_raises_with_violations(engine):
+    with pytest.raises(cogwork.InvalidInputError) as caught:
+        engine.run("addition", {"num1": "two"})
+    assert isinstance(caught.value, cogwork.CogworkError)
+    assert caught.value.task == "addition@1.0.0"
+    by_keyword = {v["keyword"]: v for v in caught.value.violations}
+    assert by_keyword["type"]["path"] == "input.num1"
+    assert "required" in by_keyword
+    assert "input.num1" in str(caught.value)
+
+
+def test_thrown_js_error_keeps_its_class_message_and_stack(engine):
+    # The payment API's 429 (mocked) makes the task throw a RateLimitError.
+    with pytest.raises(cogwork.TaskFailedError) as caught:
+        engine.run("charge", {"amount": 250}, mocks={"url": CHARGES, "method": "POST", "status": 429})
+    error = caught.value
+    assert error.js_name == "RateLimitError"
+    assert error.js_message == "payment API is rate limiting us"
+    assert isinstance(error.js_stack, str) and error.js_stack
+    assert "RateLimitError: payment API is rate limiting us" in str(error)
+
+
+def test_runaway_task_times_out_and_the_engine_keeps_serving(engine):
+    started = time.monotonic()
+    with pytest.raises(cogwork.TimeoutError) as caught:
+        engine.run("forever", {}, timeout=0.5)
+    assert time.monotonic() - started < 5
+    assert caught.value.after == pytest.approx(0.5)
+    for i in range(3):  # more runs than workers: the stopped worker was replaced
+        assert engine.run("addition", {"num1": i, "num2": 1}) == {"sum": i + 1}
+
+
+def test_ctrl_c_interrupts_a_run_and_the_engine_keeps_serving(engine):
+    # SIGINT to this very process, as Ctrl-C would send, while the main thread waits on a
+    # task that never ends (the engine's timeout is 30 s).
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            engine.run("forever", {})
+    finally:
+        timer.cancel()
+    assert time.monotonic() - started < 3
+    for i in range(3):
+        assert engine.run("addition", {"num1": i, "num2": 1}) == {"sum": i + 1}
+
+
+def test_context_manager_closes_the_engine(task_sources):
+    with cogwork.Engine(tasks=task_sources, workers=1) as engine:
+        assert engine.run("addition", {"num1": 1, "num2": 1}) == {"sum": 2}
+    with pytest.raises(cogwork.EngineClosedError):
+        engine.run("addition", {"num1": 1, "num2": 1})
+    engine.close()  # closing twice is harmless
+
+
+def test_run_async_runs_concurrently(engine):
+    async def main():
+        return await asyncio.gather(
+            engine.run_async("addition", {"num1": 1, "num2": 2}),
+            engine.run_async("addition", {"num1": 3, "num2": 4}),
+        )
+
+    assert asyncio.run(main()) == [{"sum": 3}, {"sum": 7}]
+
+
+def test_console_output_goes_to_logging(engine, caplog):
+    with caplog.at_level(logging.INFO, logger="cogwork.console"):
+        assert engine.run("greeting", {"name": "Ada", "language": "fr"}) == {"message": "Bonjour, Ada!"}
+    records = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "cogwork.console"]
+    assert records == [(logging.INFO, "greeting: greeting Ada in fr")]
+
+
+def test_mocks_answer_fetches(engine):
+    mock = {"url": "weather.example.com/v1/current?city=Paris", "method": "GET", "response": {"temperature_c": 20}}
+    expected = {"city": "Paris", "celsius": 20, "fahrenheit": 68}
+    assert engine.run("weather", {"city": "Paris"}, mocks=mock) == expected
+    assert engine.run("weather", {"city": "Paris"}, mocks=[{"url": CHARGES, "method": "POST"}, mock]) == expected
+    with pytest.raises(ValueError, match="url"):
+        engine.run("weather", {"city": "Paris"}, mocks=[{"method": "GET"}])
+
+
+def test_in_process_engine_runs_tasks(task_sources):
+    with cogwork.Engine(tasks=task_sources, in_process=True, workers=1) as engine:
+        assert engine.run("addition", {"num1": 2, "num2": 40}) == {"sum": 42}
+
+
+def test_invalid_options_raise(task_sources):
+    with pytest.raises(cogwork.ConfigurationError, match="workers"):
+        cogwork.Engine(tasks=task_sources, workers=0)
+    with pytest.raises(ValueError, match="timeout"):
+        cogwork.Engine(tasks=task_sources, timeout=-1)
+    with pytest.raises(cogwork.InvalidTaskError):
+        cogwork.Engine(tasks=[task_sources[0] / "addition" / "main.js"])
+
+
+def _in_child(body):
+    """Runs `body` in a forked child; returns what it wrote, or fails if it hangs."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report and leave without running any cleanup of the parent's
+        os.close(read_end)
+        try:
+            report = body()
+        except BaseException as e:  # noqa: BLE001 - everything goes back to the parent
+            report = f"{type(e).__name__}: {e}"
+        os.write(write_end, report.encode())
+        os._exit(0)
+    os.close(write_end)
+    deadline = time.monotonic() + 30
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung")
+        time.sleep(0.05)
+    with os.fdopen(read_end) as pipe:
+        return pipe.read()
+
+
+def test_forked_child_gets_a_clear_error_from_the_parents_engine(engine):
+    def body():
+        try:
+            engine.run("addition", {"num1": 1, "num2": 2})
+        except cogwork.EngineClosedError as e:
+            return f"closed: {e}"
+        return "ran"
+
+    report = _in_child(body)
+    assert report.startswith("closed: ") and "fork" in report, report
+    assert engine.run("addition", {"num1": 1, "num2": 2}) == {"sum": 3}  # the parent's still works
+
+
+def test_forked_child_can_open_its_own_engine(engine, task_sources):
+    engine.run("addition", {"num1": 1, "num2": 2})  # the parent's runtime and workers are up
+
+    def body():
+        with cogwork.Engine(tasks=task_sources, workers=1) as own:
+            return repr(own.run("addition", {"num1": 20, "num2": 22}))
+
+    assert _in_child(body) == "{'sum': 42}"
+    assert engine.run("addition", {"num1": 1, "num2": 2}) == {"sum": 3}
