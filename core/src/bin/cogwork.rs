@@ -90,6 +90,9 @@ fn main() -> ExitCode {
     };
     outcome.unwrap_or_else(|error| {
         eprintln!("error: {error}");
+        if let Error::TaskFailed { error: cogwork_core::JsError { stack: Some(stack), .. }, .. } = &error {
+            eprintln!("{stack}");
+        }
         ExitCode::FAILURE
     })
 }

@@ -71,7 +71,11 @@ fn compile(source: &str) -> Result<CompiledTask, JsError> {
     context.eval(Source::from_bytes(include_str!("prelude.js")).with_path(Path::new("prelude.js"))).map_err(|e| describe(e, &mut context))?;
     let stringify = context.eval(Source::from_bytes("JSON.stringify")).map_err(|e| describe(e, &mut context))?;
     let stringify = stringify.as_callable().ok_or_else(|| failure("TypeError", "JSON.stringify is not callable"))?;
-    let value = context.eval(Source::from_bytes(source).with_path(Path::new("main.js"))).map_err(|e| describe(e, &mut context))?;
+    let value = context.eval(Source::from_bytes(source).with_path(Path::new("main.js"))).map_err(|e| {
+        let mut error = describe(e, &mut context);
+        error.message = format!("while loading main.js: {}", error.message);
+        error
+    })?;
     let function = match value.as_callable() {
         Some(function) => function,
         // A script declaring `main` (function or const) instead of evaluating to a function.
@@ -165,8 +169,13 @@ fn describe(error: BoaError, context: &mut Context) -> JsError {
     JsError {
         name: property(js_string!("name")).unwrap_or_else(|| "Error".into()),
         message: property(js_string!("message")).unwrap_or_default(),
-        stack: property(js_string!("stack")).filter(|s| !s.is_empty()),
+        stack: property(js_string!("stack")).map(|stack| without_prelude_frames(&stack)).filter(|s| !s.is_empty()),
     }
+}
+
+/// The prelude's error constructors are ours, not the task's: keep only the task's frames.
+fn without_prelude_frames(stack: &str) -> String {
+    stack.lines().filter(|line| !line.contains("(prelude.js:")).collect::<Vec<_>>().join("\n")
 }
 
 fn failure(name: &str, message: &str) -> JsError {
