@@ -36,5 +36,9 @@ cli-demo: cli
 	$(CLI) run greeting --tasks examples/tasks --input '{"name": "Ada", "language": "fr"}'
 	$(CLI) test examples/tasks
 
-bench:
+# Release builds throughout; the gem and the package are reinstalled in release.
+bench: setup
 	cargo bench -p cogwork-core --bench pool
+	COGWORK_PROFILE=release $(MAKE) --no-print-directory ruby-install python-install
+	GEM_HOME=$(RUBY_GEM_HOME) ruby bench/run_bench.rb
+	$(VENV_PYTHON) bench/run_bench.py
