@@ -76,6 +76,24 @@ fn a_worker_that_dies_mid_execution_reports_worker_crashed_and_is_replaced() {
 }
 
 #[test]
+fn a_worker_that_dies_while_idle_is_replaced_before_the_next_execution() {
+    let _serial = serial();
+    let root = tempfile::tempdir().unwrap();
+    write_task(root.path(), "quick", "(input) => 'done'");
+    let engine = runtime::block_on(Engine::open(options(root.path(), 1))).unwrap();
+    let first = run(&engine, "quick", json!({}), None).unwrap().worker;
+    let original = child_pids(std::process::id());
+    unsafe { libc::kill(original[0] as i32, libc::SIGKILL) };
+    wait_until("a replacement worker runs", || {
+        let now = child_pids(std::process::id());
+        now.len() == 1 && now != original && is_alive(now[0])
+    });
+    let execution = run(&engine, "quick", json!({}), None).unwrap();
+    assert_eq!(execution.output, json!("done"));
+    assert_ne!(execution.worker, first);
+}
+
+#[test]
 fn unbounded_allocation_hits_the_memory_cap_and_kills_only_that_worker() {
     let _serial = serial();
     let root = tempfile::tempdir().unwrap();

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::io::BufReader;
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -172,17 +172,23 @@ async fn drive(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<Job>, loa
         }
     };
     loop {
+        // Only cancel-safe waits race the queue; health checks themselves run to the end.
         let idle = async {
             match worker.as_mut() {
-                Some(worker) => worker.idle().await,
+                Some(worker) => worker.wait_idle_event().await,
                 None => std::future::pending().await,
             }
         };
         let job = tokio::select! {
             job = queue.recv() => job,
-            healthy = idle => {
+            event = idle => {
+                let healthy = match (event, worker.as_mut()) {
+                    (IdleEvent::Readable, Some(worker)) => worker.read_while_idle().await,
+                    (IdleEvent::PingDue, Some(worker)) => worker.ping().await,
+                    (_, None) => true,
+                };
                 if !healthy {
-                    retire(&mut worker).await;
+                    replace(&mut worker, &shared).await;
                 }
                 continue;
             }
@@ -199,7 +205,7 @@ async fn drive(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<Job>, loa
         load.fetch_sub(1, Ordering::Relaxed);
         let _ = job.reply.send(outcome);
         if !keep {
-            retire(&mut worker).await;
+            replace(&mut worker, &shared).await;
         }
     }
     if let Some(worker) = worker {
@@ -207,11 +213,22 @@ async fn drive(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<Job>, loa
     }
 }
 
-/// Stops a worker that must not serve again; the next job starts a fresh one.
-async fn retire(worker: &mut Option<Worker>) {
-    if let Some(mut worker) = worker.take() {
-        worker.runner.kill().await;
+/// Stops a worker that must not serve again and starts its replacement now, so the next
+/// job does not wait for a cold start. If the start fails, the next job tries again.
+async fn replace(worker: &mut Option<Worker>, shared: &Shared) {
+    if let Some(mut retired) = worker.take() {
+        retired.runner.kill().await;
     }
+    match Worker::start(shared).await {
+        Ok(fresh) => *worker = Some(fresh),
+        Err(error) => eprintln!("cogwork: cannot start a replacement worker (the next run will retry): {error}"),
+    }
+}
+
+enum IdleEvent {
+    /// The idle worker sent something or closed its channel.
+    Readable,
+    PingDue,
 }
 
 /// A running worker as the host sees it.
@@ -269,25 +286,43 @@ impl Worker {
         }
     }
 
-    /// Waits while the worker is idle; returns `false` as soon as it looks unhealthy
-    /// (channel closed, or no answer to a ping).
-    async fn idle(&mut self) -> bool {
-        loop {
-            match tokio::time::timeout(PING_INTERVAL, read_frame_async::<WorkerMessage>(&mut self.reader)).await {
-                Ok(Ok(Some(_))) => continue,
-                Ok(_) => return false,
-                Err(_) => {
-                    let nonce = self.executions;
-                    if write_frame_async(&mut self.writer, &HostMessage::Ping { nonce }).await.is_err() {
-                        return false;
-                    }
-                    match tokio::time::timeout(PONG_TIMEOUT, read_frame_async::<WorkerMessage>(&mut self.reader)).await {
-                        Ok(Ok(Some(WorkerMessage::Pong { nonce: answered }))) if answered == nonce => continue,
-                        _ => return false,
-                    }
-                }
-            }
+    /// Waits, without consuming anything, until an idle worker needs attention.
+    async fn wait_idle_event(&mut self) -> IdleEvent {
+        if !self.reader.buffer().is_empty() {
+            return IdleEvent::Readable;
         }
+        match tokio::time::timeout(PING_INTERVAL, self.reader.get_ref().readable()).await {
+            Ok(_) => IdleEvent::Readable,
+            Err(_) => IdleEvent::PingDue,
+        }
+    }
+
+    /// An idle worker has nothing to say but a late pong: anything else, or the end of
+    /// the channel, means it is unhealthy.
+    async fn read_while_idle(&mut self) -> bool {
+        // A zero timeout polls once: it sees buffered data or the end of the channel, and
+        // clears a spurious readiness, without ever waiting.
+        match tokio::time::timeout(Duration::ZERO, self.reader.fill_buf()).await {
+            Err(_) => return true,
+            Ok(Ok(buffered)) if !buffered.is_empty() => {}
+            Ok(_) => return false,
+        }
+        matches!(
+            tokio::time::timeout(PONG_TIMEOUT, read_frame_async::<WorkerMessage>(&mut self.reader)).await,
+            Ok(Ok(Some(WorkerMessage::Pong { .. })))
+        )
+    }
+
+    /// Health check: the worker must answer a ping promptly.
+    async fn ping(&mut self) -> bool {
+        let nonce = self.executions;
+        if write_frame_async(&mut self.writer, &HostMessage::Ping { nonce }).await.is_err() {
+            return false;
+        }
+        matches!(
+            tokio::time::timeout(PONG_TIMEOUT, read_frame_async::<WorkerMessage>(&mut self.reader)).await,
+            Ok(Ok(Some(WorkerMessage::Pong { nonce: answered }))) if answered == nonce
+        )
     }
 
     /// Runs one job; the flag says whether this worker may serve another.
