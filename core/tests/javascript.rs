@@ -159,3 +159,19 @@ fn in_process_mode_runs_the_same_tasks_with_the_same_results() {
     assert_eq!(task_failure(run(&engine, "fails", json!({}))).name, "DataError");
     runtime::block_on(engine.close());
 }
+
+#[test]
+fn tasks_see_console_fetch_and_error_classes_but_no_host_access() {
+    let root = tempfile::tempdir().unwrap();
+    let names = ["__cogwork_fetch", "__cogwork_console", "setTimeout", "setInterval", "require", "process", "Deno", "fetch", "console", "DataError"];
+    let probe = format!("() => Object.fromEntries({names:?}.map((name) => [name, typeof globalThis[name]]))");
+    write_task(root.path(), "probe", &probe);
+    let engine = runtime::block_on(engine(root.path(), 1));
+    let types = run(&engine, "probe", json!({})).unwrap();
+    for hidden in &names[..7] {
+        assert_eq!(types[hidden], json!("undefined"), "{hidden} is visible to tasks");
+    }
+    for visible in &names[7..] {
+        assert_ne!(types[visible], json!("undefined"), "{visible} is missing");
+    }
+}
