@@ -46,18 +46,24 @@ impl TaskFiles {
     }
 }
 
-/// The task's own files: the top level and `tests/`, nothing deeper.
+/// The files a task is made of; anything else in the directory is not the task's business.
+const TASK_FILES: [&str; 6] = ["metadata.json", "main.js", "input.schema.json", "input.schema", "output.schema.json", "output.schema"];
+
 fn read_dir(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
+    let read = |path: &Path| std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e));
     let mut files = BTreeMap::new();
-    for (dir, prefix) in [(root.to_path_buf(), ""), (root.join("tests"), "tests/")] {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?;
-            let path = entry.path();
-            if path.is_file() {
-                let bytes = std::fs::read(&path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-                files.insert(format!("{prefix}{}", entry.file_name().to_string_lossy()), bytes);
-            }
+    for name in TASK_FILES {
+        let path = root.join(name);
+        if path.is_file() {
+            files.insert(name.to_string(), read(&path)?);
+        }
+    }
+    let tests = root.join("tests");
+    for entry in std::fs::read_dir(&tests).into_iter().flatten() {
+        let path = entry.map_err(|e| Error::io(format!("cannot list {}", tests.display()), e))?.path();
+        if path.is_file() && path.extension().is_some_and(|ext| ext == "json") {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            files.insert(format!("tests/{name}"), read(&path)?);
         }
     }
     Ok(files)
