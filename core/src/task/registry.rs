@@ -47,10 +47,10 @@ impl Registry {
         }
         let task = Arc::new(task);
         versions.push(task.clone());
-        versions.sort_by(|a, b| version_order(&b.metadata.version).cmp(&version_order(&a.metadata.version)));
+        newest_first(versions);
         let by_uuid = self.by_uuid.entry(task.metadata.uuid.clone()).or_default();
         by_uuid.push(task);
-        by_uuid.sort_by(|a, b| version_order(&b.metadata.version).cmp(&version_order(&a.metadata.version)));
+        newest_first(by_uuid);
     }
 
     /// `label`, `uuid` (newest version of either) or `label@version` / `uuid@version`.
@@ -107,6 +107,10 @@ fn task_origins(source: &Path) -> Result<Vec<PathBuf>> {
         .collect();
     origins.sort();
     Ok(origins)
+}
+
+fn newest_first(versions: &mut [Arc<Task>]) {
+    versions.sort_by_key(|task| std::cmp::Reverse(version_order(&task.metadata.version)));
 }
 
 /// Orders `1.10.0` after `1.9.0`: numeric parts compare as numbers, others as text.
