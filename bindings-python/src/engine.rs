@@ -50,11 +50,9 @@ impl Engine {
         }
         options = match worker_command {
             None => options.in_process(),
-            Some(command) => {
-                let (program, args) =
-                    command.split_first().ok_or_else(|| PyValueError::new_err("worker_command must not be empty"))?;
-                options.worker_command(args.iter().fold(WorkerCommand::new(program), |c, arg| c.arg(arg)))
-            }
+            Some(argv) => options.worker_command(
+                WorkerCommand::from_argv(argv).ok_or_else(|| PyValueError::new_err("worker_command must not be empty"))?,
+            ),
         };
         let core = wait(py, cogwork_core::Engine::open(options))?.map_err(|e| to_py_err(py, e))?;
         Ok(Engine { core })
@@ -130,9 +128,5 @@ fn seconds(timeout: f64) -> PyResult<Duration> {
 
 /// Mocks arrive as dicts (`{"url", "method", "status", "headers", "response"}`), one or a list.
 fn http_mocks(mocks: &Bound<'_, PyAny>) -> PyResult<Vec<HttpMock>> {
-    let value = match to_value(mocks, "mocks")? {
-        single @ serde_json::Value::Object(_) => serde_json::Value::Array(vec![single]),
-        list => list,
-    };
-    serde_json::from_value(value).map_err(|e| PyValueError::new_err(format!("invalid mocks: {e}")))
+    HttpMock::list_from_json(to_value(mocks, "mocks")?).map_err(|e| PyValueError::new_err(format!("invalid mocks: {e}")))
 }

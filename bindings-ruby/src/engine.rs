@@ -106,11 +106,7 @@ impl Engine {
 }
 
 fn command(ruby: &Ruby, argv: Vec<String>) -> Result<WorkerCommand, Error> {
-    let mut argv = argv.into_iter();
-    let program = argv
-        .next()
-        .ok_or_else(|| Error::new(ruby.exception_arg_error(), "worker_command must name a program"))?;
-    Ok(argv.fold(WorkerCommand::new(program), WorkerCommand::arg))
+    WorkerCommand::from_argv(argv).ok_or_else(|| Error::new(ruby.exception_arg_error(), "worker_command must name a program"))
 }
 
 fn seconds(ruby: &Ruby, seconds: f64, name: &str) -> Result<Duration, Error> {
@@ -118,18 +114,8 @@ fn seconds(ruby: &Ruby, seconds: f64, name: &str) -> Result<Duration, Error> {
         .map_err(|_| Error::new(ruby.exception_arg_error(), format!("{name} must be a non-negative number of seconds, got {seconds}")))
 }
 
-/// Mocks arrive as an Array of Hashes (`url`, `method`, `status`, `headers`, `response`) or nil.
+/// Mocks arrive as a Hash, an Array of Hashes (`url`, `method`, `status`, `headers`,
+/// `response`) or nil.
 fn http_mocks(ruby: &Ruby, mocks: Value) -> Result<Vec<HttpMock>, Error> {
-    let mocks = match convert::from_ruby(ruby, mocks, "mocks")? {
-        serde_json::Value::Null => return Ok(Vec::new()),
-        serde_json::Value::Array(mocks) => mocks,
-        _ => return Err(Error::new(ruby.exception_type_error(), "mocks must be an Array of Hashes")),
-    };
-    mocks
-        .into_iter()
-        .enumerate()
-        .map(|(index, mock)| {
-            serde_json::from_value(mock).map_err(|e| Error::new(ruby.exception_arg_error(), format!("mocks[{index}]: {e}")))
-        })
-        .collect()
+    HttpMock::list_from_json(convert::from_ruby(ruby, mocks, "mocks")?).map_err(|e| Error::new(ruby.exception_arg_error(), e))
 }

@@ -33,6 +33,22 @@ fn default_status() -> u16 {
 }
 
 impl HttpMock {
+    /// Mocks as test cases and hosts give them: one mock object, a list of them, or null
+    /// for none. The error names the offending entry.
+    pub fn list_from_json(value: Value) -> Result<Vec<HttpMock>, String> {
+        let entries = match value {
+            Value::Null => return Ok(Vec::new()),
+            Value::Array(entries) => entries,
+            single @ Value::Object(_) => vec![single],
+            other => return Err(format!("mocks must be a mock object or a list of them, not {other}")),
+        };
+        entries
+            .into_iter()
+            .enumerate()
+            .map(|(index, entry)| serde_json::from_value(entry).map_err(|e| format!("mock [{index}]: {e}")))
+            .collect()
+    }
+
     fn answers(&self, request: &FetchRequest) -> bool {
         self.method.eq_ignore_ascii_case(&request.method) && (request.url == self.url || request.url.contains(&self.url))
     }

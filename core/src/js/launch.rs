@@ -35,6 +35,13 @@ impl WorkerCommand {
         self
     }
 
+    /// `[program, args...]` as hosts hand it over; `None` when the list is empty.
+    pub fn from_argv(argv: impl IntoIterator<Item = String>) -> Option<Self> {
+        let mut argv = argv.into_iter();
+        let program = argv.next()?;
+        Some(argv.fold(WorkerCommand::new(program), WorkerCommand::arg))
+    }
+
     /// This very program with a `worker` argument: right for the `cogwork` CLI.
     pub fn current_exe() -> Result<Self> {
         let program = std::env::current_exe().map_err(|e| Error::io("cannot locate the running program to start workers", e))?;

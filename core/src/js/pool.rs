@@ -126,7 +126,7 @@ impl Pool {
     /// Runs `request` on the least-loaded worker. Dropping the returned future abandons the
     /// execution: its worker is stopped and replaced.
     pub async fn execute(&self, request: ExecRequest) -> Result<Execution> {
-        let task = request.task.name();
+        let task = request.task.clone();
         let (reply, result) = oneshot::channel();
         {
             let slots = self.slots.read().unwrap_or_else(|p| p.into_inner());
@@ -134,7 +134,7 @@ impl Pool {
             slot.load.fetch_add(1, Ordering::Relaxed);
             slot.jobs.send(Job { request, reply }).map_err(|_| closed())?;
         }
-        result.await.unwrap_or_else(|_| Err(Error::EngineClosed(format!("the engine closed while task `{task}` was queued"))))
+        result.await.unwrap_or_else(|_| Err(Error::EngineClosed(format!("the engine closed while task `{}` was queued", task.name()))))
     }
 
     /// Lets queued executions finish, then stops every worker.
@@ -182,10 +182,9 @@ async fn drive(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<Job>, loa
         let job = tokio::select! {
             job = queue.recv() => job,
             event = idle => {
-                let healthy = match (event, worker.as_mut()) {
-                    (IdleEvent::Readable, Some(worker)) => worker.read_while_idle().await,
-                    (IdleEvent::PingDue, Some(worker)) => worker.ping().await,
-                    (_, None) => true,
+                let healthy = match worker.as_mut() {
+                    Some(idle_worker) => idle_worker.attend(event).await,
+                    None => true,
                 };
                 if !healthy {
                     replace(&mut worker, &shared).await;
@@ -297,6 +296,14 @@ impl Worker {
         }
     }
 
+    /// Deals with what `wait_idle_event` saw; `false` means the worker is unhealthy.
+    async fn attend(&mut self, event: IdleEvent) -> bool {
+        match event {
+            IdleEvent::Readable => self.read_while_idle().await,
+            IdleEvent::PingDue => self.ping().await,
+        }
+    }
+
     /// An idle worker has nothing to say but a late pong: anything else, or the end of
     /// the channel, means it is unhealthy.
     async fn read_while_idle(&mut self) -> bool {
@@ -307,10 +314,7 @@ impl Worker {
             Ok(Ok(buffered)) if !buffered.is_empty() => {}
             Ok(_) => return false,
         }
-        matches!(
-            tokio::time::timeout(PONG_TIMEOUT, read_frame_async::<WorkerMessage>(&mut self.reader)).await,
-            Ok(Ok(Some(WorkerMessage::Pong { .. })))
-        )
+        self.read_pong().await.is_some()
     }
 
     /// Health check: the worker must answer a ping promptly.
@@ -319,10 +323,15 @@ impl Worker {
         if write_frame_async(&mut self.writer, &HostMessage::Ping { nonce }).await.is_err() {
             return false;
         }
-        matches!(
-            tokio::time::timeout(PONG_TIMEOUT, read_frame_async::<WorkerMessage>(&mut self.reader)).await,
-            Ok(Ok(Some(WorkerMessage::Pong { nonce: answered }))) if answered == nonce
-        )
+        self.read_pong().await == Some(nonce)
+    }
+
+    /// The next frame if it is a pong arriving within `PONG_TIMEOUT`: its nonce.
+    async fn read_pong(&mut self) -> Option<u64> {
+        match tokio::time::timeout(PONG_TIMEOUT, read_frame_async::<WorkerMessage>(&mut self.reader)).await {
+            Ok(Ok(Some(WorkerMessage::Pong { nonce }))) => Some(nonce),
+            _ => None,
+        }
     }
 
     /// Runs one job; the flag says whether this worker may serve another.
@@ -330,37 +339,37 @@ impl Worker {
         let started = Instant::now();
         let input = std::mem::take(&mut job.request.input);
         let request = &job.request;
-        let task = request.task.name();
+        // The task's name is only needed for errors: build it then, not on every run.
+        let task = || request.task.name();
         let execution = shared.next_execution.fetch_add(1, Ordering::Relaxed);
         let key = &request.task.cache_key;
         let message = HostMessage::Execute(ExecuteRequest {
             execution,
             key: key.clone(),
-            task: task.clone(),
             source: (!self.compiled.contains(key)).then(|| request.task.source.clone()),
             input,
             context: task_context(execution, &request.task),
         });
         if let Err(error) = write_frame_async(&mut self.writer, &message).await {
-            return (Err(self.crashed(&task, error.to_string()).await), false);
+            return (Err(self.crashed(&task(), error.to_string()).await), false);
         }
         let deadline = tokio::time::Instant::now() + request.timeout;
         let mut console = Vec::new();
         loop {
             let frame = tokio::select! {
                 frame = read_frame_async::<WorkerMessage>(&mut self.reader) => frame,
-                _ = tokio::time::sleep_until(deadline) => return (Err(Error::Timeout { task, after: request.timeout }), false),
-                _ = job.reply.closed() => return (Err(Error::Interrupted { task }), false),
+                _ = tokio::time::sleep_until(deadline) => return (Err(Error::Timeout { task: task(), after: request.timeout }), false),
+                _ = job.reply.closed() => return (Err(Error::Interrupted { task: task() }), false),
             };
             match frame {
                 Ok(Some(WorkerMessage::Console { level, message, .. })) => console.push(ConsoleLine { level, message }),
                 Ok(Some(WorkerMessage::Fetch { fetch, request: fetch_request, .. })) => {
                     let result = tokio::select! {
                         result = shared.fetcher.fetch(fetch_request, &request.mocks) => result,
-                        _ = tokio::time::sleep_until(deadline) => return (Err(Error::Timeout { task, after: request.timeout }), false),
+                        _ = tokio::time::sleep_until(deadline) => return (Err(Error::Timeout { task: task(), after: request.timeout }), false),
                     };
                     if let Err(error) = write_frame_async(&mut self.writer, &HostMessage::FetchReply { fetch, result }).await {
-                        return (Err(self.crashed(&task, error.to_string()).await), false);
+                        return (Err(self.crashed(&task(), error.to_string()).await), false);
                     }
                 }
                 Ok(Some(WorkerMessage::Result { outcome, .. })) => {
@@ -371,14 +380,14 @@ impl Worker {
                             self.compiled.insert(key.clone());
                             Ok(Execution { output, console, worker: self.id, duration: started.elapsed() })
                         }
-                        Err(error) => Err(Error::TaskFailed { task, error }),
+                        Err(error) => Err(Error::TaskFailed { task: task(), error }),
                     };
                     return (outcome, keep);
                 }
                 Ok(Some(WorkerMessage::Pong { .. })) => {}
                 Ok(Some(other)) => return (Err(Error::Protocol(format!("worker {} sent {other:?} during an execution", self.id))), false),
-                Ok(None) => return (Err(self.crashed(&task, String::new()).await), false),
-                Err(error) => return (Err(self.crashed(&task, error.to_string()).await), false),
+                Ok(None) => return (Err(self.crashed(&task(), String::new()).await), false),
+                Err(error) => return (Err(self.crashed(&task(), error.to_string()).await), false),
             }
         }
     }

@@ -45,8 +45,6 @@ pub struct ExecuteRequest {
     pub execution: u64,
     /// The task's cache key; the worker keeps one compiled context per key.
     pub key: String,
-    /// `label@version`, for error messages and the `context` argument.
-    pub task: String,
     /// The task's code, sent only when this worker has not compiled `key` yet.
     pub source: Option<String>,
     pub input: Value,

@@ -97,14 +97,15 @@ fn call(task: &mut CompiledTask, request: &ExecuteRequest) -> Result<Value, JsEr
     let info = JsValue::from_json(&request.context, context).map_err(|e| describe(e, context))?;
     let value = task.function.call(&JsValue::undefined(), &[input, info], context).map_err(|e| describe(e, context))?;
     let value = settle(value, context)?;
-    let json = task.stringify.call(&JsValue::undefined(), &[value], context).map_err(|e| {
-        let cause = describe(e, context);
-        failure("TypeError", &format!("main.js returned a value that is not JSON: {}", cause.message))
-    })?;
+    let json = task.stringify.call(&JsValue::undefined(), &[value], context).map_err(|e| not_json(&describe(e, context).message))?;
     let Some(json) = json.as_string() else {
         return Err(failure("TypeError", "main.js returned undefined or a function; a task must return a JSON value (an object, array, string, number, boolean or null)"));
     };
-    serde_json::from_str(&json.to_std_string_escaped()).map_err(|e| failure("TypeError", &format!("main.js returned a value that is not JSON: {e}")))
+    serde_json::from_str(&json.to_std_string_escaped()).map_err(|e| not_json(&e.to_string()))
+}
+
+fn not_json(cause: &str) -> JsError {
+    failure("TypeError", &format!("main.js returned a value that is not JSON: {cause}"))
 }
 
 /// Resolves a returned Promise by running the job queue (fetch completes synchronously, and

@@ -29,14 +29,8 @@ struct CaseFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MockSection {
-    http: OneOrMany,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(HttpMock),
-    Many(Vec<HttpMock>),
+    /// One mock or a list of them: see [`HttpMock::list_from_json`].
+    http: Value,
 }
 
 pub(super) fn load(files: &TaskFiles) -> Result<Vec<TestCase>> {
@@ -44,11 +38,8 @@ pub(super) fn load(files: &TaskFiles) -> Result<Vec<TestCase>> {
         .list("tests", ".json")
         .map(|(file, bytes)| {
             let case: CaseFile = serde_json::from_slice(bytes).map_err(|e| files.error(file, format!("invalid test case: {e}")))?;
-            let mocks = match case.mock.map(|m| m.http) {
-                None => Vec::new(),
-                Some(OneOrMany::One(mock)) => vec![mock],
-                Some(OneOrMany::Many(mocks)) => mocks,
-            };
+            let mocks = HttpMock::list_from_json(case.mock.map_or(Value::Null, |m| m.http))
+                .map_err(|e| files.error(file, format!("invalid mock.http: {e}")))?;
             Ok(TestCase { file: file.to_string(), input: case.input, expected_output: case.expected_output, mocks })
         })
         .collect()

@@ -74,7 +74,6 @@ module Cogwork
     # and stop the task's worker. Raises a Cogwork::Error subclass when the run fails, and
     # TypeError naming the key path (+input.items[3].at+) for values JSON cannot carry.
     def run(task, input = {}, timeout: nil, mocks: nil)
-      mocks = [mocks] if mocks.is_a?(Hash)
       @native.run(task.to_s, input, timeout, mocks)
     end
 
