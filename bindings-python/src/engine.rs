@@ -39,9 +39,12 @@ impl Engine {
         fetch_allow: Vec<String>,
         watch: bool,
     ) -> PyResult<Self> {
-        let mut options = EngineOptions::default().memory_limit(memory_limit).recycle_after(recycle_after).watch(watch);
-        options = tasks.into_iter().fold(options, EngineOptions::task_source);
-        options = fetch_allow.into_iter().fold(options, EngineOptions::allow_fetch);
+        let mut options = EngineOptions::default()
+            .tasks(tasks)
+            .fetch_allow(fetch_allow)
+            .memory_limit(memory_limit)
+            .recycle_after(recycle_after)
+            .watch(watch);
         if let Some(workers) = workers {
             options = options.workers(workers);
         }

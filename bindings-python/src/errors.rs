@@ -73,7 +73,7 @@ fn with_details(py: Python<'_>, error: Error) -> PyResult<PyErr> {
             err.value(py).setattr(intern!(py, "violations"), violation_dicts(py, &violations)?)?;
             (err, Some(task))
         }
-        Error::TaskFailed { task, error } => {
+        Error::TaskFailed { task, error, .. } => {
             let err = TaskFailedError::new_err(message);
             let value = err.value(py);
             value.setattr(intern!(py, "js_name"), error.name)?;
@@ -91,7 +91,7 @@ fn with_details(py: Python<'_>, error: Error) -> PyResult<PyErr> {
         Error::EngineClosed(_) => (EngineClosedError::new_err(message), None),
         // The binding never sees `Interrupted` (it drops the run future instead), and the rest
         // have no finer class a caller would catch.
-        Error::Interrupted { .. } | Error::Io { .. } | Error::Protocol(_) => (CogworkError::new_err(message), None),
+        _ => (CogworkError::new_err(message), None),
     };
     if let Some(task) = task {
         err.value(py).setattr(intern!(py, "task"), task)?;

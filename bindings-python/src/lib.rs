@@ -35,6 +35,6 @@ mod _native {
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
         // The core's default worker memory cap, so the package's signature can show it
         // without restating it (None there means "no cap").
-        module.add("DEFAULT_MEMORY_LIMIT", cogwork_core::EngineOptions::default().memory_limit)
+        module.add("DEFAULT_MEMORY_LIMIT", cogwork_core::DEFAULT_MEMORY_LIMIT)
     }
 }

@@ -48,9 +48,10 @@ impl Engine {
         let (worker_command,) = args.required;
         let (tasks, workers, timeout, in_process, fetch_allow, memory_limit, recycle_after, watch) = args.optional;
 
-        let mut options = EngineOptions::default().worker_command(command(ruby, worker_command)?);
-        options.tasks = tasks.flatten().unwrap_or_default();
-        options.fetch_allow = fetch_allow.flatten().unwrap_or_default();
+        let mut options = EngineOptions::default()
+            .worker_command(command(ruby, worker_command)?)
+            .tasks(tasks.flatten().unwrap_or_default())
+            .fetch_allow(fetch_allow.flatten().unwrap_or_default());
         if in_process == Some(true) {
             options = options.in_process();
         }

@@ -65,7 +65,7 @@ pub fn to_ruby(ruby: &Ruby, error: CoreError) -> Error {
         CoreError::InvalidOutput { task: name, violations } => {
             (c.invalid_output, vec![task(name), ("@violations", violations_to_ruby(ruby, violations))])
         }
-        CoreError::TaskFailed { task: name, error: js } => (
+        CoreError::TaskFailed { task: name, error: js, .. } => (
             c.task_failed,
             vec![
                 task(name),
@@ -83,6 +83,7 @@ pub fn to_ruby(ruby: &Ruby, error: CoreError) -> Error {
         CoreError::EngineClosed(_) => (c.engine_closed, Vec::new()),
         CoreError::Io { .. } => (c.io, Vec::new()),
         CoreError::Protocol(_) => (c.protocol, Vec::new()),
+        _ => (c.protocol, Vec::new()),
     };
     raise(ruby, class, message, ivars)
 }

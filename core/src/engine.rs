@@ -23,25 +23,20 @@ pub enum ExecutionMode {
     InProcess,
 }
 
-/// How to open an [`Engine`]. Plain data with builder-style setters; validated by `open`.
+/// How to open an [`Engine`]: plain data behind builder-style setters named like the
+/// settings they set (as sqlx's pool options are); validated once by [`Engine::open`].
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
-    /// Task sources: task directories, .zip archives, or directories holding either.
-    pub tasks: Vec<PathBuf>,
-    /// Number of workers; defaults to the number of CPUs.
-    pub workers: usize,
-    /// `None` means "re-execute this program with a `worker` argument" (right for the CLI).
-    pub execution: Option<ExecutionMode>,
-    /// Wall-clock limit of one execution unless the run says otherwise.
-    pub timeout: Duration,
-    /// Address-space cap of each worker process, in bytes.
-    pub memory_limit: Option<u64>,
-    /// Replace a worker after this many executions.
-    pub recycle_after: Option<u64>,
-    /// Hosts tasks may fetch from: `api.example.com`, `*.example.com`, `127.0.0.1:8080`, `*`.
-    pub fetch_allow: Vec<String>,
-    /// Reload tasks whose files change.
-    pub watch: bool,
+    tasks: Vec<PathBuf>,
+    workers: usize,
+    execution: Option<ExecutionMode>,
+    timeout: Duration,
+    memory_limit: Option<u64>,
+    recycle_after: Option<u64>,
+    fetch_allow: Vec<String>,
+    fetch_max_response_bytes: usize,
+    console_max_bytes: usize,
+    watch: bool,
 }
 
 impl Default for EngineOptions {
@@ -51,47 +46,78 @@ impl Default for EngineOptions {
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             execution: None,
             timeout: Duration::from_secs(30),
-            memory_limit: Some(1 << 30),
+            memory_limit: Some(DEFAULT_MEMORY_LIMIT),
             recycle_after: None,
             fetch_allow: Vec::new(),
+            fetch_max_response_bytes: 10 << 20,
+            console_max_bytes: 1 << 20,
             watch: false,
         }
     }
 }
 
 impl EngineOptions {
-    pub fn task_source(mut self, path: impl Into<PathBuf>) -> Self {
-        self.tasks.push(path.into());
+    /// Task sources: task directories, .zip archives, or directories holding either.
+    pub fn tasks<P: Into<PathBuf>>(mut self, sources: impl IntoIterator<Item = P>) -> Self {
+        self.tasks = sources.into_iter().map(Into::into).collect();
         self
     }
+    /// Adds one task source to [`tasks`](Self::tasks).
+    pub fn task_source(mut self, source: impl Into<PathBuf>) -> Self {
+        self.tasks.push(source.into());
+        self
+    }
+    /// Number of workers; defaults to the number of CPUs.
     pub fn workers(mut self, workers: usize) -> Self {
         self.workers = workers;
         self
     }
-    pub fn worker_command(mut self, command: WorkerCommand) -> Self {
-        self.execution = Some(ExecutionMode::Process(command));
+    /// Where JavaScript runs. Unset, workers re-execute this program with a `worker`
+    /// argument (right for the CLI).
+    pub fn execution(mut self, mode: ExecutionMode) -> Self {
+        self.execution = Some(mode);
         self
     }
-    pub fn in_process(mut self) -> Self {
-        self.execution = Some(ExecutionMode::InProcess);
-        self
+    /// Shorthand for `execution(ExecutionMode::Process(command))`.
+    pub fn worker_command(self, command: WorkerCommand) -> Self {
+        self.execution(ExecutionMode::Process(command))
     }
+    /// Shorthand for `execution(ExecutionMode::InProcess)`.
+    pub fn in_process(self) -> Self {
+        self.execution(ExecutionMode::InProcess)
+    }
+    /// Wall-clock limit of one execution, counted from its submission, unless the run
+    /// says otherwise. At most [`MAX_TIMEOUT`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
+    /// Address-space cap of each worker process, in bytes; `None` for none.
     pub fn memory_limit(mut self, bytes: Option<u64>) -> Self {
         self.memory_limit = bytes;
         self
     }
+    /// Replace a worker after this many executions; `None` for never.
     pub fn recycle_after(mut self, executions: Option<u64>) -> Self {
         self.recycle_after = executions;
         self
     }
-    pub fn allow_fetch(mut self, host_pattern: impl Into<String>) -> Self {
-        self.fetch_allow.push(host_pattern.into());
+    /// Hosts tasks may fetch from: `api.example.com`, `*.example.com`, `127.0.0.1:8080`, `*`.
+    pub fn fetch_allow<S: Into<String>>(mut self, patterns: impl IntoIterator<Item = S>) -> Self {
+        self.fetch_allow = patterns.into_iter().map(Into::into).collect();
         self
     }
+    /// Largest response body a task's fetch may receive, in bytes.
+    pub fn fetch_max_response_bytes(mut self, bytes: usize) -> Self {
+        self.fetch_max_response_bytes = bytes;
+        self
+    }
+    /// Console output kept per execution, in bytes; past it the output is cut with a note.
+    pub fn console_max_bytes(mut self, bytes: usize) -> Self {
+        self.console_max_bytes = bytes;
+        self
+    }
+    /// Reload tasks whose files change.
     pub fn watch(mut self, watch: bool) -> Self {
         self.watch = watch;
         self
@@ -101,9 +127,7 @@ impl EngineOptions {
         if self.workers == 0 {
             return Err(Error::Configuration("workers must be at least 1".into()));
         }
-        if self.timeout.is_zero() {
-            return Err(Error::Configuration("timeout must be greater than zero".into()));
-        }
+        check_timeout(self.timeout, "timeout")?;
         if self.memory_limit.is_some_and(|bytes| bytes < 64 << 20) {
             return Err(Error::Configuration(
                 "memory_limit below 64 MiB leaves a worker no room to start; raise it or pass none".into(),
@@ -111,6 +135,23 @@ impl EngineOptions {
         }
         Ok(())
     }
+}
+
+/// The address-space cap of a worker process unless the options say otherwise: 1 GiB.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 1 << 30;
+
+/// The longest timeout accepted: longer is surely a unit mistake, and would overflow deadlines.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(366 * 24 * 3600);
+
+fn check_timeout(timeout: Duration, name: &str) -> Result<()> {
+    if timeout.is_zero() || timeout > MAX_TIMEOUT {
+        return Err(Error::Configuration(format!(
+            "{name} must be greater than zero and at most {} days, not {:.3}s",
+            MAX_TIMEOUT.as_secs() / 86_400,
+            timeout.as_secs_f64()
+        )));
+    }
+    Ok(())
 }
 
 /// Per-run settings.
@@ -157,6 +198,8 @@ impl Engine {
             memory_limit: options.memory_limit,
             recycle_after: options.recycle_after,
             fetch_allow: options.fetch_allow,
+            fetch_max_response_bytes: options.fetch_max_response_bytes,
+            console_max_bytes: options.console_max_bytes,
         })
         .await?;
         let inner = Inner { registry, pool: ManuallyDrop::new(pool), timeout: options.timeout, pid: std::process::id(), _watcher: watcher };
@@ -170,6 +213,7 @@ impl Engine {
         let task = self.task(task)?;
         task.validate_input(&input)?;
         let timeout = options.timeout.unwrap_or(self.inner.timeout);
+        check_timeout(timeout, "the run's timeout")?;
         let execution = self.inner.pool.execute(ExecRequest { task: task.clone(), input, timeout, mocks: options.mocks }).await?;
         task.validate_output(&execution.output)?;
         Ok(execution)

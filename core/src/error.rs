@@ -2,15 +2,27 @@
 //! which task, which file or JSON path, what went wrong and, where it helps, what to do.
 
 use std::path::PathBuf;
+
+use crate::js::ConsoleLine;
 use std::time::Duration;
 
-/// A JavaScript error as the task threw it: its class name, message and stack.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// A JavaScript error as the task threw it: its class name, message and stack, and the
+/// fields the typed error classes carry (`new RateLimitError(msg, {retryable: true})`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JsError {
     /// The error's class, e.g. `RateLimitError`, `TypeError`.
     pub name: String,
     pub message: String,
     pub stack: Option<String>,
+    /// An HTTP status, set on the errors `fetch` throws for failed responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Whether trying again may succeed; `Some(false)` tells a queue not to retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retryable: Option<bool>,
+    /// Anything else the task attached, as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
 }
 
 /// One way a value broke a JSON Schema: where in the value, which keyword, and why.
@@ -34,6 +46,7 @@ fn list(violations: &[SchemaViolation]) -> String {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A task directory or archive could not be loaded.
     #[error("invalid task at {}: {file}: {reason}", path.display())]
@@ -49,8 +62,9 @@ pub enum Error {
     InvalidOutput { task: String, violations: Vec<SchemaViolation> },
 
     /// The task ran and failed: it threw, returned nothing, or returned a non-JSON value.
+    /// What it logged and how long it ran are kept: they are what explains a failure.
     #[error("task `{task}` failed: {}: {}", error.name, error.message)]
-    TaskFailed { task: String, error: JsError },
+    TaskFailed { task: String, error: JsError, console: Vec<ConsoleLine>, worker: u64, duration: Duration },
 
     #[error("task `{task}` timed out after {:.3}s; the worker was stopped and replaced (raise the timeout if the task needs longer)", after.as_secs_f64())]
     Timeout { task: String, after: Duration },

@@ -22,8 +22,9 @@ mod error;
 pub mod js;
 pub mod runtime;
 pub mod task;
+pub mod value;
 
-pub use engine::{Engine, EngineOptions, ExecutionMode, RunOptions};
+pub use engine::{Engine, EngineOptions, ExecutionMode, RunOptions, DEFAULT_MEMORY_LIMIT, MAX_TIMEOUT};
 pub use error::{Error, JsError, Result, SchemaViolation};
 pub use js::{ConsoleLine, Execution, HttpMock, WorkerCommand};
 pub use serde_json::Value;

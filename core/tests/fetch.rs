@@ -8,7 +8,7 @@ use serde_json::json;
 use support::{options, write_task};
 
 fn open(root: &std::path::Path, allow: &str) -> Engine {
-    runtime::block_on(Engine::open(options(root, 1).allow_fetch(allow))).unwrap()
+    runtime::block_on(Engine::open(options(root, 1).fetch_allow([allow]))).unwrap()
 }
 
 fn run(engine: &Engine, task: &str, input: Value, mocks: Vec<HttpMock>) -> cogwork_core::Result<Value> {

@@ -73,9 +73,11 @@ impl EngineArgs {
         if !(self.timeout.is_finite() && self.timeout > 0.0) {
             return Err(Error::Configuration(format!("--timeout must be a positive number of seconds, not {}", self.timeout)));
         }
-        let mut options = EngineOptions::default().workers(self.workers).timeout(Duration::from_secs_f64(self.timeout));
-        options.tasks = sources;
-        options.fetch_allow = self.allow_fetch.clone();
+        let options = EngineOptions::default()
+            .tasks(sources)
+            .workers(self.workers)
+            .timeout(Duration::from_secs_f64(self.timeout))
+            .fetch_allow(self.allow_fetch.clone());
         Ok(if self.in_process { options.in_process() } else { options })
     }
 }

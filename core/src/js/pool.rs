@@ -39,6 +39,8 @@ pub(crate) struct PoolOptions {
     pub memory_limit: Option<u64>,
     pub recycle_after: Option<u64>,
     pub fetch_allow: Vec<String>,
+    pub fetch_max_response_bytes: usize,
+    pub console_max_bytes: usize,
 }
 
 /// One execution to perform.
@@ -380,7 +382,7 @@ impl Worker {
                             self.compiled.insert(key.clone());
                             Ok(Execution { output, console, worker: self.id, duration: started.elapsed() })
                         }
-                        Err(error) => Err(Error::TaskFailed { task: task(), error }),
+                        Err(error) => Err(Error::TaskFailed { task: task(), error, console, worker: self.id, duration: started.elapsed() }),
                     };
                     return (outcome, keep);
                 }

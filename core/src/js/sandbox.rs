@@ -171,6 +171,7 @@ fn describe(error: BoaError, context: &mut Context) -> JsError {
         name: property(js_string!("name")).unwrap_or_else(|| "Error".into()),
         message: property(js_string!("message")).unwrap_or_default(),
         stack: property(js_string!("stack")).map(|stack| without_prelude_frames(&stack)).filter(|s| !s.is_empty()),
+        ..JsError::default()
     }
 }
 
@@ -180,5 +181,5 @@ fn without_prelude_frames(stack: &str) -> String {
 }
 
 fn failure(name: &str, message: &str) -> JsError {
-    JsError { name: name.into(), message: message.into(), stack: None }
+    JsError { name: name.into(), message: message.into(), ..JsError::default() }
 }
