@@ -13,10 +13,13 @@ const THROUGHPUT_RUNS: usize = 20_000;
 const IN_FLIGHT: usize = 64;
 const COLD_STARTS: usize = 30;
 const FRESH_CONTEXTS: usize = 200;
+const BURST: usize = 10_000;
+const SHORT_BEHIND_LONG: usize = 200;
 
 fn main() {
     let tasks = tempfile::tempdir().unwrap();
     write_task(tasks.path(), "noop", "noop", "(input) => ({sum: input.a + input.b})");
+    write_task(tasks.path(), "sleep", "sleep", "(input) => { const end = Date.now() + input.ms; while (Date.now() < end) {} return 1; }");
     println!("cogwork pool benchmark — {} — {} CPUs", now(), std::thread::available_parallelism().map_or(0, |n| n.get()));
     for (mode, in_process) in [("process", false), ("in-process", true)] {
         let latency = warm_latency(tasks.path(), in_process);
@@ -25,6 +28,10 @@ fn main() {
             println!("{mode:>10}: {workers} worker(s) {:>9.0} executions/s", throughput(tasks.path(), workers, in_process));
         }
     }
+    let burst = burst(tasks.path());
+    println!("   process: burst of {BURST} submitted at once, 2 workers {burst:>9.0} executions/s");
+    let short = short_behind_long(tasks.path());
+    println!("   process: short run while the other worker runs a 1 s task p50 {:.1} µs  p99 {:.1} µs", percentile(&short, 0.5), percentile(&short, 0.99));
     let starts = cold_starts(tasks.path());
     println!("   process: cold worker start (open → ready) p50 {:.2} ms  p99 {:.2} ms", percentile(&starts, 0.5) / 1e3, percentile(&starts, 0.99) / 1e3);
     let setup = context_setup();
@@ -73,6 +80,50 @@ fn throughput(tasks: &Path, workers: usize, in_process: bool) -> f64 {
         let rate = (THROUGHPUT_RUNS / IN_FLIGHT * IN_FLIGHT) as f64 / started.elapsed().as_secs_f64();
         engine.close().await;
         rate
+    })
+}
+
+/// Every execution submitted at the same instant (one future each), then awaited together.
+fn burst(tasks: &Path) -> f64 {
+    runtime::block_on(async {
+        let engine = Engine::open(options(tasks, 2, false)).await.unwrap();
+        let started = Instant::now();
+        let runs: Vec<_> = (0..BURST)
+            .map(|i| {
+                let engine = engine.clone();
+                runtime::handle().spawn(async move { engine.run("noop", json!({"a": i, "b": 1}), RunOptions::default()).await.unwrap() })
+            })
+            .collect();
+        for run in runs {
+            run.await.unwrap();
+        }
+        let rate = BURST as f64 / started.elapsed().as_secs_f64();
+        engine.close().await;
+        rate
+    })
+}
+
+/// Latency of short runs, one after another, while a 1 s task holds one of two workers.
+fn short_behind_long(tasks: &Path) -> Vec<f64> {
+    runtime::block_on(async {
+        let engine = Engine::open(options(tasks, 2, false)).await.unwrap();
+        let mut samples = Vec::with_capacity(SHORT_BEHIND_LONG);
+        while samples.len() < SHORT_BEHIND_LONG {
+            let long = {
+                let engine = engine.clone();
+                runtime::handle().spawn(async move { engine.run("sleep", json!({"ms": 1000}), RunOptions::default()).await.unwrap() })
+            };
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            while !long.is_finished() && samples.len() < SHORT_BEHIND_LONG {
+                let started = Instant::now();
+                engine.run("noop", json!({"a": 1, "b": 1}), RunOptions::default()).await.unwrap();
+                samples.push(started.elapsed().as_secs_f64() * 1e6);
+                tokio::time::sleep(std::time::Duration::from_millis(4)).await;
+            }
+            long.await.unwrap();
+        }
+        engine.close().await;
+        samples
     })
 }
 

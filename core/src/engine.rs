@@ -10,7 +10,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::js::{ExecRequest, Execution, HttpMock, Pool, PoolOptions, WorkerCommand};
+use crate::js::{Execution, ExecutionRequest, HttpMock, Pool, PoolOptions, RequestContext, WorkerCommand};
+use crate::value::{output_from_payload, payload_from_input};
 use crate::task::{Registry, Task, Watcher};
 
 /// Where JavaScript runs.
@@ -161,6 +162,8 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     /// Answers for the task's fetches, checked before the network.
     pub mocks: Vec<HttpMock>,
+    /// The job and attempt the task's `context` argument shows.
+    pub context: RequestContext,
 }
 
 /// The handle. Cheap to clone; all clones share one registry and one pool.
@@ -214,9 +217,12 @@ impl Engine {
         task.validate_input(&input)?;
         let timeout = options.timeout.unwrap_or(self.inner.timeout);
         check_timeout(timeout, "the run's timeout")?;
-        let execution = self.inner.pool.execute(ExecRequest { task: task.clone(), input, timeout, mocks: options.mocks }).await?;
-        task.validate_output(&execution.output)?;
-        Ok(execution)
+        let input = payload_from_input(&task.name(), &input)?;
+        let request = ExecutionRequest { task: task.clone(), input, timeout, mocks: options.mocks, context: options.context };
+        let execution = self.inner.pool.execute(request).await?;
+        let output = output_from_payload(&task.name(), &execution.output)?;
+        task.validate_output(&output)?;
+        Ok(Execution { output, console: execution.console, worker: execution.worker, duration: execution.duration })
     }
 
     /// Looks a task up by label (newest version), uuid, or `label@version`.

@@ -61,6 +61,16 @@ pub enum Error {
     #[error("task `{task}` returned output that does not match its output schema:{}", list(.violations))]
     InvalidOutput { task: String, violations: Vec<SchemaViolation> },
 
+    /// A value is nested deeper than [`MAX_DEPTH`](crate::value::MAX_DEPTH); nothing ran
+    /// with it (an input) or nothing was kept of it (an output).
+    #[error("task `{task}`: the value at {path} is nested deeper than the limit of {limit} levels; flatten the data")]
+    ValueTooDeep { task: String, path: String, limit: usize },
+
+    /// An input or output is larger, as JSON text, than
+    /// [`MAX_PAYLOAD_BYTES`](crate::value::MAX_PAYLOAD_BYTES).
+    #[error("task `{task}`: the {which} is {bytes} bytes of JSON, over the limit of {limit} bytes; pass large data by reference (a URL or a key to fetch it by)")]
+    ValueTooLarge { task: String, which: String, bytes: usize, limit: usize },
+
     /// The task ran and failed: it threw, returned nothing, or returned a non-JSON value.
     /// What it logged and how long it ran are kept: they are what explains a failure.
     #[error("task `{task}` failed: {}: {}", error.name, error.message)]

@@ -26,5 +26,5 @@ pub mod value;
 
 pub use engine::{Engine, EngineOptions, ExecutionMode, RunOptions, DEFAULT_MEMORY_LIMIT, MAX_TIMEOUT};
 pub use error::{Error, JsError, Result, SchemaViolation};
-pub use js::{ConsoleLine, Execution, HttpMock, WorkerCommand};
+pub use js::{ConsoleLine, Execution, HttpMock, RequestContext, WorkerCommand};
 pub use serde_json::Value;

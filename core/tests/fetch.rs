@@ -12,7 +12,7 @@ fn open(root: &std::path::Path, allow: &str) -> Engine {
 }
 
 fn run(engine: &Engine, task: &str, input: Value, mocks: Vec<HttpMock>) -> cogwork_core::Result<Value> {
-    runtime::block_on(engine.run(task, input, RunOptions { timeout: None, mocks })).map(|e| e.output)
+    runtime::block_on(engine.run(task, input, RunOptions { mocks, ..RunOptions::default() })).map(|e| e.output)
 }
 
 #[test]

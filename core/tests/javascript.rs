@@ -175,3 +175,47 @@ fn tasks_see_console_fetch_and_error_classes_but_no_host_access() {
         assert_ne!(types[visible], json!("undefined"), "{visible} is missing");
     }
 }
+
+#[test]
+fn nothing_of_one_execution_runs_inside_the_next() {
+    let root = tempfile::tempdir().unwrap();
+    let source = "(input) => { Promise.resolve().then(() => console.log(`late ${input.n}`)); return input.async ? Promise.resolve(input.n) : input.n; }";
+    write_task(root.path(), "leaky", source);
+    let engine = runtime::block_on(engine(root.path(), 1));
+    let run = |n: u64, is_async: bool| runtime::block_on(engine.run("leaky", json!({"n": n, "async": is_async}), RunOptions::default())).unwrap();
+    let first = run(1, false);
+    let second = run(2, true);
+    let messages = |execution: &cogwork_core::Execution| execution.console.iter().map(|l| l.message.clone()).collect::<Vec<_>>();
+    assert_eq!(messages(&first), ["late 1"]);
+    assert_eq!(messages(&second), ["late 2"]);
+}
+
+#[test]
+fn a_failed_execution_keeps_its_console_output_worker_and_duration() {
+    let root = tempfile::tempdir().unwrap();
+    write_task(root.path(), "fails", "(input) => { console.warn('about to fail'); throw new DataError('bad row'); }");
+    let engine = runtime::block_on(engine(root.path(), 1));
+    match runtime::block_on(engine.run("fails", json!({}), RunOptions::default())) {
+        Err(Error::TaskFailed { error, console, worker, duration, .. }) => {
+            assert_eq!(error.name, "DataError");
+            assert_eq!(console.len(), 1);
+            assert_eq!((console[0].level.as_str(), console[0].message.as_str()), ("warn", "about to fail"));
+            assert!(worker > 0);
+            assert!(duration > std::time::Duration::ZERO);
+        }
+        other => panic!("expected TaskFailed, got {other:?}"),
+    }
+}
+
+#[test]
+fn typed_errors_keep_status_retryable_and_data() {
+    let root = tempfile::tempdir().unwrap();
+    write_task(root.path(), "limited", "(input) => { throw new RateLimitError('slow down', {status: 429, retryable: false, data: {retry_in: 30}}); }");
+    write_task(root.path(), "plain", "(input) => { throw new Error('plain'); }");
+    let engine = runtime::block_on(engine(root.path(), 1));
+    let error = task_failure(run(&engine, "limited", json!({})));
+    assert_eq!((error.name.as_str(), error.status, error.retryable), ("RateLimitError", Some(429), Some(false)));
+    assert_eq!(error.data, Some(json!({"retry_in": 30})));
+    let error = task_failure(run(&engine, "plain", json!({})));
+    assert_eq!((error.status, error.retryable, error.data), (None, None, None));
+}

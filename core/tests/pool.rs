@@ -7,25 +7,20 @@ use std::time::{Duration, Instant};
 
 use cogwork_core::{runtime, Engine, Error, RunOptions, Value};
 use serde_json::json;
-use support::{child_pids, is_alive, options, write_task};
+use support::{child_pids, is_alive, options, wait_until, write_task};
 
 fn run(engine: &Engine, task: &str, input: Value, timeout: Option<Duration>) -> cogwork_core::Result<cogwork_core::Execution> {
-    runtime::block_on(engine.run(task, input, RunOptions { timeout, mocks: vec![] }))
+    runtime::block_on(engine.run(task, input, RunOptions { timeout, ..RunOptions::default() }))
 }
 
 /// These tests look at this process's child processes (and kill some), so they run one at
 /// a time rather than seeing each other's workers.
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let guard = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Workers of an engine dropped by the previous test may still be shutting down.
+    wait_until("the previous test's workers exit", || child_pids(std::process::id()).is_empty());
+    guard
 }
 
 #[test]
@@ -193,4 +188,65 @@ fn a_wrong_worker_command_fails_at_open_with_the_command_named() {
     let error = runtime::block_on(Engine::open(options(root.path(), 1).worker_command(command))).err().unwrap();
     let message = error.to_string();
     assert!(message.contains("/bin/false") && message.contains("exited with status 1"), "{message}");
+}
+
+#[test]
+fn workers_start_with_a_clean_environment() {
+    let _serial = serial();
+    let root = tempfile::tempdir().unwrap();
+    write_task(root.path(), "quick", "(input) => 'done'");
+    std::env::set_var("COGWORK_TEST_SECRET", "hunter2");
+    let engine = runtime::block_on(Engine::open(options(root.path(), 1))).unwrap();
+    std::env::remove_var("COGWORK_TEST_SECRET");
+    let worker = child_pids(std::process::id())[0];
+    let environment = std::fs::read(format!("/proc/{worker}/environ")).unwrap();
+    let environment = String::from_utf8_lossy(&environment);
+    assert!(!environment.contains("hunter2"), "the worker inherited the host's secrets: {environment}");
+    assert!(environment.contains("PATH="), "the worker keeps what it needs: {environment}");
+    assert_eq!(run(&engine, "quick", json!({}), None).unwrap().output, json!("done"));
+}
+
+#[test]
+fn workers_die_with_their_host_even_when_another_process_holds_the_channel() {
+    let _serial = serial();
+    let root = tempfile::tempdir().unwrap();
+    write_task(root.path(), "forever", "(input) => { while (true) {} }");
+    let mut host = std::process::Command::new(env!("CARGO_BIN_EXE_cogwork"))
+        .args(["run", "forever", "--workers", "1", "--timeout", "600", "--tasks"])
+        .arg(root.path())
+        .spawn()
+        .unwrap();
+    let mut workers = Vec::new();
+    wait_until("the host starts its worker", || {
+        workers = child_pids(host.id());
+        workers.len() == 1
+    });
+    // What a forked child of the host would hold: copies of the host's ends of the channels.
+    let held = copy_sockets_of(host.id());
+    assert!(!held.is_empty());
+    host.kill().unwrap();
+    host.wait().unwrap();
+    wait_until("the orphaned worker exits", || workers.iter().all(|&pid| !is_alive(pid)));
+    for fd in held {
+        unsafe { libc::close(fd) };
+    }
+}
+
+/// Duplicates every socket of process `pid` into this one (pidfd_getfd; needs ptrace rights,
+/// which the tests have over their own children).
+fn copy_sockets_of(pid: u32) -> Vec<i32> {
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) } as i32;
+    assert!(pidfd >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
+    let mut copies = Vec::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().flatten() {
+        let is_socket = std::fs::read_link(entry.path()).is_ok_and(|target| target.to_string_lossy().starts_with("socket:"));
+        let fd: i32 = entry.file_name().to_string_lossy().parse().unwrap();
+        if is_socket {
+            let copy = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, fd, 0) } as i32;
+            assert!(copy >= 0, "pidfd_getfd: {}", std::io::Error::last_os_error());
+            copies.push(copy);
+        }
+    }
+    unsafe { libc::close(pidfd) };
+    copies
 }

@@ -136,7 +136,7 @@ async fn test(paths: Vec<PathBuf>, args: &EngineArgs) -> Result<ExitCode, Error>
     let (mut passed, mut failed) = (0, 0);
     for task in engine.tasks() {
         for case in &task.cases {
-            let options = RunOptions { timeout: None, mocks: case.mocks.clone() };
+            let options = RunOptions { mocks: case.mocks.clone(), ..RunOptions::default() };
             let result = engine.run(&task.name(), case.input.clone(), options).await.map(|execution| execution.output);
             match case.judge(result) {
                 CaseOutcome::Passed => {

@@ -19,19 +19,33 @@ const WORKER_THREAD_STACK: usize = 16 << 20;
 /// How to start a worker process: a program and its arguments. The core does not care
 /// what the program is (the CLI itself, a Ruby or a Python interpreter) as long as it ends
 /// up calling [`worker_main`](super::worker_main).
+///
+/// Workers do not inherit the host's environment (its secrets among it): they get only
+/// [`INHERITED_ENVIRONMENT`] plus what [`env`](WorkerCommand::env) adds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkerCommand {
     pub program: PathBuf,
     pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
 }
+
+/// The host's environment variables a worker keeps: what a program needs to start and to
+/// format text, nothing an application configures itself with.
+pub const INHERITED_ENVIRONMENT: [&str; 7] = ["PATH", "LD_LIBRARY_PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR"];
 
 impl WorkerCommand {
     pub fn new(program: impl Into<PathBuf>) -> Self {
-        WorkerCommand { program: program.into(), args: Vec::new() }
+        WorkerCommand { program: program.into(), args: Vec::new(), env: Vec::new() }
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
         self.args.push(arg.into());
+        self
+    }
+
+    /// Sets an environment variable for the worker process.
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((name.into(), value.into()));
         self
     }
 
@@ -99,10 +113,26 @@ pub(crate) fn spawn_process(command: &WorkerCommand, memory_limit: Option<u64>) 
     let stdout = std::io::stderr().as_fd().try_clone_to_owned().map_err(|e| Error::io("cannot share stderr with a worker", e))?;
     let mut process = Command::new(&command.program);
     process.args(&command.args).stdin(Stdio::null()).stdout(stdout).stderr(Stdio::inherit()).kill_on_drop(true);
+    process.env_clear();
+    for name in INHERITED_ENVIRONMENT {
+        if let Some(value) = std::env::var_os(name) {
+            process.env(name, value);
+        }
+    }
+    process.envs(command.env.iter().map(|(name, value)| (name, value)));
+    let host_pid = std::process::id() as libc::pid_t;
     // SAFETY: the closure runs in the forked child before exec and calls only
-    // async-signal-safe functions (dup2, fcntl, setrlimit, setpgid).
+    // async-signal-safe functions (prctl, getppid, dup2, fcntl, setrlimit, setpgid).
     unsafe {
         process.pre_exec(move || {
+            // Killed with its host even if another process (a fork of the host) still holds
+            // the channel, which would keep the hang-up watcher waiting. The signal follows
+            // the spawning thread: workers are spawned on runtime threads, which live as
+            // long as the process.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != host_pid {
+                return Err(std::io::Error::other("the host exited while the worker was starting"));
+            }
             if worker_fd == CHANNEL_FD {
                 libc::fcntl(CHANNEL_FD, libc::F_SETFD, 0);
             } else if libc::dup2(worker_fd, CHANNEL_FD) == -1 {

@@ -1,16 +1,19 @@
-//! JavaScript execution. Boa runs only in workers ([`worker_main`]), each owning one engine
-//! and running one execution at a time; the host talks to them over the [`protocol`] and
-//! the pool dispatches, supervises and replaces them.
+//! JavaScript execution. Boa runs only in workers ([`worker_main`]), each owning one engine;
+//! the host talks to them over the `protocol`, each through a `link`, and the `pool`
+//! dispatches executions to them, supervises and replaces them.
 
+mod execution;
 mod fetch;
 mod launch;
+mod link;
 mod pool;
-pub mod protocol;
+mod protocol;
 mod sandbox;
 mod worker;
 
+pub(crate) use execution::ExecutionRequest;
+pub use execution::{ConsoleLine, Execution, RequestContext};
 pub use fetch::HttpMock;
-pub use launch::WorkerCommand;
-pub(crate) use pool::{ExecRequest, Pool, PoolOptions};
-pub use pool::{ConsoleLine, Execution};
+pub use launch::{WorkerCommand, INHERITED_ENVIRONMENT};
+pub(crate) use pool::{Pool, PoolOptions};
 pub use worker::worker_main;

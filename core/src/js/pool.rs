@@ -1,37 +1,44 @@
-//! The host side of the worker pool: one driver task per worker slot on the process
-//! runtime, each owning its worker (process or thread) and feeding it one execution at a
-//! time. The pool itself is Send + Sync and used from any thread.
+//! The host side of the worker pool. Executions wait in one shared line ([`Submissions`]);
+//! each worker has a driver task on the process runtime that, whenever its worker is idle
+//! and healthy, pulls its share of what is waiting and sends it in one write. So no
+//! execution waits behind a long one while another worker is free, and a worker that is
+//! restarting, or cannot start, takes no work at all.
 //!
-//! A driver replaces its worker when it crashes, times out, is abandoned by its caller,
-//! fails a health check, or has served `recycle_after` executions, so one bad task costs
-//! one worker, never the pool.
+//! An execution's deadline runs from its submission. One that expires or whose caller
+//! leaves before it reaches a worker never touches one; one sent but not started is
+//! cancelled in the worker; only one actually running is stopped by killing its worker
+//! (which is then replaced, and the executions queued behind it go back to the line).
+//! A driver replaces its worker when it crashes, fails a health check, or has served
+//! `recycle_after` executions, and a driver that panics is started again.
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{mpsc, oneshot};
+use serde_json::value::RawValue;
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
-use super::fetch::{Fetcher, HttpMock};
-use super::launch::{spawn_process, spawn_thread, Runner};
-use super::protocol::{read_frame_async, write_frame_async, ExecuteRequest, HostMessage, WorkerMessage, PROTOCOL_VERSION};
+use super::execution::{Completion, ConsoleLine, ExecutionRequest, Pending, RawExecution, Reply, RequestContext};
+use super::fetch::Fetcher;
+use super::link::WorkerLink;
+use super::protocol::{encode_into, ExecuteFrame, Failure, HostMessage, WorkerMessage};
 use crate::engine::ExecutionMode;
 use crate::error::{Error, Result};
 use crate::runtime;
 use crate::task::Task;
 
-/// How long a starting worker may take to say it is ready (a Ruby interpreter under load).
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
-/// An idle worker is pinged this often, and must answer within `PONG_TIMEOUT`.
-const PING_INTERVAL: Duration = Duration::from_secs(10);
-const PONG_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long `close` lets a worker exit on its own before killing it.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// Most executions one worker is sent at once. A burst moves in batches this big, while a
+/// trickle goes one at a time (a worker takes its fair share of what is waiting).
+const MAX_BATCH: usize = 32;
+/// How often executions waiting in line are checked for a passed deadline or a departed
+/// caller, while any are waiting.
+const REAP_INTERVAL: Duration = Duration::from_millis(20);
+/// Pause before retrying a worker that failed to start, doubling up to the maximum.
+const RESTART_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_RESTART_BACKOFF: Duration = Duration::from_secs(5);
 
 pub(crate) struct PoolOptions {
     pub size: usize,
@@ -43,54 +50,19 @@ pub(crate) struct PoolOptions {
     pub console_max_bytes: usize,
 }
 
-/// One execution to perform.
-pub(crate) struct ExecRequest {
-    pub task: Arc<Task>,
-    pub input: Value,
-    pub timeout: Duration,
-    pub mocks: Vec<HttpMock>,
-}
-
-/// A finished execution.
-#[derive(Debug, Clone)]
-pub struct Execution {
-    pub output: Value,
-    /// What the task wrote with `console.*`, in order.
-    pub console: Vec<ConsoleLine>,
-    /// Which worker ran it.
-    pub worker: u64,
-    pub duration: Duration,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConsoleLine {
-    /// `log`, `info`, `debug`, `warn` or `error`.
-    pub level: String,
-    pub message: String,
-}
-
-struct Job {
-    request: ExecRequest,
-    reply: oneshot::Sender<Result<Execution>>,
-}
-
-/// Settings every driver reads.
+/// What every driver shares.
 struct Shared {
     options: PoolOptions,
     fetcher: Fetcher,
+    submissions: Submissions,
+    /// Executions sent to workers and not finished, over all workers.
+    in_flight: AtomicUsize,
     next_worker: AtomicU64,
     next_execution: AtomicU64,
 }
 
-struct Slot {
-    jobs: mpsc::UnboundedSender<Job>,
-    /// Jobs queued or running on this slot: dispatch picks the least loaded.
-    load: Arc<AtomicUsize>,
-}
-
 pub(crate) struct Pool {
-    /// Emptied by `close`, which ends the drivers once their queues are drained.
-    slots: RwLock<Vec<Slot>>,
+    shared: Arc<Shared>,
     drivers: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -101,21 +73,20 @@ impl Pool {
         let shared = Arc::new(Shared {
             fetcher: Fetcher::new(options.fetch_allow.clone()),
             options,
+            submissions: Submissions::default(),
+            in_flight: AtomicUsize::new(0),
             next_worker: AtomicU64::new(1),
             next_execution: AtomicU64::new(1),
         });
-        let mut slots = Vec::with_capacity(size);
-        let mut drivers = Vec::with_capacity(size);
+        let mut drivers = Vec::with_capacity(size + 1);
         let mut readiness = Vec::with_capacity(size);
         for _ in 0..size {
-            let (jobs, queue) = mpsc::unbounded_channel();
-            let load = Arc::new(AtomicUsize::new(0));
             let (ready, is_ready) = oneshot::channel();
-            drivers.push(runtime::handle().spawn(drive(shared.clone(), queue, load.clone(), ready)));
-            slots.push(Slot { jobs, load });
+            drivers.push(runtime::handle().spawn(supervise(shared.clone(), ready)));
             readiness.push(is_ready);
         }
-        let pool = Pool { slots: RwLock::new(slots), drivers: Mutex::new(drivers) };
+        drivers.push(runtime::handle().spawn(reap(shared.clone())));
+        let pool = Pool { shared, drivers: Mutex::new(drivers) };
         for is_ready in readiness {
             if let Err(error) = is_ready.await.unwrap_or_else(|_| Err(Error::Protocol("a worker driver stopped during start-up".into()))) {
                 pool.close().await;
@@ -125,23 +96,34 @@ impl Pool {
         Ok(pool)
     }
 
-    /// Runs `request` on the least-loaded worker. Dropping the returned future abandons the
-    /// execution: its worker is stopped and replaced.
-    pub async fn execute(&self, request: ExecRequest) -> Result<Execution> {
-        let task = request.task.clone();
+    /// Runs one execution. Dropping the returned future abandons it: skipped if it has not
+    /// started, its worker stopped and replaced if it is running.
+    pub async fn execute(&self, request: ExecutionRequest) -> Result<RawExecution> {
         let (reply, result) = oneshot::channel();
-        {
-            let slots = self.slots.read().unwrap_or_else(|p| p.into_inner());
-            let slot = slots.iter().min_by_key(|slot| slot.load.load(Ordering::Relaxed)).ok_or_else(closed)?;
-            slot.load.fetch_add(1, Ordering::Relaxed);
-            slot.jobs.send(Job { request, reply }).map_err(|_| closed())?;
-        }
-        result.await.unwrap_or_else(|_| Err(Error::EngineClosed(format!("the engine closed while task `{}` was queued", task.name()))))
+        self.shared.submissions.push(vec![Pending::new(request, Reply::One(Some(reply)))])?;
+        result.await.unwrap_or_else(|_| Err(Error::Protocol("the worker pool dropped an execution without answering".into())))
     }
 
-    /// Lets queued executions finish, then stops every worker.
+    /// Submits a batch at once; each result arrives on `completions`, tagged with its id,
+    /// as soon as it is done. Dropping the receiver abandons whatever has not finished.
+    pub fn submit(&self, batch: Vec<(u64, ExecutionRequest)>, completions: &mpsc::UnboundedSender<Completion>) -> Result<()> {
+        let pending = batch
+            .into_iter()
+            .map(|(id, request)| Pending::new(request, Reply::Batch { id, completions: completions.clone() }))
+            .collect();
+        self.shared.submissions.push(pending)
+    }
+
+    /// How many more executions the pool can take before some would wait in line behind a
+    /// full batch on every worker: what a dispatcher should claim.
+    pub fn capacity(&self) -> usize {
+        let busy = self.shared.submissions.len() + self.shared.in_flight.load(Ordering::Relaxed);
+        (self.shared.options.size * MAX_BATCH).saturating_sub(busy)
+    }
+
+    /// Lets submitted executions finish, then stops every worker.
     pub async fn close(&self) {
-        self.slots.write().unwrap_or_else(|p| p.into_inner()).clear();
+        self.shared.submissions.close();
         let drivers = std::mem::take(&mut *self.drivers.lock().unwrap_or_else(|p| p.into_inner()));
         for driver in drivers {
             let _ = driver.await;
@@ -151,9 +133,9 @@ impl Pool {
 
 impl Drop for Pool {
     fn drop(&mut self) {
-        // Without `close`, dropping the slots still ends the drivers; their workers are
+        // Without `close`, the drivers still end once the line is empty; their workers are
         // killed on drop.
-        self.slots.get_mut().unwrap_or_else(|p| p.into_inner()).clear();
+        self.shared.submissions.close();
     }
 }
 
@@ -161,263 +143,504 @@ fn closed() -> Error {
     Error::EngineClosed("the engine is closed; open a new one".into())
 }
 
-/// One slot's loop: keeps a worker alive and runs the slot's jobs on it in order.
-async fn drive(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<Job>, load: Arc<AtomicUsize>, ready: oneshot::Sender<Result<()>>) {
-    let mut worker = match Worker::start(&shared).await {
-        Ok(worker) => {
-            let _ = ready.send(Ok(()));
-            Some(worker)
+/// The line of executions waiting for a worker, shared by all drivers.
+#[derive(Default)]
+struct Submissions {
+    waiting: Mutex<VecDeque<Pending>>,
+    /// Wakes one idle driver per arrival (it passes the wake on if work remains).
+    arrived: Notify,
+    /// Wakes the reaper when the line stops being empty.
+    nonempty: Notify,
+    closed: AtomicBool,
+}
+
+impl Submissions {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Pending>> {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn push(&self, batch: Vec<Pending>) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(closed());
         }
-        Err(error) => {
-            let _ = ready.send(Err(error));
-            return;
+        self.lock().extend(batch);
+        self.arrived.notify_one();
+        self.nonempty.notify_one();
+        Ok(())
+    }
+
+    /// Puts back, at the head of the line, executions a worker was sent but never started.
+    fn put_back(&self, executions: impl IntoIterator<Item = Pending>) {
+        let mut waiting = self.lock();
+        for pending in executions.into_iter().collect::<Vec<_>>().into_iter().rev() {
+            waiting.push_front(pending);
         }
-    };
+        drop(waiting);
+        self.arrived.notify_one();
+        self.nonempty.notify_one();
+    }
+
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.arrived.notify_waiters();
+        self.nonempty.notify_waiters();
+    }
+
+    /// A fair share of what is waiting, for one of `workers` idle workers; `None` once the
+    /// pool is closed and nothing waits.
+    async fn take(&self, workers: usize) -> Option<Vec<Pending>> {
+        loop {
+            let arrived = self.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            let (batch, more) = {
+                let mut waiting = self.lock();
+                let share = waiting.len().div_ceil(workers).clamp(1, MAX_BATCH).min(waiting.len());
+                let batch: Vec<Pending> = waiting.drain(..share).collect();
+                (batch, !waiting.is_empty())
+            };
+            if more {
+                self.arrived.notify_one();
+            }
+            let batch = discard_unwanted(batch);
+            if !batch.is_empty() {
+                return Some(batch);
+            }
+            if self.closed.load(Ordering::Acquire) && self.lock().is_empty() {
+                return None;
+            }
+            if !more {
+                arrived.await;
+            }
+        }
+    }
+
+    /// Answers, and removes from the line, executions that expired or were abandoned.
+    fn reap(&self) {
+        let now = Instant::now();
+        let unwanted: Vec<Pending> = {
+            let mut waiting = self.lock();
+            let (unwanted, kept): (VecDeque<Pending>, VecDeque<Pending>) =
+                std::mem::take(&mut *waiting).into_iter().partition(|p| p.deadline <= now || p.reply.is_abandoned());
+            *waiting = kept;
+            unwanted.into()
+        };
+        discard_unwanted(unwanted);
+    }
+}
+
+/// Keeps the executions still worth running; answers the expired with a timeout, and
+/// drops those whose caller left.
+fn discard_unwanted(batch: Vec<Pending>) -> Vec<Pending> {
+    let now = Instant::now();
+    batch
+        .into_iter()
+        .filter_map(|pending| {
+            if pending.reply.is_abandoned() {
+                return None;
+            }
+            if pending.deadline <= now {
+                let error = pending.timed_out();
+                pending.reply.send(Err(error));
+                return None;
+            }
+            Some(pending)
+        })
+        .collect()
+}
+
+/// Times out executions still waiting in line at their deadline, even when no worker is
+/// free to notice.
+async fn reap(shared: Arc<Shared>) {
+    let submissions = &shared.submissions;
     loop {
-        // Only cancel-safe waits race the queue; health checks themselves run to the end.
-        let idle = async {
-            match worker.as_mut() {
-                Some(worker) => worker.wait_idle_event().await,
-                None => std::future::pending().await,
+        let nonempty = submissions.nonempty.notified();
+        if submissions.len() == 0 {
+            if submissions.closed.load(Ordering::Acquire) {
+                return;
+            }
+            nonempty.await;
+            continue;
+        }
+        tokio::time::sleep(REAP_INTERVAL).await;
+        submissions.reap();
+    }
+}
+
+/// Runs a driver, and starts it again should it panic, so a bug costs one worker's
+/// executions, never a slot for good.
+async fn supervise(shared: Arc<Shared>, ready: oneshot::Sender<Result<()>>) {
+    let mut ready = Some(ready);
+    loop {
+        let driver = Driver { shared: shared.clone(), link: None, in_flight: VecDeque::new() };
+        match runtime::handle().spawn(driver.run(ready.take())).await {
+            Err(failure) if failure.is_panic() => eprintln!("cogwork: a worker driver failed ({failure}); starting a new one"),
+            _ => return,
+        }
+    }
+}
+
+/// An execution a worker has been sent.
+struct InFlight {
+    execution: u64,
+    pending: Pending,
+    /// When it became the worker's current execution.
+    started: Instant,
+    console: Console,
+    /// A `Cancel` went out for it: it expired or was abandoned before it started.
+    cancelled: bool,
+}
+
+/// What woke a driver following its executions.
+enum Next {
+    Frame(std::io::Result<Option<WorkerMessage>>),
+    Deadline,
+    Abandoned,
+}
+
+/// One worker's driver: keeps a worker alive and feeds it from the shared line.
+struct Driver {
+    shared: Arc<Shared>,
+    link: Option<WorkerLink>,
+    /// Sent to the worker, in the order it runs them; the front is running.
+    in_flight: VecDeque<InFlight>,
+}
+
+impl Driver {
+    /// `ready` (at pool start) hears whether the first worker started; a failure there
+    /// fails the pool's start. A driver started again after a panic just retries.
+    async fn run(mut self, ready: Option<oneshot::Sender<Result<()>>>) {
+        match (self.start_worker().await, ready) {
+            (Ok(link), ready) => {
+                self.link = Some(link);
+                if let Some(ready) = ready {
+                    let _ = ready.send(Ok(()));
+                }
+            }
+            (Err(error), Some(ready)) => return drop(ready.send(Err(error))),
+            (Err(error), None) => {
+                eprintln!("cogwork: cannot start a worker: {error}");
+                if !self.restart_until_started().await {
+                    return;
+                }
+            }
+        }
+        while self.serve_next().await {}
+        if let Some(link) = self.link.take() {
+            link.shutdown().await;
+        }
+    }
+
+    async fn start_worker(&self) -> Result<WorkerLink> {
+        let id = self.shared.next_worker.fetch_add(1, Ordering::Relaxed);
+        WorkerLink::start(id, &self.shared.options.execution, self.shared.options.memory_limit).await
+    }
+
+    /// Starts a worker, retrying with backoff; takes no work meanwhile. `false` if the pool
+    /// closed first.
+    async fn restart_until_started(&mut self) -> bool {
+        let mut backoff = RESTART_BACKOFF;
+        loop {
+            if self.shared.submissions.closed.load(Ordering::Acquire) {
+                return false;
+            }
+            match self.start_worker().await {
+                Ok(link) => {
+                    self.link = Some(link);
+                    return true;
+                }
+                Err(error) => eprintln!("cogwork: cannot start a replacement worker (retrying in {backoff:?}): {error}"),
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_RESTART_BACKOFF);
+        }
+    }
+
+    /// Waits for work (minding the idle worker's health), runs a batch; `false` once the
+    /// pool is closed and drained.
+    async fn serve_next(&mut self) -> bool {
+        let Some(link) = self.link.as_mut() else {
+            return self.restart_until_started().await;
+        };
+        // Only cancel-safe waits race the line; health checks themselves run to the end.
+        let batch = tokio::select! {
+            batch = self.shared.submissions.take(self.shared.options.size) => batch,
+            event = link.wait_idle_event() => {
+                if !link.attend(event).await {
+                    self.replace().await;
+                }
+                return true;
             }
         };
-        let job = tokio::select! {
-            job = queue.recv() => job,
-            event = idle => {
-                let healthy = match worker.as_mut() {
-                    Some(idle_worker) => idle_worker.attend(event).await,
-                    None => true,
-                };
-                if !healthy {
-                    replace(&mut worker, &shared).await;
-                }
+        let Some(batch) = batch else { return false };
+        self.dispatch(batch).await;
+        while !self.in_flight.is_empty() {
+            self.follow().await;
+        }
+        if self.link.as_ref().is_some_and(|link| self.shared.options.recycle_after.is_some_and(|limit| link.executions >= limit)) {
+            self.replace().await;
+        }
+        true
+    }
+
+    /// Sends a batch to the worker in one write.
+    async fn dispatch(&mut self, batch: Vec<Pending>) {
+        let link = self.link.as_mut().expect("dispatch needs a worker");
+        let mut frames = Vec::new();
+        let now = Instant::now();
+        for pending in batch {
+            let execution = self.shared.next_execution.fetch_add(1, Ordering::Relaxed);
+            let task = &pending.request.task;
+            let frame = ExecuteFrame {
+                execution,
+                key: task.cache_key.clone(),
+                source: (!link.has_compiled(&task.cache_key)).then(|| task.source.clone()),
+                input: pending.request.input.clone(),
+                context: context_payload(execution, task, &pending.request.context),
+            };
+            if let Err(error) = encode_into(&mut frames, &HostMessage::Execute(frame)) {
+                let task = task.name();
+                pending.reply.send(Err(Error::Protocol(format!("cannot send task `{task}` to a worker: {error}"))));
                 continue;
             }
-        };
-        let Some(mut job) = job else { break };
-        let result = match worker.as_mut() {
-            Some(worker) => Ok(worker),
-            None => Worker::start(&shared).await.map(|started| worker.insert(started)),
-        };
-        let (outcome, keep) = match result {
-            Ok(running) => running.run(&shared, &mut job).await,
-            Err(error) => (Err(error), true),
-        };
-        load.fetch_sub(1, Ordering::Relaxed);
-        let _ = job.reply.send(outcome);
-        if !keep {
-            replace(&mut worker, &shared).await;
+            let console = Console::new(self.shared.options.console_max_bytes);
+            self.in_flight.push_back(InFlight { execution, pending, started: now, console, cancelled: false });
+        }
+        self.shared.in_flight.fetch_add(self.in_flight.len(), Ordering::Relaxed);
+        if let Err(error) = link.send(&frames).await {
+            self.lose_worker(error.to_string()).await;
         }
     }
-    if let Some(worker) = worker {
-        worker.shutdown().await;
-    }
-}
 
-/// Stops a worker that must not serve again and starts its replacement now, so the next
-/// job does not wait for a cold start. If the start fails, the next job tries again.
-async fn replace(worker: &mut Option<Worker>, shared: &Shared) {
-    if let Some(mut retired) = worker.take() {
-        retired.runner.kill().await;
-    }
-    match Worker::start(shared).await {
-        Ok(fresh) => *worker = Some(fresh),
-        Err(error) => eprintln!("cogwork: cannot start a replacement worker (the next run will retry): {error}"),
-    }
-}
-
-enum IdleEvent {
-    /// The idle worker sent something or closed its channel.
-    Readable,
-    PingDue,
-}
-
-/// A running worker as the host sees it.
-struct Worker {
-    id: u64,
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
-    runner: Runner,
-    /// Task cache keys this worker has compiled, so their code is not sent again.
-    compiled: HashSet<String>,
-    executions: u64,
-    memory_limit: Option<u64>,
-}
-
-impl Worker {
-    async fn start(shared: &Shared) -> Result<Worker> {
-        let options = &shared.options;
-        let (channel, runner) = match &options.execution {
-            ExecutionMode::Process(command) => spawn_process(command, options.memory_limit)?,
-            ExecutionMode::InProcess => spawn_thread()?,
+    /// Waits for the next thing that concerns the executions in flight and deals with it.
+    async fn follow(&mut self) {
+        self.cancel_unwanted().await;
+        // The front's deadline, or an earlier one of an execution queued behind it.
+        let Some(next_deadline) = self.in_flight.iter().filter(|f| !f.cancelled).map(|f| f.pending.deadline).min() else { return };
+        let (Some(link), Some(front)) = (self.link.as_mut(), self.in_flight.front_mut()) else { return };
+        let next = tokio::select! {
+            frame = link.receive() => Next::Frame(frame),
+            _ = tokio::time::sleep_until(next_deadline) => Next::Deadline,
+            _ = front.pending.reply.abandoned() => Next::Abandoned,
         };
-        let (reader, writer) = channel.into_split();
-        let mut worker = Worker {
-            id: shared.next_worker.fetch_add(1, Ordering::Relaxed),
-            reader: BufReader::new(reader),
-            writer,
-            runner,
-            compiled: HashSet::new(),
-            executions: 0,
-            memory_limit: options.memory_limit,
-        };
-        worker.handshake(&options.execution).await?;
-        Ok(worker)
+        match next {
+            Next::Frame(Ok(Some(message))) => self.hear(message).await,
+            Next::Frame(Ok(None)) => self.lose_worker(String::new()).await,
+            Next::Frame(Err(error)) => self.lose_worker(error.to_string()).await,
+            Next::Deadline => self.cancel_unwanted().await,
+            Next::Abandoned => self.stop_front(|task| Error::Interrupted { task }).await,
+        }
     }
 
-    async fn handshake(&mut self, execution: &ExecutionMode) -> Result<()> {
-        let launched = match execution {
-            ExecutionMode::Process(command) => format!("worker `{}`", command.display()),
-            ExecutionMode::InProcess => "in-process worker".to_string(),
-        };
-        match tokio::time::timeout(STARTUP_TIMEOUT, read_frame_async(&mut self.reader)).await {
-            Ok(Ok(Some(WorkerMessage::Ready { protocol, .. }))) if protocol == PROTOCOL_VERSION => Ok(()),
-            Ok(Ok(Some(WorkerMessage::Ready { protocol, .. }))) => Err(Error::Protocol(format!(
-                "{launched} speaks protocol {protocol}, this host speaks {PROTOCOL_VERSION}; install matching versions"
-            ))),
-            Ok(Ok(Some(other))) => Err(Error::Protocol(format!("{launched} sent {other:?} before it was ready"))),
-            Ok(Ok(None)) | Ok(Err(_)) => {
-                let cause = self.runner.exit_cause(self.memory_limit).await;
-                Err(Error::Configuration(format!("{launched} stopped before it was ready ({cause}); its stderr above says why")))
-            }
-            Err(_) => {
-                self.runner.kill().await;
-                Err(Error::Configuration(format!("{launched} was not ready within {}s", STARTUP_TIMEOUT.as_secs())))
+    /// Cancels in the worker what expired or was abandoned before it started; stops the
+    /// front (the running execution) if it expired.
+    async fn cancel_unwanted(&mut self) {
+        let now = Instant::now();
+        if self.in_flight.front().is_some_and(|front| front.pending.deadline <= now) {
+            let timeout = self.in_flight.front().map(|front| front.pending.request.timeout).unwrap_or_default();
+            return self.stop_front(|task| Error::Timeout { task, after: timeout }).await;
+        }
+        let mut cancels = Vec::new();
+        for waiting in self.in_flight.iter_mut().skip(1).filter(|f| !f.cancelled) {
+            if waiting.pending.deadline <= now || waiting.pending.reply.is_abandoned() {
+                waiting.cancelled = true;
+                let _ = encode_into(&mut cancels, &HostMessage::Cancel { execution: waiting.execution });
             }
         }
-    }
-
-    /// Waits, without consuming anything, until an idle worker needs attention.
-    async fn wait_idle_event(&mut self) -> IdleEvent {
-        if !self.reader.buffer().is_empty() {
-            return IdleEvent::Readable;
+        if cancels.is_empty() {
+            return;
         }
-        match tokio::time::timeout(PING_INTERVAL, self.reader.get_ref().readable()).await {
-            Ok(_) => IdleEvent::Readable,
-            Err(_) => IdleEvent::PingDue,
+        if let Some(Err(error)) = match self.link.as_mut() {
+            Some(link) => Some(link.send(&cancels).await),
+            None => None,
+        } {
+            self.lose_worker(error.to_string()).await;
         }
     }
 
-    /// Deals with what `wait_idle_event` saw; `false` means the worker is unhealthy.
-    async fn attend(&mut self, event: IdleEvent) -> bool {
-        match event {
-            IdleEvent::Readable => self.read_while_idle().await,
-            IdleEvent::PingDue => self.ping().await,
-        }
-    }
-
-    /// An idle worker has nothing to say but a late pong: anything else, or the end of
-    /// the channel, means it is unhealthy.
-    async fn read_while_idle(&mut self) -> bool {
-        // A zero timeout polls once: it sees buffered data or the end of the channel, and
-        // clears a spurious readiness, without ever waiting.
-        match tokio::time::timeout(Duration::ZERO, self.reader.fill_buf()).await {
-            Err(_) => return true,
-            Ok(Ok(buffered)) if !buffered.is_empty() => {}
-            Ok(_) => return false,
-        }
-        self.read_pong().await.is_some()
-    }
-
-    /// Health check: the worker must answer a ping promptly.
-    async fn ping(&mut self) -> bool {
-        let nonce = self.executions;
-        if write_frame_async(&mut self.writer, &HostMessage::Ping { nonce }).await.is_err() {
-            return false;
-        }
-        self.read_pong().await == Some(nonce)
-    }
-
-    /// The next frame if it is a pong arriving within `PONG_TIMEOUT`: its nonce.
-    async fn read_pong(&mut self) -> Option<u64> {
-        match tokio::time::timeout(PONG_TIMEOUT, read_frame_async::<WorkerMessage>(&mut self.reader)).await {
-            Ok(Ok(Some(WorkerMessage::Pong { nonce }))) => Some(nonce),
-            _ => None,
-        }
-    }
-
-    /// Runs one job; the flag says whether this worker may serve another.
-    async fn run(&mut self, shared: &Shared, job: &mut Job) -> (Result<Execution>, bool) {
-        let started = Instant::now();
-        let input = std::mem::take(&mut job.request.input);
-        let request = &job.request;
-        // The task's name is only needed for errors: build it then, not on every run.
-        let task = || request.task.name();
-        let execution = shared.next_execution.fetch_add(1, Ordering::Relaxed);
-        let key = &request.task.cache_key;
-        let message = HostMessage::Execute(ExecuteRequest {
-            execution,
-            key: key.clone(),
-            source: (!self.compiled.contains(key)).then(|| request.task.source.clone()),
-            input,
-            context: task_context(execution, &request.task),
-        });
-        if let Err(error) = write_frame_async(&mut self.writer, &message).await {
-            return (Err(self.crashed(&task(), error.to_string()).await), false);
-        }
-        let deadline = tokio::time::Instant::now() + request.timeout;
-        let mut console = Vec::new();
-        loop {
-            let frame = tokio::select! {
-                frame = read_frame_async::<WorkerMessage>(&mut self.reader) => frame,
-                _ = tokio::time::sleep_until(deadline) => return (Err(Error::Timeout { task: task(), after: request.timeout }), false),
-                _ = job.reply.closed() => return (Err(Error::Interrupted { task: task() }), false),
-            };
-            match frame {
-                Ok(Some(WorkerMessage::Console { level, message, .. })) => console.push(ConsoleLine { level, message }),
-                Ok(Some(WorkerMessage::Fetch { fetch, request: fetch_request, .. })) => {
-                    let result = tokio::select! {
-                        result = shared.fetcher.fetch(fetch_request, &request.mocks) => result,
-                        _ = tokio::time::sleep_until(deadline) => return (Err(Error::Timeout { task: task(), after: request.timeout }), false),
-                    };
-                    if let Err(error) = write_frame_async(&mut self.writer, &HostMessage::FetchReply { fetch, result }).await {
-                        return (Err(self.crashed(&task(), error.to_string()).await), false);
+    async fn hear(&mut self, message: WorkerMessage) {
+        match message {
+            WorkerMessage::Console { execution, level, message } => {
+                if let Some(flight) = self.in_flight.iter_mut().find(|f| f.execution == execution) {
+                    flight.console.push(level, message);
+                }
+            }
+            WorkerMessage::Fetch { fetch, request, .. } => {
+                let front = self.in_flight.front().expect("a fetch comes from the running execution");
+                let deadline = front.pending.deadline;
+                let result = tokio::select! {
+                    result = self.shared.fetcher.fetch(request, &front.pending.request.mocks) => result,
+                    _ = tokio::time::sleep_until(deadline) => return self.cancel_unwanted().await,
+                };
+                let mut frame = Vec::new();
+                let sent = match encode_into(&mut frame, &HostMessage::FetchReply { fetch, result }) {
+                    Ok(()) => self.link.as_mut().expect("a worker is running").send(&frame).await,
+                    Err(error) => Err(error),
+                };
+                if let Err(error) = sent {
+                    self.lose_worker(error.to_string()).await;
+                }
+            }
+            WorkerMessage::Result { execution, outcome, cached } => self.finish(execution, outcome, cached).await,
+            WorkerMessage::Skipped { execution } => {
+                if let Some(index) = self.in_flight.iter().position(|f| f.execution == execution) {
+                    let skipped = self.remove(index);
+                    if !skipped.pending.reply.is_abandoned() {
+                        let error = skipped.pending.timed_out();
+                        skipped.pending.reply.send(Err(error));
                     }
                 }
-                Ok(Some(WorkerMessage::Result { outcome, .. })) => {
-                    self.executions += 1;
-                    let keep = shared.options.recycle_after.is_none_or(|limit| self.executions < limit);
-                    let outcome = match outcome {
-                        Ok(output) => {
-                            self.compiled.insert(key.clone());
-                            Ok(Execution { output, console, worker: self.id, duration: started.elapsed() })
-                        }
-                        Err(error) => Err(Error::TaskFailed { task: task(), error, console, worker: self.id, duration: started.elapsed() }),
-                    };
-                    return (outcome, keep);
+            }
+            WorkerMessage::Pong { .. } => {}
+            other => {
+                let detail = format!("it sent {other:?} during an execution");
+                self.lose_worker(detail).await;
+            }
+        }
+    }
+
+    /// The running execution finished.
+    async fn finish(&mut self, execution: u64, outcome: std::result::Result<Box<RawValue>, Failure>, cached: bool) {
+        if self.in_flight.front().is_none_or(|front| front.execution != execution) {
+            return self.lose_worker(format!("it answered execution {execution} out of turn")).await;
+        }
+        let flight = self.remove(0);
+        let link = self.link.as_mut().expect("a worker is running");
+        link.executions += 1;
+        if cached {
+            if let Some(evicted) = link.compiled(&flight.pending.request.task.cache_key) {
+                let mut frame = Vec::new();
+                let sent = match encode_into(&mut frame, &HostMessage::Forget { keys: vec![evicted] }) {
+                    Ok(()) => link.send(&frame).await,
+                    Err(error) => Err(error),
+                };
+                if let Err(error) = sent {
+                    self.lose_worker(error.to_string()).await;
                 }
-                Ok(Some(WorkerMessage::Pong { .. })) => {}
-                Ok(Some(other)) => return (Err(Error::Protocol(format!("worker {} sent {other:?} during an execution", self.id))), false),
-                Ok(None) => return (Err(self.crashed(&task(), String::new()).await), false),
-                Err(error) => return (Err(self.crashed(&task(), error.to_string()).await), false),
             }
+        }
+        let worker = self.link.as_ref().map_or(0, |link| link.id);
+        let task = &flight.pending.request.task;
+        let (console, duration) = (flight.console.lines, flight.started.elapsed());
+        let result = match outcome {
+            Ok(output) => Ok(RawExecution { output, console, worker, duration }),
+            Err(Failure::Threw(error)) => Err(Error::TaskFailed { task: task.name(), error, console, worker, duration }),
+            Err(Failure::OutputTooLarge { bytes }) => Err(Error::ValueTooLarge {
+                task: task.name(),
+                which: "output".into(),
+                bytes,
+                limit: crate::value::MAX_PAYLOAD_BYTES,
+            }),
+        };
+        flight.pending.reply.send(result);
+        if let Some(next) = self.in_flight.front_mut() {
+            next.started = Instant::now();
         }
     }
 
-    async fn crashed(&mut self, task: &str, detail: String) -> Error {
-        let mut cause = self.runner.exit_cause(self.memory_limit).await;
-        if !detail.is_empty() {
-            cause = format!("{cause} ({detail})");
-        }
-        Error::WorkerCrashed { task: task.to_string(), worker: self.id, cause }
+    /// Kills the worker under the running execution (which fails with `error`), puts what
+    /// was queued behind it back in line, and starts a replacement.
+    async fn stop_front(&mut self, error: impl FnOnce(String) -> Error) {
+        let front = self.remove(0);
+        let task = front.pending.request.task.name();
+        front.pending.reply.send(Err(error(task)));
+        self.replace().await;
     }
 
-    async fn shutdown(mut self) {
-        let _ = write_frame_async(&mut self.writer, &HostMessage::Shutdown).await;
-        if let Runner::Process(child) = &mut self.runner {
-            if tokio::time::timeout(SHUTDOWN_GRACE, child.wait()).await.is_err() {
-                self.runner.kill().await;
-            }
+    /// The worker is gone or unusable: the running execution fails as a crash, the rest
+    /// go back in line, and a replacement starts.
+    async fn lose_worker(&mut self, detail: String) {
+        if !self.in_flight.is_empty() {
+            let front = self.remove(0);
+            let error = match self.link.as_mut() {
+                Some(link) => link.crashed(front.pending.request.task.name(), detail).await,
+                None => Error::Protocol(detail),
+            };
+            front.pending.reply.send(Err(error));
         }
+        self.replace().await;
+    }
+
+    /// Stops the worker, returns what it had not started to the line, and starts a new
+    /// worker now, so the next execution does not wait for a cold start.
+    async fn replace(&mut self) {
+        let unstarted: Vec<Pending> = (0..self.in_flight.len()).map(|_| self.remove(0).pending).collect();
+        self.shared.submissions.put_back(unstarted);
+        if let Some(retired) = self.link.take() {
+            retired.kill().await;
+        }
+        match self.start_worker().await {
+            Ok(fresh) => self.link = Some(fresh),
+            Err(error) => eprintln!("cogwork: cannot start a replacement worker (retrying): {error}"),
+        }
+    }
+
+    fn remove(&mut self, index: usize) -> InFlight {
+        self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.in_flight.remove(index).expect("index in range")
     }
 }
 
-/// The `context` argument a task function receives.
-fn task_context(execution: u64, task: &Task) -> Value {
-    serde_json::json!({
-        "executionId": execution,
-        "jobId": null,
-        "attempt": 1,
-        "task": { "label": task.metadata.label, "version": task.metadata.version, "uuid": task.metadata.uuid },
-    })
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.shared.in_flight.fetch_sub(self.in_flight.len(), Ordering::Relaxed);
+    }
+}
+
+/// Console lines of one execution, held to a byte budget.
+struct Console {
+    lines: Vec<ConsoleLine>,
+    budget: usize,
+    bytes: usize,
+    cut: bool,
+}
+
+impl Console {
+    fn new(budget: usize) -> Console {
+        Console { lines: Vec::new(), budget, bytes: 0, cut: false }
+    }
+
+    fn push(&mut self, level: String, message: String) {
+        if self.cut {
+            return;
+        }
+        if self.bytes + message.len() > self.budget {
+            self.cut = true;
+            let note = format!("(console output cut here: it exceeded console_max_bytes, {} bytes)", self.budget);
+            self.lines.push(ConsoleLine { level: "warn".into(), message: note });
+            return;
+        }
+        self.bytes += message.len();
+        self.lines.push(ConsoleLine { level, message });
+    }
+}
+
+/// The `context` argument a task function receives, as JSON text.
+fn context_payload(execution: u64, task: &Task, context: &RequestContext) -> Box<RawValue> {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct TaskContext<'a> {
+        execution_id: u64,
+        job_id: Option<&'a str>,
+        attempt: u32,
+        task: TaskInfo<'a>,
+    }
+    #[derive(serde::Serialize)]
+    struct TaskInfo<'a> {
+        label: &'a str,
+        version: &'a str,
+        uuid: &'a str,
+    }
+    let metadata = &task.metadata;
+    let context = TaskContext {
+        execution_id: execution,
+        job_id: context.job_id.as_deref(),
+        attempt: context.attempt,
+        task: TaskInfo { label: &metadata.label, version: &metadata.version, uuid: &metadata.uuid },
+    };
+    serde_json::value::to_raw_value(&context).expect("plain strings and numbers serialize")
 }

@@ -3,23 +3,26 @@
 //! execution only calls the compiled task function (a fresh context costs ~100x a call).
 //!
 //! What survives between executions of one task in one worker: main.js's top-level state
-//! (like a warm AWS Lambda container). Input, console and fetches are per execution.
-//! Nothing else is reachable from JavaScript: no filesystem, environment, modules or timers.
+//! (like a warm AWS Lambda container). Input, console and fetches are per execution, and
+//! the job queue is drained after every call, so no promise callback of one execution can
+//! run inside the next. Nothing else is reachable from JavaScript: no filesystem,
+//! environment, modules or timers. Which tasks stay compiled is the host's decision
+//! (`forget`), never the worker's, so host and worker always agree on it.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use boa_engine::builtins::promise::PromiseState;
 use boa_engine::object::builtins::JsPromise;
-use boa_engine::{js_string, Context, JsError as BoaError, JsObject, JsResult, JsValue, NativeFunction, Source};
+use boa_engine::{js_string, Context, JsError as BoaError, JsObject, JsResult, JsString, JsValue, NativeFunction, Source};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::protocol::{ExecuteRequest, FetchRequest};
+use super::protocol::{ExecuteFrame, Failure, FetchRequest};
 use super::worker::HostIo;
 use crate::error::JsError;
+use crate::value::MAX_PAYLOAD_BYTES;
 
-/// Compiled contexts kept per worker; past this the cache starts over.
-const MAX_CACHED_TASKS: usize = 64;
 /// Soft bound on one loop's iterations; the hard bound is the host's timeout.
 const LOOP_ITERATION_LIMIT: u64 = 1_000_000_000;
 
@@ -29,6 +32,9 @@ struct CompiledTask {
     /// `JSON.stringify`, captured before main.js runs: outputs follow JSON's own rules
     /// (`toJSON`, dates as strings, functions dropped, cycles and BigInts refused).
     stringify: JsObject,
+    /// `JSON.parse`, captured likewise: input arrives as JSON text and is parsed by the
+    /// engine itself, with no tree built on the Rust side.
+    parse: JsObject,
 }
 
 #[derive(Default)]
@@ -38,27 +44,29 @@ pub(crate) struct Sandbox {
 
 impl Sandbox {
     /// Runs one execution. `io` is lent to the context for the duration of the call so the
-    /// natives (console, fetch) can reach the host, and handed back afterwards.
-    pub fn execute(&mut self, request: &ExecuteRequest, io: HostIo) -> (Result<Value, JsError>, HostIo) {
+    /// natives (console, fetch) can reach the host, and handed back afterwards. The flag
+    /// says whether the task is now compiled here.
+    pub fn execute(&mut self, request: &ExecuteFrame, io: HostIo) -> (Result<Box<RawValue>, Failure>, bool, HostIo) {
         let task = match self.compiled(request) {
             Ok(task) => task,
-            Err(error) => return (Err(error), io),
+            Err(error) => return (Err(Failure::Threw(error)), false, io),
         };
         task.context.insert_data(io);
         let outcome = call(task, request);
         task.context.clear_kept_objects();
         let io = *task.context.remove_data::<HostIo>().expect("the host io was lent to this context");
-        (outcome, io)
+        (outcome, true, io)
     }
 
-    fn compiled(&mut self, request: &ExecuteRequest) -> Result<&mut CompiledTask, JsError> {
+    /// Drops a compiled task, as the host asked.
+    pub fn forget(&mut self, key: &str) {
+        self.tasks.remove(key);
+    }
+
+    fn compiled(&mut self, request: &ExecuteFrame) -> Result<&mut CompiledTask, JsError> {
         if !self.tasks.contains_key(&request.key) {
             let source = request.source.as_deref().ok_or_else(|| failure("ProtocolError", "the host sent no code for a task this worker has not compiled"))?;
-            let compiled = compile(source)?;
-            if self.tasks.len() >= MAX_CACHED_TASKS {
-                self.tasks.clear();
-            }
-            self.tasks.insert(request.key.clone(), compiled);
+            self.tasks.insert(request.key.clone(), compile(source)?);
         }
         Ok(self.tasks.get_mut(&request.key).expect("inserted above"))
     }
@@ -71,6 +79,8 @@ fn compile(source: &str) -> Result<CompiledTask, JsError> {
     context.eval(Source::from_bytes(include_str!("prelude.js")).with_path(Path::new("prelude.js"))).map_err(|e| describe(e, &mut context))?;
     let stringify = context.eval(Source::from_bytes("JSON.stringify")).map_err(|e| describe(e, &mut context))?;
     let stringify = stringify.as_callable().ok_or_else(|| failure("TypeError", "JSON.stringify is not callable"))?;
+    let parse = context.eval(Source::from_bytes("JSON.parse")).map_err(|e| describe(e, &mut context))?;
+    let parse = parse.as_callable().ok_or_else(|| failure("TypeError", "JSON.parse is not callable"))?;
     let value = context.eval(Source::from_bytes(source).with_path(Path::new("main.js"))).map_err(|e| {
         let mut error = describe(e, &mut context);
         error.message = format!("while loading main.js: {}", error.message);
@@ -83,7 +93,7 @@ fn compile(source: &str) -> Result<CompiledTask, JsError> {
             failure("TypeError", "main.js must evaluate to a function (`(function(input, context) {...})`, an arrow function) or define a global `main`")
         })?,
     };
-    Ok(CompiledTask { context, function, stringify })
+    Ok(CompiledTask { context, function, stringify, parse })
 }
 
 fn global_main(context: &mut Context) -> Option<JsObject> {
@@ -91,34 +101,52 @@ fn global_main(context: &mut Context) -> Option<JsObject> {
     value.as_callable()
 }
 
-fn call(task: &mut CompiledTask, request: &ExecuteRequest) -> Result<Value, JsError> {
-    let context = &mut task.context;
-    let input = JsValue::from_json(&request.input, context).map_err(|e| describe(e, context))?;
-    let info = JsValue::from_json(&request.context, context).map_err(|e| describe(e, context))?;
-    let value = task.function.call(&JsValue::undefined(), &[input, info], context).map_err(|e| describe(e, context))?;
-    let value = settle(value, context)?;
-    let json = task.stringify.call(&JsValue::undefined(), &[value], context).map_err(|e| not_json(&describe(e, context).message))?;
+fn call(task: &mut CompiledTask, request: &ExecuteFrame) -> Result<Box<RawValue>, Failure> {
+    let returned = call_function(task, request);
+    // Whatever the call left queued (a `.then` of a promise it did not return) runs now,
+    // inside this execution, and never in the next one.
+    let drained = task.context.run_jobs().map_err(|e| Failure::Threw(describe(e, &mut task.context)));
+    let value = settle(returned?, &mut task.context)?;
+    drained?;
+    let json = task.stringify.call(&JsValue::undefined(), &[value], &mut task.context).map_err(|e| not_json(&describe(e, &mut task.context).message))?;
     let Some(json) = json.as_string() else {
-        return Err(failure("TypeError", "main.js returned undefined or a function; a task must return a JSON value (an object, array, string, number, boolean or null)"));
+        return Err(Failure::Threw(failure("TypeError", "main.js returned undefined or a function; a task must return a JSON value (an object, array, string, number, boolean or null)")));
     };
-    serde_json::from_str(&json.to_std_string_escaped()).map_err(|e| not_json(&e.to_string()))
+    let json = json.to_std_string_escaped();
+    if json.len() > MAX_PAYLOAD_BYTES {
+        return Err(Failure::OutputTooLarge { bytes: json.len() });
+    }
+    RawValue::from_string(json).map_err(|e| not_json(&e.to_string()))
 }
 
-fn not_json(cause: &str) -> JsError {
-    failure("TypeError", &format!("main.js returned a value that is not JSON: {cause}"))
+fn call_function(task: &mut CompiledTask, request: &ExecuteFrame) -> Result<JsValue, Failure> {
+    let context = &mut task.context;
+    let mut parse = |text: &RawValue| {
+        let text = JsValue::from(JsString::from(text.get()));
+        task.parse.call(&JsValue::undefined(), &[text], context).map_err(|e| Failure::Threw(describe(e, context)))
+    };
+    let input = parse(&request.input)?;
+    let info = parse(&request.context)?;
+    task.function.call(&JsValue::undefined(), &[input, info], context).map_err(|e| Failure::Threw(describe(e, context)))
 }
 
-/// Resolves a returned Promise by running the job queue (fetch completes synchronously, and
-/// there are no timers, so a promise still pending afterwards will never settle).
-fn settle(value: JsValue, context: &mut Context) -> Result<JsValue, JsError> {
+fn not_json(cause: &str) -> Failure {
+    Failure::Threw(failure("TypeError", &format!("main.js returned a value that is not JSON: {cause}")))
+}
+
+/// The value of a returned Promise, once the job queue has run (fetch completes
+/// synchronously, and there are no timers, so a promise still pending then never settles).
+fn settle(value: JsValue, context: &mut Context) -> Result<JsValue, Failure> {
     let Some(promise) = value.as_object().and_then(|object| JsPromise::from_object(object.clone()).ok()) else {
         return Ok(value);
     };
-    context.run_jobs().map_err(|e| describe(e, context))?;
     match promise.state() {
         PromiseState::Fulfilled(value) => Ok(value),
-        PromiseState::Rejected(reason) => Err(describe(BoaError::from_opaque(reason), context)),
-        PromiseState::Pending => Err(failure("TypeError", "the task's Promise never settled (it awaits something that cannot complete; timers are not available)")),
+        PromiseState::Rejected(reason) => Err(Failure::Threw(describe(BoaError::from_opaque(reason), context))),
+        PromiseState::Pending => Err(Failure::Threw(failure(
+            "TypeError",
+            "the task's Promise never settled (it awaits something that cannot complete; timers are not available)",
+        ))),
     }
 }
 
@@ -163,15 +191,17 @@ fn describe(error: BoaError, context: &mut Context) -> JsError {
         let shown = value.to_string(context).map(|s| s.to_std_string_escaped()).unwrap_or_default();
         return failure("Error", &format!("threw a non-Error value: {shown}"));
     };
-    let mut property = |name| {
-        let value = object.get(name, context).ok().filter(|v| !v.is_undefined())?;
-        value.to_string(context).ok().map(|s| s.to_std_string_escaped())
-    };
+    let mut property = |name| object.get(name, context).ok().filter(|v| !v.is_undefined());
+    let (name, message, stack) = (property(js_string!("name")), property(js_string!("message")), property(js_string!("stack")));
+    let (status, retryable, data) = (property(js_string!("status")), property(js_string!("retryable")), property(js_string!("data")));
+    let mut text = |value: Option<JsValue>| value.and_then(|v| v.to_string(context).ok()).map(|s| s.to_std_string_escaped());
     JsError {
-        name: property(js_string!("name")).unwrap_or_else(|| "Error".into()),
-        message: property(js_string!("message")).unwrap_or_default(),
-        stack: property(js_string!("stack")).map(|stack| without_prelude_frames(&stack)).filter(|s| !s.is_empty()),
-        ..JsError::default()
+        name: text(name).unwrap_or_else(|| "Error".into()),
+        message: text(message).unwrap_or_default(),
+        stack: text(stack).map(|stack| without_prelude_frames(&stack)).filter(|s| !s.is_empty()),
+        status: status.and_then(|v| v.as_number()).filter(|n| n.fract() == 0.0 && (0.0..=999.0).contains(n)).map(|n| n as u16),
+        retryable: retryable.and_then(|v| v.as_boolean()),
+        data: data.and_then(|v| v.to_json(context).ok().flatten()),
     }
 }
 

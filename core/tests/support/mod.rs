@@ -40,7 +40,7 @@ pub fn write_json(path: &Path, value: &Value) {
     std::fs::write(path, value.to_string()).unwrap();
 }
 
-/// Pids of this process's children (worker processes), from /proc.
+/// Pids of this process's live children (worker processes), from /proc.
 pub fn child_pids(pid: u32) -> Vec<u32> {
     let mut children = Vec::new();
     for thread in std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
@@ -49,7 +49,16 @@ pub fn child_pids(pid: u32) -> Vec<u32> {
     }
     children.sort_unstable();
     children.dedup();
+    children.retain(|&pid| is_alive(pid));
     children
+}
+
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 pub fn is_alive(pid: u32) -> bool {

@@ -1,0 +1,102 @@
+//! Values become JSON text on their way to a worker and come back as JSON text: both
+//! directions are checked here against [`MAX_DEPTH`] and [`MAX_PAYLOAD_BYTES`], with an
+//! error naming the task, the limit and the path, before anything breaks further on.
+
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::{MAX_DEPTH, MAX_PAYLOAD_BYTES};
+use crate::error::{Error, Result};
+
+/// `input` as the JSON text a worker receives.
+pub(crate) fn payload_from_input(task: &str, input: &Value) -> Result<Box<RawValue>> {
+    let text = serde_json::to_string(input).map_err(|e| Error::Protocol(format!("cannot encode the input of task `{task}`: {e}")))?;
+    check(task, "input", &text)?;
+    RawValue::from_string(text).map_err(|e| Error::Protocol(format!("cannot encode the input of task `{task}`: {e}")))
+}
+
+/// A task's output text as a value. (Its size was checked in the worker, which refuses to
+/// send more than the limit.)
+pub(crate) fn output_from_payload(task: &str, output: &RawValue) -> Result<Value> {
+    check(task, "output", output.get())?;
+    serde_json::from_str(output.get()).map_err(|e| Error::Protocol(format!("the output of task `{task}` is not valid JSON: {e}")))
+}
+
+fn check(task: &str, which: &str, text: &str) -> Result<()> {
+    if text.len() > MAX_PAYLOAD_BYTES {
+        return Err(Error::ValueTooLarge { task: task.to_string(), which: which.to_string(), bytes: text.len(), limit: MAX_PAYLOAD_BYTES });
+    }
+    match too_deep_at(text, which) {
+        Some(path) => Err(Error::ValueTooDeep { task: task.to_string(), path, limit: MAX_DEPTH }),
+        None => Ok(()),
+    }
+}
+
+/// One open array or object while scanning JSON text.
+struct Open<'a> {
+    is_array: bool,
+    index: usize,
+    /// The current member's key, still as JSON string text (escapes undone only on failure).
+    key: &'a str,
+}
+
+/// The path of the first array or object nested deeper than `MAX_DEPTH` in valid JSON
+/// `text`, rooted at `root`; `None` if there is none. One pass over the bytes, no tree.
+fn too_deep_at(text: &str, root: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut open: Vec<Open> = Vec::new();
+    let mut expecting_key = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let end = string_end(bytes, i);
+                if expecting_key {
+                    if let Some(top) = open.last_mut() {
+                        top.key = &text[i..=end];
+                    }
+                }
+                i = end;
+            }
+            b'{' | b'[' if open.len() == MAX_DEPTH => return Some(render(root, &open)),
+            opening @ (b'{' | b'[') => {
+                open.push(Open { is_array: opening == b'[', index: 0, key: "" });
+                expecting_key = opening == b'{';
+            }
+            b'}' | b']' => {
+                open.pop();
+            }
+            b',' => match open.last_mut() {
+                Some(top) if top.is_array => top.index += 1,
+                _ => expecting_key = true,
+            },
+            b':' => expecting_key = false,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The index of the quote closing the string that opens at `start`.
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let mut i = start + 1;
+    while i < bytes.len() && bytes[i] != b'"' {
+        i += if bytes[i] == b'\\' { 2 } else { 1 };
+    }
+    i
+}
+
+/// Each open container names the step into the next one: its current index or key.
+fn render(root: &str, open: &[Open]) -> String {
+    let mut path = root.to_string();
+    for container in open {
+        if container.is_array {
+            path.push_str(&format!("[{}]", container.index));
+        } else {
+            let key: String = serde_json::from_str(container.key).unwrap_or_default();
+            super::push_key(&mut path, &key);
+        }
+    }
+    path
+}
