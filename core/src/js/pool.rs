@@ -17,7 +17,7 @@ use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::fetch::{Fetcher, HttpMock};
+use super::fetch::{FetchPolicy, Fetcher, HttpMock};
 use super::launch::{spawn_process, spawn_thread, Runner};
 use super::protocol::{read_frame_async, write_frame_async, ExecuteRequest, HostMessage, WorkerMessage, PROTOCOL_VERSION};
 use crate::engine::ExecutionMode;
@@ -99,7 +99,10 @@ impl Pool {
     pub async fn start(options: PoolOptions) -> Result<Pool> {
         let size = options.size;
         let shared = Arc::new(Shared {
-            fetcher: Fetcher::new(options.fetch_allow.clone()),
+            fetcher: Fetcher::new(FetchPolicy {
+                allow: options.fetch_allow.clone(),
+                max_response_bytes: options.fetch_max_response_bytes,
+            })?,
             options,
             next_worker: AtomicU64::new(1),
             next_execution: AtomicU64::new(1),
