@@ -243,3 +243,23 @@ fn response_bodies_beyond_the_byte_budget_are_refused_naming_the_limit() {
         assert!(message.contains("4096-byte") && message.contains("fetch_max_response_bytes"), "{url}: {message}");
     }
 }
+
+#[test]
+fn the_cli_sets_the_response_byte_budget() {
+    let server = support::http_server();
+    let root = tempfile::tempdir().unwrap();
+    write_task(root.path(), "length", "(input) => fetch(input.url).body.length");
+    let tasks = root.path().to_str().unwrap();
+    let cli = |url: String| {
+        let input = json!({"url": url}).to_string();
+        std::process::Command::new(env!("CARGO_BIN_EXE_cogwork"))
+            .args(["run", "length", "--tasks", tasks, "--allow-fetch", host_port(&server), "--input", &input])
+            .args(["--fetch-max-response-bytes", "100"])
+            .output()
+            .unwrap()
+    };
+    assert_eq!(String::from_utf8_lossy(&cli(format!("{server}/bytes/100")).stdout).trim(), "100");
+    let refused = cli(format!("{server}/bytes/101"));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("100-byte limit"), "{stderr}");
+}
