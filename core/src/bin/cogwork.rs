@@ -60,9 +60,13 @@ struct EngineArgs {
     /// Seconds one execution may take.
     #[arg(long, default_value_t = 30.0)]
     timeout: f64,
-    /// A host tasks may fetch from (`api.example.com`, `*.example.com`, `*`); repeatable.
+    /// A host tasks may fetch from (`api.example.com`, `api.example.com:8080`, `*.example.com`,
+    /// `*`, `127.0.0.1:8080`); without a port, the scheme's default port only. Repeatable.
     #[arg(long = "allow-fetch")]
     allow_fetch: Vec<String>,
+    /// Largest response body a task's fetch may receive, in bytes (default 10 MiB).
+    #[arg(long)]
+    fetch_max_response_bytes: Option<usize>,
     /// Run JavaScript on threads of this process instead of worker processes.
     #[arg(long)]
     in_process: bool,
@@ -78,6 +82,10 @@ impl EngineArgs {
             .workers(self.workers)
             .timeout(Duration::from_secs_f64(self.timeout))
             .fetch_allow(self.allow_fetch.clone());
+        let options = match self.fetch_max_response_bytes {
+            Some(bytes) => options.fetch_max_response_bytes(bytes),
+            None => options,
+        };
         Ok(if self.in_process { options.in_process() } else { options })
     }
 }

@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::execution::{Completion, ConsoleLine, ExecutionRequest, Pending, RawExecution, Reply, RequestContext};
-use super::fetch::Fetcher;
+use super::fetch::{FetchPolicy, Fetcher};
 use super::link::WorkerLink;
 use super::protocol::{encode_into, ExecuteFrame, Failure, HostMessage, WorkerMessage};
 use crate::engine::ExecutionMode;
@@ -71,7 +71,10 @@ impl Pool {
     pub async fn start(options: PoolOptions) -> Result<Pool> {
         let size = options.size;
         let shared = Arc::new(Shared {
-            fetcher: Fetcher::new(options.fetch_allow.clone()),
+            fetcher: Fetcher::new(FetchPolicy {
+                allow: options.fetch_allow.clone(),
+                max_response_bytes: options.fetch_max_response_bytes,
+            })?,
             options,
             submissions: Submissions::default(),
             in_flight: AtomicUsize::new(0),
@@ -477,11 +480,13 @@ impl Driver {
                     _ = tokio::time::sleep_until(deadline) => return self.cancel_unwanted().await,
                 };
                 let mut frame = Vec::new();
-                let sent = match encode_into(&mut frame, &HostMessage::FetchReply { fetch, result }) {
-                    Ok(()) => self.link.as_mut().expect("a worker is running").send(&frame).await,
-                    Err(error) => Err(error),
-                };
-                if let Err(error) = sent {
+                if let Err(error) = encode_into(&mut frame, &HostMessage::FetchReply { fetch, result }) {
+                    // A body near the budget can outgrow a frame once escaped: the task sees
+                    // a failed fetch, not a crashed worker.
+                    let result = Err(format!("the response is too large to hand to the task ({error}); lower fetch_max_response_bytes"));
+                    encode_into(&mut frame, &HostMessage::FetchReply { fetch, result }).expect("a short message fits a frame");
+                }
+                if let Err(error) = self.link.as_mut().expect("a worker is running").send(&frame).await {
                     self.lose_worker(error.to_string()).await;
                 }
             }

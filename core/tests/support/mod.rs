@@ -69,9 +69,12 @@ pub fn is_alive(pid: u32) -> bool {
     }
 }
 
-/// Serves on 127.0.0.1 until the test process exits. Paths: `/status/N` answers N with a
-/// JSON body, `/echo` answers `{method, path, body, header_x}` as JSON, anything else 200
-/// `{"path": ...}`.
+/// Serves on 127.0.0.1 until the test process exits; returns its base URL
+/// (`http://127.0.0.1:PORT`). Paths: `/status/N` answers N with a JSON body; `/echo`
+/// answers `{method, path, body, header_x}`; `/redirect?to=URL` answers 302 to URL;
+/// `/loop` redirects to itself; `/bytes/N` answers N bytes with a content-length;
+/// `/stream/N` answers N bytes without one (read until the connection closes); anything
+/// else 200 `{"path": ...}`.
 pub fn http_server() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
@@ -83,7 +86,33 @@ pub fn http_server() -> String {
     format!("http://{address}")
 }
 
-fn answer(mut stream: std::net::TcpStream) {
+/// `host:port` of a server's base URL, as an allow-list pattern naming it.
+pub fn host_port(base: &str) -> &str {
+    base.trim_start_matches("http://")
+}
+
+/// A name other than `localhost` that this machine resolves to a loopback address (from
+/// /etc/hosts, where systems list their own hostname), to show that resolved addresses
+/// are checked and not only names.
+pub fn loopback_alias() -> String {
+    let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    hosts
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or_default().split_whitespace().collect::<Vec<_>>())
+        .filter(|fields| fields.first().and_then(|ip| ip.parse::<std::net::IpAddr>().ok()).is_some_and(|ip| ip.is_loopback()))
+        .flat_map(|fields| fields.into_iter().skip(1).map(str::to_string).collect::<Vec<_>>())
+        .find(|name| name != "localhost" && !name.ends_with(".localhost"))
+        .expect("this test needs /etc/hosts to map a name other than localhost to a loopback address (e.g. `127.0.1.1 myhost`)")
+}
+
+struct Request {
+    method: String,
+    path: String,
+    header_x: String,
+    body: Vec<u8>,
+}
+
+fn read_request(stream: &std::net::TcpStream) -> Request {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut request_line = String::new();
     reader.read_line(&mut request_line).unwrap();
@@ -106,15 +135,54 @@ fn answer(mut stream: std::net::TcpStream) {
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).unwrap();
-    let (status, reply) = match path.strip_prefix("/status/") {
-        Some(code) => (code.parse().unwrap_or(500), json!({"error": format!("status {code}")})),
-        None if path == "/echo" => (200, json!({"method": method, "path": path, "body": String::from_utf8_lossy(&body), "header_x": header_x})),
-        None => (200, json!({"path": path})),
+    Request { method, path, header_x, body }
+}
+
+fn answer(mut stream: std::net::TcpStream) {
+    let request = read_request(&stream);
+    let path = request.path.as_str();
+    let size = |prefix: &str| path.strip_prefix(prefix).and_then(|n| n.parse::<usize>().ok());
+    if let Some(target) = path.strip_prefix("/redirect?to=") {
+        return reply(&mut stream, "302 Found", &[("location", target)], Some(b""));
+    }
+    if path == "/loop" {
+        return reply(&mut stream, "302 Found", &[("location", "/loop")], Some(b""));
+    }
+    if let Some(length) = size("/bytes/") {
+        return reply(&mut stream, "200 OK", &[("content-type", "text/plain")], Some(&vec![b'x'; length]));
+    }
+    if let Some(length) = size("/stream/") {
+        reply(&mut stream, "200 OK", &[("content-type", "text/plain")], None);
+        for _ in 0..length / 1024 {
+            if stream.write_all(&[b'x'; 1024]).is_err() {
+                return;
+            }
+        }
+        let _ = stream.write_all(&vec![b'x'; length % 1024]);
+        return;
+    }
+    let (status, json) = match path.strip_prefix("/status/") {
+        Some(code) => (format!("{code} X"), json!({"error": format!("status {code}")})),
+        None if path == "/echo" => {
+            let body = String::from_utf8_lossy(&request.body);
+            ("200 OK".into(), json!({"method": request.method, "path": path, "body": body, "header_x": request.header_x}))
+        }
+        None => ("200 OK".into(), json!({"path": path})),
     };
-    let reply = reply.to_string();
-    let response = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
-        reply.len()
-    );
-    let _ = stream.write_all(response.as_bytes());
+    reply(&mut stream, &status, &[("content-type", "application/json")], Some(json.to_string().as_bytes()));
+}
+
+/// Writes a response head and, when given, a body with its length; without one the
+/// caller streams the body and the connection's end marks its end.
+fn reply(stream: &mut std::net::TcpStream, status: &str, headers: &[(&str, &str)], body: Option<&[u8]>) {
+    let mut head = format!("HTTP/1.1 {status}\r\nconnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(body) = body {
+        head.push_str(&format!("content-length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body.unwrap_or_default());
 }
