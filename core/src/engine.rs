@@ -2,6 +2,7 @@
 //! Everything hangs off it behind an `Arc`; nothing is looked up globally, so several
 //! engines can coexist in one process.
 
+use std::collections::VecDeque;
 use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -10,7 +11,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::js::{Execution, ExecutionRequest, HttpMock, Pool, PoolOptions, RequestContext, WorkerCommand};
+use tokio::sync::mpsc;
+
+use crate::js::{Completion, Execution, ExecutionRequest, HttpMock, Pool, PoolOptions, RawExecution, RequestContext, WorkerCommand};
 use crate::value::{output_from_payload, payload_from_input};
 use crate::task::{Registry, Task, Watcher};
 
@@ -213,16 +216,52 @@ impl Engine {
     /// executes in a worker, validates the output.
     pub async fn run(&self, task: &str, input: Value, options: RunOptions) -> Result<Execution> {
         self.check_process()?;
+        let (task, request) = self.request(task, &input, &options)?;
+        let execution = self.inner.pool.execute(request).await;
+        finish(&task, execution)
+    }
+
+    /// Runs many tasks at once: every run is checked and submitted in one call, and
+    /// [`Runs::next`] gives each result, with the index of its run, as soon as it is done.
+    /// A run whose input is refused is reported through `next` like any other failure.
+    /// Dropping the [`Runs`] abandons what has not finished.
+    pub fn run_all<'a>(&self, runs: impl IntoIterator<Item = (&'a str, Value)>, options: RunOptions) -> Result<Runs> {
+        self.check_process()?;
+        let (completions, receiver) = mpsc::unbounded_channel();
+        let mut batch = Runs { tasks: Vec::new(), refused: VecDeque::new(), receiver, left: 0 };
+        let mut requests = Vec::new();
+        for (index, (task, input)) in runs.into_iter().enumerate() {
+            match self.request(task, &input, &options) {
+                Ok((task, request)) => {
+                    batch.tasks.push(Some(task));
+                    requests.push((index as u64, request));
+                }
+                Err(error) => {
+                    batch.tasks.push(None);
+                    batch.refused.push_back((index, Err(error)));
+                }
+            }
+        }
+        batch.left = requests.len();
+        self.inner.pool.submit(requests, &completions)?;
+        Ok(batch)
+    }
+
+    /// How many more executions the workers can take right now without any waiting in
+    /// line: what a caller feeding the engine in batches should submit next.
+    pub fn capacity(&self) -> usize {
+        self.inner.pool.capacity()
+    }
+
+    /// The checked request for a run of `task` on `input`.
+    fn request(&self, task: &str, input: &Value, options: &RunOptions) -> Result<(Arc<Task>, ExecutionRequest)> {
         let task = self.task(task)?;
-        task.validate_input(&input)?;
+        task.validate_input(input)?;
         let timeout = options.timeout.unwrap_or(self.inner.timeout);
         check_timeout(timeout, "the run's timeout")?;
-        let input = payload_from_input(&task.name(), &input)?;
-        let request = ExecutionRequest { task: task.clone(), input, timeout, mocks: options.mocks, context: options.context };
-        let execution = self.inner.pool.execute(request).await?;
-        let output = output_from_payload(&task.name(), &execution.output)?;
-        task.validate_output(&output)?;
-        Ok(Execution { output, console: execution.console, worker: execution.worker, duration: execution.duration })
+        let input = payload_from_input(&task.name(), input)?;
+        let request = ExecutionRequest { task: task.clone(), input, timeout, mocks: options.mocks.clone(), context: options.context.clone() };
+        Ok((task, request))
     }
 
     /// Looks a task up by label (newest version), uuid, or `label@version`.
@@ -263,6 +302,40 @@ impl Engine {
             ))),
         }
     }
+}
+
+/// The results of [`Engine::run_all`], in the order they finish.
+pub struct Runs {
+    /// By run index; `None` for a run refused before submission.
+    tasks: Vec<Option<Arc<Task>>>,
+    refused: VecDeque<(usize, Result<Execution>)>,
+    receiver: mpsc::UnboundedReceiver<Completion>,
+    left: usize,
+}
+
+impl Runs {
+    /// The next finished run and its index; `None` once every run has been reported.
+    pub async fn next(&mut self) -> Option<(usize, Result<Execution>)> {
+        if let Some(refused) = self.refused.pop_front() {
+            return Some(refused);
+        }
+        if self.left == 0 {
+            return None;
+        }
+        let completion = self.receiver.recv().await?;
+        self.left -= 1;
+        let index = completion.id as usize;
+        let task = self.tasks[index].as_ref().expect("only submitted runs complete");
+        Some((index, finish(task, completion.result)))
+    }
+}
+
+/// A finished execution as callers see it: the output parsed, checked and validated.
+fn finish(task: &Task, execution: Result<RawExecution>) -> Result<Execution> {
+    let execution = execution?;
+    let output = output_from_payload(&task.name(), &execution.output)?;
+    task.validate_output(&output)?;
+    Ok(Execution { output, console: execution.console, worker: execution.worker, duration: execution.duration })
 }
 
 impl Drop for Inner {

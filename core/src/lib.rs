@@ -24,7 +24,7 @@ pub mod runtime;
 pub mod task;
 pub mod value;
 
-pub use engine::{Engine, EngineOptions, ExecutionMode, RunOptions, DEFAULT_MEMORY_LIMIT, MAX_TIMEOUT};
+pub use engine::{Engine, EngineOptions, ExecutionMode, RunOptions, Runs, DEFAULT_MEMORY_LIMIT, MAX_TIMEOUT};
 pub use error::{Error, JsError, Result, SchemaViolation};
 pub use js::{ConsoleLine, Execution, HttpMock, RequestContext, WorkerCommand};
 pub use serde_json::Value;

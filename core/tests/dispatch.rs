@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use cogwork_core::{runtime, Engine, Error, RequestContext, RunOptions, Value};
 use serde_json::json;
-use support::{child_pids, is_alive, options, wait_until, write_task};
+use support::{child_pids, is_alive, options, wait_until, write_json, write_task};
 
 fn run(engine: &Engine, task: &str, input: Value, timeout: Option<Duration>) -> cogwork_core::Result<cogwork_core::Execution> {
     runtime::block_on(engine.run(task, input, RunOptions { timeout, ..RunOptions::default() }))
@@ -158,6 +158,7 @@ fn a_worker_forgets_only_the_tasks_its_host_tells_it_to() {
 
 #[test]
 fn the_context_argument_carries_the_job_and_attempt_of_the_request() {
+    let _serial = serial();
     let root = tempfile::tempdir().unwrap();
     write_task(root.path(), "ctx", "(input, context) => ({job: context.jobId, attempt: context.attempt})");
     let engine = runtime::block_on(Engine::open(options(root.path(), 1))).unwrap();
@@ -170,6 +171,7 @@ fn the_context_argument_carries_the_job_and_attempt_of_the_request() {
 
 #[test]
 fn a_burst_of_executions_all_complete_with_their_own_results() {
+    let _serial = serial();
     let root = tempfile::tempdir().unwrap();
     write_task(root.path(), "double", "(input) => input.n * 2");
     let engine = runtime::block_on(Engine::open(options(root.path(), 2))).unwrap();
@@ -188,5 +190,33 @@ fn a_burst_of_executions_all_complete_with_their_own_results() {
     });
     for (n, output) in outputs.iter().enumerate() {
         assert_eq!(*output, json!(n * 2));
+    }
+}
+
+#[test]
+fn run_all_submits_a_batch_and_reports_each_result_with_its_index() {
+    let _serial = serial();
+    let root = tempfile::tempdir().unwrap();
+    write_task(root.path(), "double", "(input) => input.n * 2");
+    write_json(&root.path().join("double/input.schema.json"), &json!({"type": "object", "required": ["n"]}));
+    let engine = runtime::block_on(Engine::open(options(root.path(), 2))).unwrap();
+    assert!(engine.capacity() > 0);
+    let runs: Vec<(&str, Value)> = (0..500).map(|n| ("double", if n == 7 { json!({}) } else { json!({"n": n}) })).collect();
+    let mut results = runtime::block_on(async {
+        let mut batch = engine.run_all(runs, RunOptions::default()).unwrap();
+        let mut results = Vec::new();
+        while let Some(result) = batch.next().await {
+            results.push(result);
+        }
+        results
+    });
+    results.sort_by_key(|(index, _)| *index);
+    assert_eq!(results.len(), 500);
+    for (index, result) in results {
+        match (index, result) {
+            (7, Err(Error::InvalidInput { .. })) => {}
+            (index, Ok(execution)) if index != 7 => assert_eq!(execution.output, json!(index * 2)),
+            (index, other) => panic!("run {index}: {other:?}"),
+        }
     }
 }

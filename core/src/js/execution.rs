@@ -77,46 +77,49 @@ pub(crate) struct Completion {
 
 /// Where a result goes. A reply that is dropped unanswered (a driver that panicked, a pool
 /// torn down) still answers, with an error, so no caller and no batch waits forever.
-pub(crate) enum Reply {
-    One(Option<oneshot::Sender<Result<RawExecution>>>),
+pub(crate) struct Reply(Option<ReplyTo>);
+
+enum ReplyTo {
+    One(oneshot::Sender<Result<RawExecution>>),
     Batch { id: u64, completions: mpsc::UnboundedSender<Completion> },
 }
 
 impl Reply {
+    pub fn one(sender: oneshot::Sender<Result<RawExecution>>) -> Reply {
+        Reply(Some(ReplyTo::One(sender)))
+    }
+
+    pub fn batch(id: u64, completions: mpsc::UnboundedSender<Completion>) -> Reply {
+        Reply(Some(ReplyTo::Batch { id, completions }))
+    }
+
     pub fn send(mut self, result: Result<RawExecution>) {
         self.answer(result);
     }
 
     fn answer(&mut self, result: Result<RawExecution>) {
-        match self {
-            Reply::One(sender) => {
-                if let Some(sender) = sender.take() {
-                    let _ = sender.send(result);
-                }
-            }
-            Reply::Batch { id, completions } => {
-                let _ = completions.send(Completion { id: *id, result });
-                // Answered: make the drop below a no-op.
-                *self = Reply::One(None);
-            }
+        match self.0.take() {
+            Some(ReplyTo::One(sender)) => drop(sender.send(result)),
+            Some(ReplyTo::Batch { id, completions }) => drop(completions.send(Completion { id, result })),
+            None => {}
         }
     }
 
     /// Whoever asked has gone: nobody would see the result.
     pub fn is_abandoned(&self) -> bool {
-        match self {
-            Reply::One(Some(sender)) => sender.is_closed(),
-            Reply::One(None) => true,
-            Reply::Batch { completions, .. } => completions.is_closed(),
+        match &self.0 {
+            Some(ReplyTo::One(sender)) => sender.is_closed(),
+            Some(ReplyTo::Batch { completions, .. }) => completions.is_closed(),
+            None => true,
         }
     }
 
     /// Resolves when whoever asked has gone.
     pub async fn abandoned(&mut self) {
-        match self {
-            Reply::One(Some(sender)) => sender.closed().await,
-            Reply::One(None) => {}
-            Reply::Batch { completions, .. } => completions.closed().await,
+        match &mut self.0 {
+            Some(ReplyTo::One(sender)) => sender.closed().await,
+            Some(ReplyTo::Batch { completions, .. }) => completions.closed().await,
+            None => {}
         }
     }
 }

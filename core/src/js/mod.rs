@@ -11,7 +11,7 @@ mod protocol;
 mod sandbox;
 mod worker;
 
-pub(crate) use execution::ExecutionRequest;
+pub(crate) use execution::{Completion, ExecutionRequest, RawExecution};
 pub use execution::{ConsoleLine, Execution, RequestContext};
 pub use fetch::HttpMock;
 pub use launch::{WorkerCommand, INHERITED_ENVIRONMENT};

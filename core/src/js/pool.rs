@@ -103,7 +103,7 @@ impl Pool {
     /// started, its worker stopped and replaced if it is running.
     pub async fn execute(&self, request: ExecutionRequest) -> Result<RawExecution> {
         let (reply, result) = oneshot::channel();
-        self.shared.submissions.push(vec![Pending::new(request, Reply::One(Some(reply)))])?;
+        self.shared.submissions.push(vec![Pending::new(request, Reply::one(reply))])?;
         result.await.unwrap_or_else(|_| Err(Error::Protocol("the worker pool dropped an execution without answering".into())))
     }
 
@@ -112,7 +112,7 @@ impl Pool {
     pub fn submit(&self, batch: Vec<(u64, ExecutionRequest)>, completions: &mpsc::UnboundedSender<Completion>) -> Result<()> {
         let pending = batch
             .into_iter()
-            .map(|(id, request)| Pending::new(request, Reply::Batch { id, completions: completions.clone() }))
+            .map(|(id, request)| Pending::new(request, Reply::batch(id, completions.clone())))
             .collect();
         self.shared.submissions.push(pending)
     }
