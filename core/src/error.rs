@@ -74,7 +74,7 @@ pub enum Error {
     /// The task ran and failed: it threw, returned nothing, or returned a non-JSON value.
     /// What it logged and how long it ran are kept: they are what explains a failure.
     #[error("task `{task}` failed: {}: {}", error.name, error.message)]
-    TaskFailed { task: String, error: JsError, console: Vec<ConsoleLine>, worker: u64, duration: Duration },
+    TaskFailed { task: String, error: Box<JsError>, console: Vec<ConsoleLine>, worker: u64, duration: Duration },
 
     #[error("task `{task}` timed out after {:.3}s; the worker was stopped and replaced (raise the timeout if the task needs longer)", after.as_secs_f64())]
     Timeout { task: String, after: Duration },

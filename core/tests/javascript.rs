@@ -13,7 +13,7 @@ fn run(engine: &Engine, task: &str, input: Value) -> cogwork_core::Result<Value>
 
 fn task_failure(result: cogwork_core::Result<Value>) -> cogwork_core::JsError {
     match result {
-        Err(Error::TaskFailed { error, .. }) => error,
+        Err(Error::TaskFailed { error, .. }) => *error,
         other => panic!("expected TaskFailed, got {other:?}"),
     }
 }

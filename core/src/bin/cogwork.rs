@@ -100,8 +100,10 @@ fn main() -> ExitCode {
     };
     outcome.unwrap_or_else(|error| {
         eprintln!("error: {error}");
-        if let Error::TaskFailed { error: cogwork_core::JsError { stack: Some(stack), .. }, .. } = &error {
-            eprintln!("{stack}");
+        if let Error::TaskFailed { error, .. } = &error {
+            if let Some(stack) = &error.stack {
+                eprintln!("{stack}");
+            }
         }
         ExitCode::FAILURE
     })

@@ -65,7 +65,7 @@ pub(crate) struct ExecuteFrame {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum Failure {
     /// The task threw, or returned something that is not JSON.
-    Threw(JsError),
+    Threw(Box<JsError>),
     /// The output's JSON text is longer than the frame allows.
     OutputTooLarge { bytes: usize },
 }

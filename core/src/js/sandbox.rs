@@ -63,7 +63,7 @@ impl Sandbox {
         self.tasks.remove(key);
     }
 
-    fn compiled(&mut self, request: &ExecuteFrame) -> Result<&mut CompiledTask, JsError> {
+    fn compiled(&mut self, request: &ExecuteFrame) -> Result<&mut CompiledTask, Box<JsError>> {
         if !self.tasks.contains_key(&request.key) {
             let source = request.source.as_deref().ok_or_else(|| failure("ProtocolError", "the host sent no code for a task this worker has not compiled"))?;
             self.tasks.insert(request.key.clone(), compile(source)?);
@@ -72,7 +72,7 @@ impl Sandbox {
     }
 }
 
-fn compile(source: &str) -> Result<CompiledTask, JsError> {
+fn compile(source: &str) -> Result<CompiledTask, Box<JsError>> {
     let mut context = Context::default();
     context.runtime_limits_mut().set_loop_iteration_limit(LOOP_ITERATION_LIMIT);
     register_natives(&mut context).map_err(|e| describe(e, &mut context))?;
@@ -182,7 +182,7 @@ fn fetch(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVal
 
 /// Name, message and stack of whatever was thrown. Engine errors (runtime limits) cannot
 /// become JavaScript values and are reported by their description.
-fn describe(error: BoaError, context: &mut Context) -> JsError {
+fn describe(error: BoaError, context: &mut Context) -> Box<JsError> {
     let engine_error = error.to_string();
     let Ok(value) = error.into_opaque(context) else {
         return failure("RuntimeLimitError", &engine_error);
@@ -195,14 +195,14 @@ fn describe(error: BoaError, context: &mut Context) -> JsError {
     let (name, message, stack) = (property(js_string!("name")), property(js_string!("message")), property(js_string!("stack")));
     let (status, retryable, data) = (property(js_string!("status")), property(js_string!("retryable")), property(js_string!("data")));
     let mut text = |value: Option<JsValue>| value.and_then(|v| v.to_string(context).ok()).map(|s| s.to_std_string_escaped());
-    JsError {
+    Box::new(JsError {
         name: text(name).unwrap_or_else(|| "Error".into()),
         message: text(message).unwrap_or_default(),
         stack: text(stack).map(|stack| without_prelude_frames(&stack)).filter(|s| !s.is_empty()),
         status: status.and_then(|v| v.as_number()).filter(|n| n.fract() == 0.0 && (0.0..=999.0).contains(n)).map(|n| n as u16),
         retryable: retryable.and_then(|v| v.as_boolean()),
         data: data.and_then(|v| v.to_json(context).ok().flatten()),
-    }
+    })
 }
 
 /// The prelude's error constructors are ours, not the task's: keep only the task's frames.
@@ -210,6 +210,6 @@ fn without_prelude_frames(stack: &str) -> String {
     stack.lines().filter(|line| !line.contains("(prelude.js:")).collect::<Vec<_>>().join("\n")
 }
 
-fn failure(name: &str, message: &str) -> JsError {
-    JsError { name: name.into(), message: message.into(), ..JsError::default() }
+fn failure(name: &str, message: &str) -> Box<JsError> {
+    Box::new(JsError { name: name.into(), message: message.into(), ..JsError::default() })
 }
