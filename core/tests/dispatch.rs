@@ -220,3 +220,35 @@ fn run_all_submits_a_batch_and_reports_each_result_with_its_index() {
         }
     }
 }
+
+#[test]
+fn executions_that_expire_queued_inside_a_busy_worker_are_skipped_without_killing_it() {
+    let _serial = serial();
+    let root = tempfile::tempdir().unwrap();
+    write_task(root.path(), "nap", NAP);
+    let engine = runtime::block_on(Engine::open(options(root.path(), 1))).unwrap();
+    let workers = child_pids(std::process::id());
+    let spawn = |ms: u64, timeout: Duration| {
+        let engine = engine.clone();
+        let options = RunOptions { timeout: Some(timeout), ..RunOptions::default() };
+        runtime::handle().spawn(async move { engine.run("nap", json!({ "ms": ms }), options).await })
+    };
+    runtime::block_on(async {
+        let first = spawn(300, Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // While the first runs, these wait in line; when it ends they go to the worker in
+        // one batch: the long one runs while the short ones expire behind it.
+        let long = spawn(500, Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let short: Vec<_> = (0..10).map(|_| spawn(1, Duration::from_millis(450))).collect();
+        assert!(first.await.unwrap().is_ok());
+        assert!(long.await.unwrap().is_ok());
+        for run in short {
+            match run.await.unwrap() {
+                Err(Error::Timeout { .. }) => {}
+                other => panic!("expected a timeout, got {other:?}"),
+            }
+        }
+    });
+    assert_eq!(child_pids(std::process::id()), workers, "the worker was killed for executions it never started");
+}

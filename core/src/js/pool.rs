@@ -39,6 +39,8 @@ const REAP_INTERVAL: Duration = Duration::from_millis(20);
 /// Pause before retrying a worker that failed to start, doubling up to the maximum.
 const RESTART_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_RESTART_BACKOFF: Duration = Duration::from_secs(5);
+/// How long a worker has to confirm that it skipped a cancelled execution.
+const CANCEL_GRACE: Duration = Duration::from_millis(200);
 
 pub(crate) struct PoolOptions {
     pub size: usize,
@@ -294,14 +296,27 @@ struct InFlight {
     /// When it became the worker's current execution.
     started: Instant,
     console: Console,
-    /// A `Cancel` went out for it: it expired or was abandoned before it started.
-    cancelled: bool,
+    /// When a `Cancel` went out for it (it expired or was abandoned before it started).
+    cancelled: Option<Instant>,
+}
+
+impl InFlight {
+    /// When its driver must act if the worker has not answered: its deadline or, once a
+    /// `Cancel` went out, a grace (from when the worker got to it) for the worker's
+    /// `Skipped` to arrive. A worker that started it before the `Cancel` came is running
+    /// it, and is stopped then.
+    fn due(&self) -> Instant {
+        match self.cancelled {
+            Some(at) => at.max(self.started) + CANCEL_GRACE,
+            None => self.pending.deadline,
+        }
+    }
 }
 
 /// What woke a driver following its executions.
 enum Next {
     Frame(std::io::Result<Option<WorkerMessage>>),
-    Deadline,
+    Due,
     Abandoned,
 }
 
@@ -411,7 +426,7 @@ impl Driver {
                 continue;
             }
             let console = Console::new(self.shared.options.console_max_bytes);
-            self.in_flight.push_back(InFlight { execution, pending, started: now, console, cancelled: false });
+            self.in_flight.push_back(InFlight { execution, pending, started: now, console, cancelled: None });
         }
         self.shared.in_flight.fetch_add(self.in_flight.len(), Ordering::Relaxed);
         if let Err(error) = link.send(&frames).await {
@@ -422,35 +437,42 @@ impl Driver {
     /// Waits for the next thing that concerns the executions in flight and deals with it.
     async fn follow(&mut self) {
         self.cancel_unwanted().await;
-        // The front's deadline, or an earlier one of an execution queued behind it.
-        let Some(next_deadline) = self.in_flight.iter().filter(|f| !f.cancelled).map(|f| f.pending.deadline).min() else { return };
+        // When the front is due, or an execution queued behind it expires.
+        let queued = self.in_flight.iter().skip(1).filter(|f| f.cancelled.is_none()).map(|f| f.pending.deadline);
+        let Some(next_due) = self.in_flight.front().map(InFlight::due).into_iter().chain(queued).min() else { return };
         let (Some(link), Some(front)) = (self.link.as_mut(), self.in_flight.front_mut()) else { return };
+        // A cancelled front was abandoned or expired before it started: it waits for its
+        // `Skipped` (or its due time), not for its caller.
+        let watch_caller = front.cancelled.is_none();
         let next = tokio::select! {
             frame = link.receive() => Next::Frame(frame),
-            _ = tokio::time::sleep_until(next_deadline) => Next::Deadline,
-            _ = front.pending.reply.abandoned() => Next::Abandoned,
+            _ = tokio::time::sleep_until(next_due) => Next::Due,
+            _ = front.pending.reply.abandoned(), if watch_caller => Next::Abandoned,
         };
         match next {
             Next::Frame(Ok(Some(message))) => self.hear(message).await,
             Next::Frame(Ok(None)) => self.lose_worker(String::new()).await,
             Next::Frame(Err(error)) => self.lose_worker(error.to_string()).await,
-            Next::Deadline => self.cancel_unwanted().await,
+            Next::Due => self.cancel_unwanted().await,
             Next::Abandoned => self.stop_front(|task| Error::Interrupted { task }).await,
         }
     }
 
     /// Cancels in the worker what expired or was abandoned before it started; stops the
-    /// front (the running execution) if it expired.
+    /// front (the running execution) once it is due.
     async fn cancel_unwanted(&mut self) {
         let now = Instant::now();
-        if self.in_flight.front().is_some_and(|front| front.pending.deadline <= now) {
-            let timeout = self.in_flight.front().map(|front| front.pending.request.timeout).unwrap_or_default();
-            return self.stop_front(|task| Error::Timeout { task, after: timeout }).await;
+        if let Some(front) = self.in_flight.front().filter(|front| front.due() <= now) {
+            let timeout = front.pending.request.timeout;
+            return match front.pending.reply.is_abandoned() {
+                true => self.stop_front(|task| Error::Interrupted { task }).await,
+                false => self.stop_front(|task| Error::Timeout { task, after: timeout }).await,
+            };
         }
         let mut cancels = Vec::new();
-        for waiting in self.in_flight.iter_mut().skip(1).filter(|f| !f.cancelled) {
+        for waiting in self.in_flight.iter_mut().skip(1).filter(|f| f.cancelled.is_none()) {
             if waiting.pending.deadline <= now || waiting.pending.reply.is_abandoned() {
-                waiting.cancelled = true;
+                waiting.cancelled = Some(now);
                 let _ = encode_into(&mut cancels, &HostMessage::Cancel { execution: waiting.execution });
             }
         }
@@ -542,9 +564,6 @@ impl Driver {
             }),
         };
         flight.pending.reply.send(result);
-        if let Some(next) = self.in_flight.front_mut() {
-            next.started = Instant::now();
-        }
     }
 
     /// Kills the worker under the running execution (which fails with `error`), puts what
@@ -584,9 +603,15 @@ impl Driver {
         }
     }
 
+    /// Takes an execution out of flight; the one behind a departing front is the worker's
+    /// current execution from now on.
     fn remove(&mut self, index: usize) -> InFlight {
         self.shared.in_flight.fetch_sub(1, Ordering::Relaxed);
-        self.in_flight.remove(index).expect("index in range")
+        let removed = self.in_flight.remove(index).expect("index in range");
+        if let Some(next) = self.in_flight.front_mut().filter(|_| index == 0) {
+            next.started = Instant::now();
+        }
+        removed
     }
 }
 

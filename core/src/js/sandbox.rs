@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use boa_engine::builtins::promise::PromiseState;
 use boa_engine::object::builtins::JsPromise;
@@ -35,6 +36,8 @@ struct CompiledTask {
     /// `JSON.parse`, captured likewise: input arrives as JSON text and is parsed by the
     /// engine itself, with no tree built on the Rust side.
     parse: JsObject,
+    /// How long its last execution took.
+    last_run: Option<Duration>,
 }
 
 #[derive(Default)]
@@ -52,10 +55,17 @@ impl Sandbox {
             Err(error) => return (Err(Failure::Threw(error)), false, io),
         };
         task.context.insert_data(io);
+        let started = Instant::now();
         let outcome = call(task, request);
+        task.last_run = Some(started.elapsed());
         task.context.clear_kept_objects();
         let io = *task.context.remove_data::<HostIo>().expect("the host io was lent to this context");
         (outcome, true, io)
+    }
+
+    /// How long the last execution of the task compiled under `key` took.
+    pub fn last_run(&self, key: &str) -> Option<Duration> {
+        self.tasks.get(key).and_then(|task| task.last_run)
     }
 
     /// Drops a compiled task, as the host asked.
@@ -93,7 +103,7 @@ fn compile(source: &str) -> Result<CompiledTask, Box<JsError>> {
             failure("TypeError", "main.js must evaluate to a function (`(function(input, context) {...})`, an arrow function) or define a global `main`")
         })?,
     };
-    Ok(CompiledTask { context, function, stringify, parse })
+    Ok(CompiledTask { context, function, stringify, parse, last_run: None })
 }
 
 fn global_main(context: &mut Context) -> Option<JsObject> {

@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 use std::io::{BufReader, BufWriter, Write};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::net::UnixStream;
+use std::time::Duration;
 
 use super::protocol::{read_frame, write_frame, ExecuteFrame, FetchRequest, FetchResponse, HostMessage, WorkerMessage, PROTOCOL_VERSION};
 use super::sandbox::Sandbox;
@@ -29,6 +30,9 @@ const MAX_CONSOLE_LINES: u32 = 1_000;
 
 /// Results held back at most before a flush, while more executions are queued.
 const FLUSH_EVERY: usize = 16;
+/// An execution whose task last ran faster than this may run before the results held
+/// back are flushed; any other flushes them first.
+const QUICK: Duration = Duration::from_micros(500);
 
 /// Entry point of a worker process: serves the channel on fd 3 until the host closes it.
 pub fn worker_main() -> ! {
@@ -66,8 +70,13 @@ pub(crate) fn serve(channel: UnixStream) {
     let Ok(mut io) = HostIo::new(channel) else { return };
     let mut sandbox = Sandbox::default();
     while let Ok(Some(request)) = io.next_execution() {
-        for key in io.line.get_mut().forget.drain(..) {
+        let line = io.line.get_mut();
+        for key in line.forget.drain(..) {
             sandbox.forget(&key);
+        }
+        let quick = sandbox.last_run(&request.key).is_some_and(|took| took < QUICK);
+        if (!quick || line.unflushed >= FLUSH_EVERY) && line.flush().is_err() {
+            return;
         }
         io.execution = request.execution;
         io.console_lines.set(0);
@@ -129,9 +138,6 @@ impl HostIo {
                 return Ok(None);
             }
             if let Some(request) = line.backlog.pop_front() {
-                if line.backlog.is_empty() || line.unflushed >= FLUSH_EVERY {
-                    line.flush()?;
-                }
                 return Ok(Some(request));
             }
             line.flush()?;
