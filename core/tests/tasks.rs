@@ -152,6 +152,32 @@ fn a_zip_entry_escaping_the_archive_root_is_refused() {
 }
 
 #[test]
+fn a_zip_made_on_macos_loads_without_its_finder_metadata() {
+    let root = tempfile::tempdir().unwrap();
+    let staged = write_task(root.path(), "mac", "(input) => 'from a Mac'");
+    let archive = root.path().join("mac.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&archive).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    // What Finder's "Compress" writes: the folder, its files, .DS_Store, and AppleDouble
+    // companions under a second top-level folder, __MACOSX/.
+    zip.add_directory("mac/", options).unwrap();
+    for name in ["metadata.json", "main.js"] {
+        zip.start_file(format!("mac/{name}"), options).unwrap();
+        zip.write_all(&std::fs::read(staged.join(name)).unwrap()).unwrap();
+    }
+    for (name, bytes) in [("mac/.DS_Store", &b"\0\0\0\x01Bud1"[..]), ("__MACOSX/mac/._main.js", b"\0\x05\x16\x07"), ("__MACOSX/._mac", b"\0\x05\x16\x07")] {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+
+    let task = Task::load(&archive).unwrap();
+    assert_eq!(task.name(), "mac@1.0.0");
+    let registry = Registry::load(&[archive]).unwrap();
+    assert_eq!(registry.lookup("mac").unwrap().metadata.label, "mac");
+}
+
+#[test]
 fn a_zip_bomb_stops_at_the_size_limit() {
     let root = tempfile::tempdir().unwrap();
     let archive = root.path().join("bomb.zip");
