@@ -66,6 +66,16 @@ fn test_shows_a_diff_for_each_failing_case_and_exits_1() {
 }
 
 #[test]
+fn validate_reports_a_main_js_that_does_not_parse_with_its_line_and_column() {
+    let root = tempfile::tempdir().unwrap();
+    write_task(root.path(), "typo", "(input) => {\n  return input.a +* 2;\n}");
+    let output = cogwork(&["validate", root.path().to_str().unwrap()]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{}{stderr}", text(&output.stdout));
+    assert!(stderr.contains("main.js: SyntaxError") && stderr.contains("line 2, col 19"), "{stderr}");
+}
+
+#[test]
 fn validate_checks_test_cases_against_the_schemas() {
     let root = tempfile::tempdir().unwrap();
     let task = write_task(root.path(), "strict", "(input) => input");

@@ -102,6 +102,34 @@ fn a_version_that_is_not_semver_is_an_invalid_task_naming_metadata_json() {
 }
 
 #[test]
+fn main_js_that_does_not_parse_is_an_invalid_task_naming_the_line_and_column() {
+    let root = tempfile::tempdir().unwrap();
+    let task = write_task(root.path(), "typo", "(input) => {\n  return input.a +* 2;\n}");
+    let (file, reason) = invalid_task_file(Task::load(&task).unwrap_err());
+    assert_eq!(file, "main.js");
+    assert!(reason.starts_with("SyntaxError") && reason.contains("line 2, col 19"), "{reason}");
+
+    // Unclosed to the end, where the parser itself gives no position.
+    for unclosed in ["(input) => {\n  return 1;\n", "(input) => {\n  return `total:\n"] {
+        std::fs::write(task.join("main.js"), unclosed).unwrap();
+        let (file, reason) = invalid_task_file(Task::load(&task).unwrap_err());
+        assert_eq!(file, "main.js");
+        assert!(reason.contains("line 3, col 1, the end of main.js"), "{reason}");
+    }
+}
+
+#[test]
+fn an_engine_refuses_to_open_with_a_task_whose_main_js_does_not_parse() {
+    let root = tempfile::tempdir().unwrap();
+    write_task(root.path(), "fine", "(input) => 1");
+    write_task(root.path(), "typo", "(input) => { return ;; }}");
+    let error = runtime::block_on(cogwork_core::Engine::open(support::options(root.path(), 1))).err().expect("the engine refuses the task");
+    let (file, reason) = invalid_task_file(error);
+    assert_eq!(file, "main.js");
+    assert!(reason.contains("line 1, col 25"), "{reason}");
+}
+
+#[test]
 fn the_same_uuid_and_version_in_two_places_is_a_warning_naming_both_paths() {
     let root = tempfile::tempdir().unwrap();
     let first = write_versioned_task(&root.path().join("a"), "dup", "dup", "uuid-dup", "1.0.0", "(i) => 'first'");

@@ -6,6 +6,7 @@ mod cases;
 mod files;
 mod registry;
 mod schema;
+mod syntax;
 mod version;
 mod watch;
 
@@ -73,6 +74,7 @@ impl Task {
         })?;
         let source = files.get("main.js").ok_or_else(|| files.error("main.js", "missing; a task needs a main.js"))?;
         let source = String::from_utf8(source.to_vec()).map_err(|_| files.error("main.js", "is not UTF-8 text"))?;
+        syntax::check(&source).map_err(|reason| files.error("main.js", reason))?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         source.hash(&mut hasher);
         Ok(Task {
