@@ -66,6 +66,31 @@ fn test_shows_a_diff_for_each_failing_case_and_exits_1() {
 }
 
 #[test]
+fn test_compares_numbers_by_value_not_by_how_they_are_written() {
+    let root = tempfile::tempdir().unwrap();
+    let task = write_task(root.path(), "numbers", "(input) => ({two: 2, thousand: 1000, half: 0.5, negative_zero: -0, list: [1, 2.5]})");
+    // Written as text: a JSON value would normalise what this test is about.
+    let case = r#"{"input": {}, "expected_output": {"list": [1.0, 25e-1], "half": 5E-1, "thousand": 1e3, "two": 2.0, "negative_zero": 0}}"#;
+    std::fs::write(task.join("tests/same_values.json"), case).unwrap();
+    std::fs::write(task.join("tests/other_value.json"), r#"{"input": {}, "expected_output": {"two": 2.5, "thousand": 1e3, "half": 0.5, "negative_zero": 0, "list": [1, 2.5]}}"#).unwrap();
+    let output = cogwork(&["test", root.path().to_str().unwrap()]);
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("ok     numbers@1.0.0 tests/same_values.json"), "{stdout}");
+    assert!(stdout.contains("FAILED numbers@1.0.0 tests/other_value.json") && stdout.contains("-  \"two\": 2.5"), "{stdout}");
+    assert!(stdout.contains("1 passed, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn validate_reports_a_main_js_that_does_not_parse_with_its_line_and_column() {
+    let root = tempfile::tempdir().unwrap();
+    write_task(root.path(), "typo", "(input) => {\n  return input.a +* 2;\n}");
+    let output = cogwork(&["validate", root.path().to_str().unwrap()]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{}{stderr}", text(&output.stdout));
+    assert!(stderr.contains("main.js: SyntaxError") && stderr.contains("line 2, col 19"), "{stderr}");
+}
+
+#[test]
 fn validate_checks_test_cases_against_the_schemas() {
     let root = tempfile::tempdir().unwrap();
     let task = write_task(root.path(), "strict", "(input) => input");

@@ -66,6 +66,70 @@ fn lookup_by_label_uuid_or_label_at_version_and_newest_version_wins() {
 }
 
 #[test]
+fn a_bare_label_resolves_to_the_release_ahead_of_its_pre_releases() {
+    let root = tempfile::tempdir().unwrap();
+    // The precedence example of semver.org §11, written in a shuffled order.
+    let newest_first = ["1.0.0", "1.0.0-rc.1", "1.0.0-beta.11", "1.0.0-beta.2", "1.0.0-beta", "1.0.0-alpha.beta", "1.0.0-alpha.1", "1.0.0-alpha"];
+    for (index, version) in newest_first.iter().rev().enumerate() {
+        write_versioned_task(root.path(), &format!("v{index}"), "calc", "uuid-calc", version, "(i) => 1");
+    }
+    let registry = Registry::load(&[root.path().to_path_buf()]).unwrap();
+    assert_eq!(registry.lookup("calc").unwrap().metadata.version, "1.0.0");
+    let versions: Vec<_> = registry.tasks().iter().map(|t| t.metadata.version.clone()).collect();
+    assert_eq!(versions, newest_first);
+    assert_eq!(registry.lookup("calc@1.0.0-beta").unwrap().metadata.version, "1.0.0-beta");
+}
+
+#[test]
+fn build_metadata_plays_no_part_in_which_version_is_newest() {
+    let root = tempfile::tempdir().unwrap();
+    write_versioned_task(root.path(), "a", "calc", "uuid-calc", "1.0.0+zzz", "(i) => 1");
+    write_versioned_task(root.path(), "b", "calc", "uuid-calc", "1.0.1+aaa", "(i) => 1");
+    let registry = Registry::load(&[root.path().to_path_buf()]).unwrap();
+    assert_eq!(registry.lookup("calc").unwrap().metadata.version, "1.0.1+aaa");
+    assert_eq!(registry.lookup("calc@1.0.0+zzz").unwrap().metadata.version, "1.0.0+zzz");
+}
+
+#[test]
+fn a_version_that_is_not_semver_is_an_invalid_task_naming_metadata_json() {
+    let root = tempfile::tempdir().unwrap();
+    for version in ["1", "1.0", "v1.0.0", "01.0.0", "1.0.0-", "1.0.0-beta..1", "latest"] {
+        let task = write_versioned_task(root.path(), "calc", "calc", "uuid-calc", version, "(i) => 1");
+        let (file, reason) = invalid_task_file(Task::load(&task).unwrap_err());
+        assert_eq!(file, "metadata.json", "{version}");
+        assert!(reason.contains("semantic version") && reason.contains(version), "{version}: {reason}");
+    }
+}
+
+#[test]
+fn main_js_that_does_not_parse_is_an_invalid_task_naming_the_line_and_column() {
+    let root = tempfile::tempdir().unwrap();
+    let task = write_task(root.path(), "typo", "(input) => {\n  return input.a +* 2;\n}");
+    let (file, reason) = invalid_task_file(Task::load(&task).unwrap_err());
+    assert_eq!(file, "main.js");
+    assert!(reason.starts_with("SyntaxError") && reason.contains("line 2, col 19"), "{reason}");
+
+    // Unclosed to the end, where the parser itself gives no position.
+    for unclosed in ["(input) => {\n  return 1;\n", "(input) => {\n  return `total:\n"] {
+        std::fs::write(task.join("main.js"), unclosed).unwrap();
+        let (file, reason) = invalid_task_file(Task::load(&task).unwrap_err());
+        assert_eq!(file, "main.js");
+        assert!(reason.contains("line 3, col 1, the end of main.js"), "{reason}");
+    }
+}
+
+#[test]
+fn an_engine_refuses_to_open_with_a_task_whose_main_js_does_not_parse() {
+    let root = tempfile::tempdir().unwrap();
+    write_task(root.path(), "fine", "(input) => 1");
+    write_task(root.path(), "typo", "(input) => { return ;; }}");
+    let error = runtime::block_on(cogwork_core::Engine::open(support::options(root.path(), 1))).err().expect("the engine refuses the task");
+    let (file, reason) = invalid_task_file(error);
+    assert_eq!(file, "main.js");
+    assert!(reason.contains("line 1, col 25"), "{reason}");
+}
+
+#[test]
 fn the_same_uuid_and_version_in_two_places_is_a_warning_naming_both_paths() {
     let root = tempfile::tempdir().unwrap();
     let first = write_versioned_task(&root.path().join("a"), "dup", "dup", "uuid-dup", "1.0.0", "(i) => 'first'");
@@ -86,11 +150,11 @@ fn bad_task_files_are_named_with_the_cause() {
     assert_eq!(file, "metadata.json");
     assert!(reason.contains("EOF"), "{reason}");
 
-    write_json(&task.join("metadata.json"), &json!({"uuid": "u", "version": "1"}));
+    write_json(&task.join("metadata.json"), &json!({"uuid": "u", "version": "1.0.0"}));
     let (_, reason) = invalid_task_file(Task::load(&task).unwrap_err());
     assert!(reason.contains("label"), "{reason}");
 
-    write_json(&task.join("metadata.json"), &json!({"uuid": "u", "version": "1", "label": "broken"}));
+    write_json(&task.join("metadata.json"), &json!({"uuid": "u", "version": "1.0.0", "label": "broken"}));
     write_json(&task.join("input.schema.json"), &json!({"type": "no-such-type"}));
     let (file, reason) = invalid_task_file(Task::load(&task).unwrap_err());
     assert_eq!(file, "input.schema.json");
@@ -113,6 +177,32 @@ fn a_zip_entry_escaping_the_archive_root_is_refused() {
     let (file, reason) = invalid_task_file(Task::load(&archive).unwrap_err());
     assert_eq!(file, "../../etc/evil.js");
     assert!(reason.contains("escapes"), "{reason}");
+}
+
+#[test]
+fn a_zip_made_on_macos_loads_without_its_finder_metadata() {
+    let root = tempfile::tempdir().unwrap();
+    let staged = write_task(root.path(), "mac", "(input) => 'from a Mac'");
+    let archive = root.path().join("mac.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&archive).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    // What Finder's "Compress" writes: the folder, its files, .DS_Store, and AppleDouble
+    // companions under a second top-level folder, __MACOSX/.
+    zip.add_directory("mac/", options).unwrap();
+    for name in ["metadata.json", "main.js"] {
+        zip.start_file(format!("mac/{name}"), options).unwrap();
+        zip.write_all(&std::fs::read(staged.join(name)).unwrap()).unwrap();
+    }
+    for (name, bytes) in [("mac/.DS_Store", &b"\0\0\0\x01Bud1"[..]), ("__MACOSX/mac/._main.js", b"\0\x05\x16\x07"), ("__MACOSX/._mac", b"\0\x05\x16\x07")] {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+
+    let task = Task::load(&archive).unwrap();
+    assert_eq!(task.name(), "mac@1.0.0");
+    let registry = Registry::load(&[archive]).unwrap();
+    assert_eq!(registry.lookup("mac").unwrap().metadata.label, "mac");
 }
 
 #[test]

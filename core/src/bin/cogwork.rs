@@ -39,7 +39,7 @@ enum Command {
         #[command(flatten)]
         engine: EngineArgs,
     },
-    /// Check that tasks load: metadata, schemas, main.js, and test cases against the schemas.
+    /// Check that tasks load (metadata, schemas, main.js parses) and that test cases fit the schemas.
     Validate {
         #[arg(required = true)]
         paths: Vec<PathBuf>,

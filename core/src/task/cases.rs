@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::files::TaskFiles;
 use crate::error::{Error, Result};
 use crate::js::HttpMock;
+use crate::value::json_equal;
 
 #[derive(Debug, Clone)]
 pub struct TestCase {
@@ -60,7 +61,7 @@ impl TestCase {
     pub fn judge(&self, result: Result<Value>) -> CaseOutcome {
         match result {
             Err(error) => CaseOutcome::Failed(error),
-            Ok(output) if output == self.expected_output => CaseOutcome::Passed,
+            Ok(output) if json_equal(&output, &self.expected_output) => CaseOutcome::Passed,
             Ok(output) => CaseOutcome::WrongOutput { diff: diff(&self.expected_output, &output) },
         }
     }

@@ -3,6 +3,8 @@
 //! Archives are untrusted: entries that would escape the archive's root (`../`, absolute
 //! paths) are refused, and sizes are checked against what is actually decompressed, not
 //! what the headers claim, so a zip bomb stops at the limit instead of filling memory.
+//! What macOS adds to an archive it makes (`__MACOSX/`, `.DS_Store`) is not the task's and
+//! is skipped.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -84,7 +86,7 @@ fn read_zip(path: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
         let Some(name) = entry.enclosed_name() else {
             return Err(invalid(&raw_name, "path escapes the archive root; rebuild the archive with relative paths".into()));
         };
-        if entry.is_dir() {
+        if entry.is_dir() || is_finder_metadata(&name) {
             continue;
         }
         let mut bytes = Vec::new();
@@ -97,6 +99,13 @@ fn read_zip(path: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
         files.insert(name.to_string_lossy().replace('\\', "/"), bytes);
     }
     Ok(strip_common_root(files))
+}
+
+/// Finder's "Compress" stores resource forks as AppleDouble files under a top-level
+/// `__MACOSX/` folder, and folders carry `.DS_Store` view settings; left in, they would
+/// also hide the archive's common root.
+fn is_finder_metadata(name: &Path) -> bool {
+    name.starts_with("__MACOSX") || name.file_name().is_some_and(|file| file == ".DS_Store")
 }
 
 /// Archives made with `zip -r task.zip task/` put everything under one folder: look inside it.

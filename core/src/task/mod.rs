@@ -6,6 +6,8 @@ mod cases;
 mod files;
 mod registry;
 mod schema;
+mod syntax;
+mod version;
 mod watch;
 
 use std::hash::{Hash, Hasher};
@@ -19,6 +21,7 @@ pub use cases::{CaseOutcome, TestCase};
 use files::TaskFiles;
 pub use registry::Registry;
 use schema::Schema;
+use version::Version;
 pub use watch::Watcher;
 
 /// The contents of `metadata.json`.
@@ -38,11 +41,13 @@ pub struct Task {
     /// The directory or archive it was loaded from.
     pub origin: PathBuf,
     /// The text of `main.js`.
-    pub source: String,
+    pub(crate) source: String,
     /// Identifies this exact code in a worker's cache: `uuid@version#hash-of-main.js`, so a
     /// reloaded task is recompiled while an unchanged one stays warm.
-    pub cache_key: String,
+    pub(crate) cache_key: String,
     pub cases: Vec<TestCase>,
+    /// `metadata.version`, parsed: what orders the versions of a label.
+    version: Version,
     input_schema: Option<Schema>,
     output_schema: Option<Schema>,
 }
@@ -58,13 +63,18 @@ impl Task {
     pub fn load(origin: &Path) -> Result<Task> {
         let files = TaskFiles::read(origin)?;
         let metadata: Metadata = parse_json(&files, "metadata.json")?;
-        for (field, value) in [("uuid", &metadata.uuid), ("version", &metadata.version), ("label", &metadata.label)] {
+        for (field, value) in [("uuid", &metadata.uuid), ("label", &metadata.label)] {
             if value.trim().is_empty() || value.contains('@') {
                 return Err(files.error("metadata.json", format!("`{field}` must be a non-empty string without `@`")));
             }
         }
+        let version = Version::parse(&metadata.version).map_err(|reason| {
+            let example = "MAJOR.MINOR.PATCH, e.g. 1.0.0 or 2.1.0-beta.1, see semver.org";
+            files.error("metadata.json", format!("`version` {:?} is not a semantic version ({example}): {reason}", metadata.version))
+        })?;
         let source = files.get("main.js").ok_or_else(|| files.error("main.js", "missing; a task needs a main.js"))?;
         let source = String::from_utf8(source.to_vec()).map_err(|_| files.error("main.js", "is not UTF-8 text"))?;
+        syntax::check(&source).map_err(|reason| files.error("main.js", reason))?;
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         source.hash(&mut hasher);
         Ok(Task {
@@ -72,6 +82,7 @@ impl Task {
             input_schema: load_schema(&files, "input")?,
             output_schema: load_schema(&files, "output")?,
             cases: cases::load(&files)?,
+            version,
             origin: files.origin,
             metadata,
             source,

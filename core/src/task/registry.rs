@@ -109,11 +109,7 @@ fn task_origins(source: &Path) -> Result<Vec<PathBuf>> {
     Ok(origins)
 }
 
+/// By semver precedence; versions differing only in build metadata keep their load order.
 fn newest_first(versions: &mut [Arc<Task>]) {
-    versions.sort_by_key(|task| std::cmp::Reverse(version_order(&task.metadata.version)));
-}
-
-/// Orders `1.10.0` after `1.9.0`: numeric parts compare as numbers, others as text.
-fn version_order(version: &str) -> Vec<(u64, String)> {
-    version.split(['.', '-', '+']).map(|part| part.parse().map_or((0, part.to_string()), |n| (n, String::new()))).collect()
+    versions.sort_by(|a, b| b.version.cmp(&a.version));
 }

@@ -1,9 +1,11 @@
 //! What the core knows about the JSON values tasks take and return, beyond serde_json:
-//! the nesting and size limits every part enforces, and the checked passage of a value to
-//! and from the JSON text that travels between host and worker.
+//! the nesting and size limits every part enforces, the checked passage of a value to and
+//! from the JSON text that travels between host and worker, and equality by value.
 
+mod equal;
 mod payload;
 
+pub use equal::json_equal;
 pub(crate) use payload::{output_from_payload, payload_from_input};
 
 /// The deepest nesting of arrays and objects a value may have, everywhere: the bindings'
