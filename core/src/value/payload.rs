@@ -10,9 +10,9 @@ use crate::error::{Error, Result};
 
 /// `input` as the JSON text a worker receives.
 pub(crate) fn payload_from_input(task: &str, input: &Value) -> Result<Box<RawValue>> {
-    let text = serde_json::to_string(input).map_err(|e| Error::Protocol(format!("cannot encode the input of task `{task}`: {e}")))?;
-    check(task, "input", &text)?;
-    RawValue::from_string(text).map_err(|e| Error::Protocol(format!("cannot encode the input of task `{task}`: {e}")))
+    let payload = serde_json::value::to_raw_value(input).map_err(|e| Error::Protocol(format!("cannot encode the input of task `{task}`: {e}")))?;
+    check(task, "input", payload.get())?;
+    Ok(payload)
 }
 
 /// A task's output text as a value. (Its size was checked in the worker, which refuses to
@@ -99,4 +99,35 @@ fn render(root: &str, open: &[Open]) -> String {
         }
     }
     path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(depth: usize, key: &str) -> String {
+        let key = serde_json::to_string(key).unwrap();
+        (0..depth).fold("1".to_string(), |inner, _| format!("{{{key}:[0,{inner}]}}"))
+    }
+
+    #[test]
+    fn brackets_inside_strings_do_not_count_as_nesting() {
+        let text = format!(r#"{{"a":"{}","b":"\"[[[{{"}}"#, "[".repeat(500));
+        assert_eq!(too_deep_at(&text, "input"), None);
+    }
+
+    #[test]
+    fn the_path_names_each_key_and_index_down_to_the_level_past_the_limit() {
+        // Each level is an object and an array: 51 levels are 102 containers.
+        let path = too_deep_at(&nested(51, "k"), "output").unwrap();
+        assert!(path.starts_with("output.k[1].k[1]"), "{path}");
+        assert_eq!(path.matches(".k").count(), 50);
+        assert_eq!(too_deep_at(&nested(50, "k"), "output"), None);
+    }
+
+    #[test]
+    fn keys_that_are_not_identifiers_are_quoted_and_unescaped() {
+        let path = too_deep_at(&nested(51, "a \"b\""), "input").unwrap();
+        assert!(path.starts_with(r#"input["a \"b\""][1]"#), "{path}");
+    }
 }
