@@ -8,20 +8,8 @@ use std::time::{Duration, Instant};
 
 use cogwork_core::{runtime, Engine, Error, RequestContext, RunOptions, Value};
 use serde_json::json;
-use support::{child_pids, is_alive, options, wait_until, write_json, write_task};
+use support::{child_pids, is_alive, options, run_with_timeout as run, serial, write_json, write_task};
 
-fn run(engine: &Engine, task: &str, input: Value, timeout: Option<Duration>) -> cogwork_core::Result<cogwork_core::Execution> {
-    runtime::block_on(engine.run(task, input, RunOptions { timeout, ..RunOptions::default() }))
-}
-
-/// These tests count this process's worker processes, so they run one at a time.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let guard = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    // Workers of an engine dropped by the previous test may still be shutting down.
-    wait_until("the previous test's workers exit", || child_pids(std::process::id()).is_empty());
-    guard
-}
 
 /// Busy-waits `input.ms` milliseconds and returns when it ended (JS clock).
 const NAP: &str = "(input) => { const end = Date.now() + input.ms; while (Date.now() < end) {} return {end: Date.now()}; }";

@@ -7,21 +7,8 @@ use std::time::{Duration, Instant};
 
 use cogwork_core::{runtime, Engine, Error, RunOptions, Value};
 use serde_json::json;
-use support::{child_pids, is_alive, options, wait_until, write_task};
+use support::{child_pids, is_alive, options, run_with_timeout as run, serial, wait_until, write_task};
 
-fn run(engine: &Engine, task: &str, input: Value, timeout: Option<Duration>) -> cogwork_core::Result<cogwork_core::Execution> {
-    runtime::block_on(engine.run(task, input, RunOptions { timeout, ..RunOptions::default() }))
-}
-
-/// These tests look at this process's child processes (and kill some), so they run one at
-/// a time rather than seeing each other's workers.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let guard = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    // Workers of an engine dropped by the previous test may still be shutting down.
-    wait_until("the previous test's workers exit", || child_pids(std::process::id()).is_empty());
-    guard
-}
 
 #[test]
 fn an_execution_over_its_timeout_stops_the_worker_and_the_next_one_runs() {

@@ -53,6 +53,19 @@ pub fn child_pids(pid: u32) -> Vec<u32> {
     children
 }
 
+/// Tests that count or kill this process's worker processes run one at a time, each once
+/// the previous one's workers (of an engine just dropped) have exited.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let guard = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    wait_until("the previous test's workers exit", || child_pids(std::process::id()).is_empty());
+    guard
+}
+
+pub fn run_with_timeout(engine: &Engine, task: &str, input: Value, timeout: Option<std::time::Duration>) -> cogwork_core::Result<cogwork_core::Execution> {
+    cogwork_core::runtime::block_on(engine.run(task, input, cogwork_core::RunOptions { timeout, ..Default::default() }))
+}
+
 pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !condition() {
