@@ -1,6 +1,6 @@
 //! `cogwork._native`: the Python binding of cogwork-core. A thin adapter: the `Engine`
-//! handle, value conversion, the exception hierarchy and GIL handling. The public API is the
-//! `cogwork` package (python/cogwork), a small idiomatic layer over this module.
+//! handle, value conversion, error mapping and GIL handling. The public API is the `cogwork`
+//! package (python/cogwork), a small idiomatic layer over this module.
 
 mod convert;
 mod detach;
@@ -22,11 +22,6 @@ mod _native {
     #[pymodule_export]
     use super::engine::Engine;
     #[pymodule_export]
-    use super::errors::{
-        CogworkError, ConfigurationError, EngineClosedError, InvalidInputError, InvalidOutputError, InvalidTaskError,
-        TaskFailedError, TaskNotFoundError, TimeoutError, WorkerCrashedError,
-    };
-    #[pymodule_export]
     use super::worker_main;
 
     use pyo3::prelude::*;
@@ -35,6 +30,11 @@ mod _native {
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
         // The core's default worker memory cap, so the package's signature can show it
         // without restating it (None there means "no cap").
-        module.add("DEFAULT_MEMORY_LIMIT", cogwork_core::DEFAULT_MEMORY_LIMIT)
+        module.add("DEFAULT_MEMORY_LIMIT", cogwork_core::DEFAULT_MEMORY_LIMIT)?;
+        // The deepest nesting a value may have, for callers that check before they call.
+        module.add("MAX_DEPTH", cogwork_core::value::MAX_DEPTH)?;
+        // The exception classes cogwork.errors must define, one per kind of core error.
+        let classes = cogwork_core::ErrorKind::ALL.map(|kind| kind.class_name());
+        module.add("ERROR_CLASSES", pyo3::types::PyTuple::new(module.py(), classes)?)
     }
 }
