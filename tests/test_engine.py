@@ -4,6 +4,7 @@ import asyncio
 import builtins
 import logging
 import os
+import pathlib
 import signal
 import threading
 import time
@@ -94,6 +95,62 @@ def test_run_async_runs_concurrently(engine):
         )
 
     assert asyncio.run(main()) == [{"sum": 3}, {"sum": 7}]
+
+
+def test_run_async_takes_no_thread_and_raises_the_runs_errors(engine, caplog):
+    threads = threading.active_count()
+
+    async def main():
+        outputs = await asyncio.gather(*(engine.run_async("addition", {"num1": i, "num2": 1}) for i in range(8)))
+        assert threading.active_count() == threads
+        with pytest.raises(cogwork.TaskFailedError) as caught:
+            await engine.execute_async("flaky", {"amount": 1})
+        assert caught.value.js_name == "RateLimitError"
+        with pytest.raises(cogwork.TaskNotFoundError):
+            await engine.run_async("nonesuch", {})
+        with pytest.raises(TypeError, match=r"^input\.at is of type object"):
+            await engine.run_async("echo", {"at": object()})
+        return outputs, await engine.execute_async("greeting", {"name": "Ada"})
+
+    with caplog.at_level(logging.INFO, logger="cogwork.console"):
+        outputs, execution = asyncio.run(main())
+    assert outputs == [{"sum": i + 1} for i in range(8)]
+    assert execution.output == {"message": "Hello, Ada!"}
+    assert "greeting: greeting Ada in en" in [r.getMessage() for r in caplog.records if r.name == "cogwork.console"]
+
+
+def _worker_pids():
+    """The pids of this process's children: its engine's worker processes."""
+    children = set()
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # exited meanwhile
+        state, ppid = fields[0], int(fields[1])
+        if ppid == os.getpid() and state != "Z":
+            children.add(int(stat.parent.name))
+    return children
+
+
+def test_cancelling_run_async_stops_the_runs_worker_and_the_engine_keeps_serving(task_sources):
+    others = _worker_pids()
+    with cogwork.Engine(tasks=task_sources, workers=1) as engine:
+        (worker,) = _worker_pids() - others
+
+        async def main():
+            run = asyncio.ensure_future(engine.run_async("forever", {}, timeout=120))
+            await asyncio.sleep(0.5)  # the worker is now spinning
+            run.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await run
+
+        asyncio.run(main())
+        deadline = time.monotonic() + 10
+        while worker in _worker_pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert worker not in _worker_pids(), "the cancelled run's worker is still running"
+        assert engine.run("addition", {"num1": 2, "num2": 2}) == {"sum": 4}
 
 
 def test_console_output_goes_to_logging(engine, caplog):

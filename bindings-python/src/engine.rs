@@ -1,5 +1,6 @@
 //! `cogwork._native.Engine`: the core `Engine` handle. Each method converts its arguments,
-//! calls the core with the GIL detached, and converts the result back. Keyword arguments, defaults
+//! calls the core with the GIL detached (or, for the awaitable variant, on the runtime with a
+//! `Completions` to report to), and converts the result back. Keyword arguments, defaults
 //! and docs live in `cogwork/engine.py`.
 
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::bridge::{Completions, Pending};
 use crate::convert::{console_to_python, to_python, to_value};
 use crate::detach::wait;
 use crate::errors::to_py_err;
@@ -87,6 +89,23 @@ impl Engine {
         let (input, options) = self.arguments(py, input, timeout, mocks)?;
         let outcome = wait(py, self.core.run(&task, input, options))?;
         execution_to_python(py, outcome)
+    }
+
+    /// `execute`, on the core runtime: the record (or the exception) comes out of
+    /// `completions.drain()` under the returned `Pending`'s id.
+    #[pyo3(signature = (completions, task, input, *, timeout, mocks))]
+    fn execute_later<'py>(
+        &self,
+        py: Python<'py>,
+        completions: &Completions,
+        task: String,
+        input: &Bound<'py, PyAny>,
+        timeout: Option<f64>,
+        mocks: &Bound<'py, PyAny>,
+    ) -> PyResult<Pending> {
+        let (input, options) = self.arguments(py, input, timeout, mocks)?;
+        let core = self.core.clone();
+        Ok(completions.spawn(async move { core.run(&task, input, options).await }, execution_to_python))
     }
 
     /// Stops the workers once the runs under way have finished.

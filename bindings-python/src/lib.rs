@@ -1,7 +1,8 @@
 //! `cogwork._native`: the Python binding of cogwork-core. A thin adapter: the `Engine`
-//! handle, value conversion, error mapping and GIL handling. The public API is the `cogwork`
-//! package (python/cogwork), a small idiomatic layer over this module.
+//! handle, value conversion, error mapping, GIL handling and the asyncio bridge. The public
+//! API is the `cogwork` package (python/cogwork), a small idiomatic layer over this module.
 
+mod bridge;
 mod convert;
 mod detach;
 mod engine;
@@ -21,6 +22,8 @@ fn worker_main() {
 mod _native {
     #[pymodule_export]
     use super::engine::Engine;
+    #[pymodule_export]
+    use super::bridge::{Completions, Pending};
     #[pymodule_export]
     use super::worker_main;
 

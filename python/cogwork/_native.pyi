@@ -30,8 +30,28 @@ class Engine:
         console_max_bytes: Optional[int],
     ) -> None: ...
     def execute(self, task: str, input: Any, *, timeout: Optional[float], mocks: Any) -> Record: ...
+    def execute_later(
+        self, completions: Completions, task: str, input: Any, *, timeout: Optional[float], mocks: Any
+    ) -> Pending:
+        """Starts ``execute`` on the core runtime; its outcome comes out of ``completions.drain()``."""
     def close(self) -> None: ...
     @property
     def warnings(self) -> list[str]: ...
     @property
     def tasks(self) -> list[dict[str, str]]: ...
+
+class Completions:
+    """Finished calls of one event loop; a byte on ``fileno()`` means ``drain()`` has some."""
+
+    def __init__(self) -> None: ...
+    def fileno(self) -> int: ...
+    def drain(self) -> list[tuple[int, bool, Any]]:
+        """``(id, ok, value)`` per finished call: the record when ``ok``, else the exception."""
+
+class Pending:
+    """A call under way."""
+
+    @property
+    def id(self) -> int: ...
+    def cancel(self) -> None:
+        """Stops the call (the core future is dropped), unless it has finished."""

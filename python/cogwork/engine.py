@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import sys
 import warnings
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
-from cogwork import _native
+from cogwork import _completions, _native
 from cogwork.errors import CogworkWarning, TaskFailedError
 
 # Workers are this interpreter running the native worker loop, which never touches Python
@@ -148,7 +148,18 @@ class Engine:
 
     async def run_async(self, task: str, input: Any, *, timeout: Optional[float] = None, mocks: Mocks = None) -> Any:
         """:meth:`run` for asyncio: the event loop keeps running while the task does."""
-        return await asyncio.to_thread(self.run, task, input, timeout=timeout, mocks=mocks)
+        return (await self.execute_async(task, input, timeout=timeout, mocks=mocks)).output
+
+    async def execute_async(
+        self, task: str, input: Any, *, timeout: Optional[float] = None, mocks: Mocks = None
+    ) -> Execution:
+        """:meth:`execute` for asyncio. The execution runs on the core's runtime, not on a
+        thread of this process; cancelling the awaiting task stops it (its worker is killed
+        and replaced), as Ctrl-C does for :meth:`run`."""
+        start = functools.partial(self._native.execute_later, task=task, input=input, timeout=timeout, mocks=mocks)
+        with _logging_console(task):
+            record = await _completions.wait(start)
+        return _execution(task, record)
 
     def close(self) -> None:
         """Stops the workers once runs under way have finished; later runs raise
