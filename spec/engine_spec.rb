@@ -4,6 +4,8 @@ require "spec_helper"
 require "rbconfig"
 require "tmpdir"
 require "fileutils"
+require "stringio"
+require "logger"
 
 RSpec.describe Cogwork::Engine do
   # One engine (two real worker processes) for the examples that do not close or fork it.
@@ -45,20 +47,44 @@ RSpec.describe Cogwork::Engine do
 
     it "raises TypeError naming the key path of an unsupported object" do
       expect { engine.run("echo", {items: [1, 2, 3, {at: Time.now}]}) }
-        .to raise_error(TypeError, /cannot pass a Time at input\.items\[3\]\.at\b/)
+        .to raise_error(TypeError, /^input\.items\[3\]\.at is of type Time, which a task cannot take; use a Hash/)
       expect { engine.run("echo", {"odd key" => [Object.new]}) }
-        .to raise_error(TypeError, /Object at input\["odd key"\]\[0\]/)
+        .to raise_error(TypeError, /^input\["odd key"\]\[0\] is of type Object/)
       expect { engine.run("echo", {list: [{1 => 2}]}) }
-        .to raise_error(TypeError, /hash key 1 at input\.list\[0\] must be a String or a Symbol/)
+        .to raise_error(TypeError, /^input\.list\[0\] has a key of type Integer; keys must be a String or a Symbol/)
+    end
+
+    it "names keys by the one identifier rule both languages share (Unicode letters, _ and $)" do
+      expect { engine.run("echo", {"données" => {"$ref" => [Object.new]}}) }
+        .to raise_error(TypeError, /^input\.données\.\$ref\[0\] is of type Object/)
+      expect { engine.run("echo", {"0" => {"" => Object.new}}) }
+        .to raise_error(TypeError, /^input\["0"\]\[""\] is of type Object/)
     end
 
     it "accepts binary Strings holding UTF-8 and names the path of any other bad String or a cycle" do
       expect(engine.run("echo", {"bytes" => "é".b})).to eq("bytes" => "é")
       expect { engine.run("echo", {"bytes" => ["\xff".b]}) }
-        .to raise_error(EncodingError, /String at input\.bytes\[0\] \(encoding ASCII-8BIT\)/)
+        .to raise_error(EncodingError, /^input\.bytes\[0\] is a string in ASCII-8BIT that does not convert to UTF-8/)
       cycle = []
       cycle << cycle
-      expect { engine.run("echo", cycle) }.to raise_error(ArgumentError, /nested more than 128 levels/)
+      expect { engine.run("echo", cycle) }
+        .to raise_error(ArgumentError, /^input(\[0\]){100} is nested more than 100 levels deep.*contain itself/)
+    end
+
+    it "converts a value nested exactly as deep as the limit, and refuses one level more" do
+      nest = ->(levels) { (1...levels).reduce([]) { |inner, _| [inner] } }
+      expect(engine.run("echo", nest.(Cogwork::Native::MAX_DEPTH))).to eq(nest.(Cogwork::Native::MAX_DEPTH))
+      expect { engine.run("echo", {"a" => nest.(Cogwork::Native::MAX_DEPTH)}) }
+        .to raise_error(ArgumentError, /^input\.a(\[0\]){99} is nested more than 100 levels deep/)
+    end
+
+    it "refuses a negative, NaN, infinite or absurd timeout with ArgumentError naming it" do
+      [-1, Float::NAN, Float::INFINITY, 1e19, 367 * 86_400].each do |timeout|
+        expect { engine.run("addition", {num1: 1, num2: 2}, timeout: timeout) }
+          .to raise_error(ArgumentError, /^timeout must be a number of seconds from 0 to 31622400 \(366 days\)/)
+      end
+      expect { described_class.new(tasks: CogworkSpec::TASKS, timeout: 1e19) }.to raise_error(ArgumentError, /^timeout/)
+      expect(engine.run("addition", {num1: 1, num2: 2}, timeout: 5)).to eq("sum" => 3)
     end
 
     it "raises InvalidInputError listing the schema violations" do
@@ -91,7 +117,7 @@ RSpec.describe Cogwork::Engine do
 
     it "raises TimeoutError for a runaway task, and the next run still works" do
       elapsed = CogworkSpec.elapsed do
-        expect { engine.run("spin", {}, timeout: 0.5) }.to raise_error(Cogwork::TimeoutError) { |error|
+        expect { engine.run("spin", {}, timeout: 0.5) }.to raise_error(Cogwork::TaskTimeoutError) { |error|
           expect(error.task).to eq("spin@1.0.0")
           expect(error.after).to be_within(0.01).of(0.5)
         }
@@ -160,6 +186,51 @@ RSpec.describe Cogwork::Engine do
     end
   end
 
+  describe "#execute" do
+    let(:log) { StringIO.new }
+
+    around do |example|
+      Cogwork.logger = Logger.new(log, level: Logger::DEBUG, formatter: ->(severity, _, _, message) { "#{severity} #{message}\n" })
+      example.run
+    ensure
+      Cogwork.logger = nil
+    end
+
+    it "returns the execution record: output, console lines, worker and duration" do
+      execution = engine.execute("greeting", {name: "Ada", language: "fr"})
+      expect(execution).to be_a(Cogwork::Execution)
+      expect(execution.output).to eq("message" => "Bonjour, Ada!")
+      expect(execution.console).to eq([{level: "log", message: "greeting Ada in fr"}])
+      expect(execution.worker).to be_an(Integer)
+      expect(execution.duration).to be_a(Float).and be > 0
+    end
+
+    it "sends console lines to Cogwork.logger at the task's level, from #run too" do
+      expect(engine.run("greeting", {name: "Ada"})).to eq("message" => "Hello, Ada!")
+      expect(log.string).to eq("INFO greeting: greeting Ada in en\n")
+    end
+
+    it "keeps the console, worker, timing and typed fields of a failed execution on TaskFailedError" do
+      expect { engine.execute("flaky", {amount: 5}) }.to raise_error(Cogwork::TaskFailedError) { |error|
+        expect(error.task).to eq("flaky@1.0.0")
+        expect([error.js_name, error.js_message]).to eq(["RateLimitError", "slow down"])
+        expect(error.console).to eq([{level: "info", message: "charging 5"}, {level: "warn", message: "the payment API is slow"}])
+        expect(error.worker).to be_an(Integer)
+        expect(error.duration).to be_a(Float).and be > 0
+        # Filled by the worker once it forwards the typed error's fields; nil until then.
+        expect([error.status, error.retryable, error.data]).to eq([429, true, {"retry_in" => 5}]).or eq([nil, nil, nil])
+      }
+      expect(log.string).to eq("INFO flaky: charging 5\nWARN flaky: the payment API is slow\n")
+    end
+
+    it "defaults Cogwork.logger to a Logger on $stderr at WARN" do
+      Cogwork.logger = nil
+      expect(Cogwork.logger).to be_a(Logger).and have_attributes(level: Logger::WARN)
+      expect { engine.run("greeting", {name: "Ada"}) }.not_to output.to_stderr_from_any_process
+      expect { engine.run("flaky", {amount: 1}) rescue nil }.to output(/WARN.*flaky: the payment API is slow/).to_stderr_from_any_process
+    end
+  end
+
   describe "#close" do
     it "makes later runs raise EngineClosedError" do
       closed = described_class.new(tasks: CogworkSpec::TASKS, workers: 1)
@@ -200,6 +271,37 @@ RSpec.describe Cogwork::Engine do
     end
   end
 
+  describe "during a fork" do
+    it "lets the child open its own engine while another thread keeps calling into the parent's" do
+      calls = 0
+      busy = Thread.new do
+        loop do
+          engine.run("no-such-task", {})
+        rescue Cogwork::TaskNotFoundError
+          calls += 1
+        end
+      end
+      sleep 0.01 until calls > 10
+      reports = Array.new(5) do
+        reader, writer = IO.pipe
+        pid = fork do
+          reader.close
+          own = described_class.new(tasks: CogworkSpec::TASKS, workers: 1)
+          writer.puts(own.run("addition", {num1: 20, num2: 22}).inspect)
+          own.close
+        ensure
+          writer.close
+          exit!(0)
+        end
+        writer.close
+        CogworkSpec.wait_or_kill(pid, 20)
+        reader.read.tap { reader.close }
+      end
+      busy.kill.join
+      expect(reports).to all(eq("{\"sum\"=>42}\n"))
+    end
+  end
+
   describe ".new" do
     it "warns about duplicate tasks at open and keeps them in #warnings" do
       Dir.mktmpdir do |dir|
@@ -216,6 +318,13 @@ RSpec.describe Cogwork::Engine do
       described_class.open(tasks: CogworkSpec::TASKS, in_process: true, workers: nil, timeout: nil) do |e|
         expect(e.run("greeting", {name: "Ada", language: "fr"})).to eq("message" => "Bonjour, Ada!")
       end
+    end
+
+    it "accepts the byte budgets of fetch responses and console output" do
+      described_class.open(tasks: CogworkSpec::TASKS, workers: 1, fetch_max_response_bytes: 1 << 16, console_max_bytes: 4096) do |e|
+        expect(e.run("addition", {num1: 1, num2: 1})).to eq("sum" => 2)
+      end
+      expect { described_class.new(tasks: CogworkSpec::TASKS, console_max_bytes: "lots") }.to raise_error(TypeError)
     end
 
     it "rejects invalid options" do

@@ -11,6 +11,19 @@ module CogworkSpec
   FIXTURE_TASKS = File.expand_path("fixtures/tasks", __dir__)
   TASKS = [EXAMPLE_TASKS, FIXTURE_TASKS].freeze
 
+  # Waits for a forked child; a child still running after +seconds+ hung: kill it and fail.
+  def self.wait_or_kill(pid, seconds)
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + seconds
+    until Process.wait(pid, Process::WNOHANG)
+      if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+        Process.kill("KILL", pid)
+        Process.wait(pid)
+        raise "forked child #{pid} hung"
+      end
+      sleep 0.01
+    end
+  end
+
   def self.elapsed
     start = Process.clock_gettime(Process::CLOCK_MONOTONIC)
     yield

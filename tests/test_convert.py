@@ -63,24 +63,51 @@ def test_tuples_and_subclasses_convert_by_their_data(engine):
 
 
 def test_unsupported_object_raises_type_error_naming_its_path(engine):
-    with pytest.raises(TypeError, match=r"^input\.items\[3\]\.at is of type datetime\.datetime"):
+    with pytest.raises(TypeError, match=r"^input\.items\[3\]\.at is of type datetime\.datetime, which a task cannot take"):
         engine.run("echo", {"items": [1, 2, 3, {"at": datetime.datetime(2026, 1, 1)}]})
     with pytest.raises(TypeError, match=r'^input\["odd key"\] is of type set'):
         engine.run("echo", {"odd key": {1}})
 
 
+def test_keys_are_named_by_the_one_identifier_rule_both_languages_share(engine):
+    with pytest.raises(TypeError, match=r"^input\.données\.\$ref\[0\] is of type object"):
+        engine.run("echo", {"données": {"$ref": [object()]}})
+    with pytest.raises(TypeError, match=r'^input\["0"\]\[""\] is of type object'):
+        engine.run("echo", {"0": {"": object()}})
+
+
 def test_non_str_key_raises_type_error(engine):
-    with pytest.raises(TypeError, match=r"^input\.ids has a key of type int"):
+    with pytest.raises(TypeError, match=r"^input\.ids has a key of type int; keys must be str"):
         engine.run("echo", {"ids": {1: "one"}})
 
 
 def test_nan_raises_value_error(engine):
-    with pytest.raises(ValueError, match=r"^input\[0\] is NaN"):
+    with pytest.raises(ValueError, match=r"^input\[0\] is NaN, which JSON cannot represent"):
         engine.run("echo", [float("nan")])
 
 
-def test_self_containing_list_raises_instead_of_overflowing(engine):
+def test_unencodable_str_raises_value_error_naming_its_path_with_the_cause(engine):
+    with pytest.raises(ValueError, match=r"^input\.text cannot be converted: .*surrogate") as caught:
+        engine.run("echo", {"text": "\ud800"})
+    assert isinstance(caught.value.__cause__, UnicodeEncodeError)
+
+
+def test_self_containing_list_raises_naming_the_limit_instead_of_overflowing(engine):
     loop = []
     loop.append(loop)
-    with pytest.raises(ValueError, match="nested more than"):
+    with pytest.raises(ValueError, match=r"^input(\[0\]){100} is nested more than 100 levels deep.*contain itself"):
         engine.run("echo", loop)
+
+
+def _nested(levels):
+    value = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def test_a_value_exactly_as_deep_as_the_limit_converts_and_one_level_more_does_not(engine):
+    limit = cogwork._native.MAX_DEPTH
+    assert engine.run("echo", _nested(limit)) == _nested(limit)
+    with pytest.raises(ValueError, match=r"^input\.a(\[0\]){99} is nested more than 100 levels deep"):
+        engine.run("echo", {"a": _nested(limit)})

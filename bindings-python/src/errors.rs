@@ -1,114 +1,63 @@
-//! The Python exception hierarchy and the one function that maps the core `Error` onto it.
-//! The message is the core's `Display` (what went wrong, where, what to do); the fields a
-//! caller may act on become attributes (`violations`, `js_name`, `task`, ...).
+//! The one function mapping a core `Error` onto the Python exception hierarchy.
 //!
-//! The types are declared in module `cogwork`, which re-exports them, so tracebacks and
-//! pickles name `cogwork.TimeoutError` rather than the internal `cogwork._native`.
+//! The classes are defined in Python (`cogwork/errors.py`, with their documentation), named
+//! by the core's `ErrorKind::class_name`, and looked up once, at the first error. Each
+//! exception keeps the core's message (what, where, what to do) and carries the core's
+//! details as attributes (`task`, `violations`, `console`...).
 
-use cogwork_core::{Error, SchemaViolation};
-use pyo3::exceptions::PyException;
+use cogwork_core::{Detail, Error, ErrorKind, Field};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
-use pyo3::{create_exception, intern};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyString, PyType};
 
-create_exception!(cogwork, CogworkError, PyException, "Base class of every error cogwork raises.");
-create_exception!(cogwork, InvalidTaskError, CogworkError, "A task directory or archive could not be loaded.");
-create_exception!(cogwork, TaskNotFoundError, CogworkError, "No loaded task has this label, uuid or label@version.");
-create_exception!(
-    cogwork,
-    InvalidInputError,
-    CogworkError,
-    "The input does not match the task's input schema; see `.violations`."
-);
-create_exception!(
-    cogwork,
-    InvalidOutputError,
-    CogworkError,
-    "The task returned output that does not match its output schema; see `.violations`."
-);
-create_exception!(
-    cogwork,
-    TaskFailedError,
-    CogworkError,
-    "The task threw; `.js_name`, `.js_message` and `.js_stack` describe the JavaScript error."
-);
-create_exception!(
-    cogwork,
-    TimeoutError,
-    CogworkError,
-    "The task ran past its timeout; its worker was stopped and replaced."
-);
-create_exception!(
-    cogwork,
-    WorkerCrashedError,
-    CogworkError,
-    "The worker process died during the run; it has been replaced."
-);
-create_exception!(cogwork, ConfigurationError, CogworkError, "An engine option is invalid.");
-create_exception!(
-    cogwork,
-    EngineClosedError,
-    CogworkError,
-    "The engine was closed, or was opened in another process (before a fork)."
-);
+use crate::convert;
+
+/// Indexed by `ErrorKind::index`.
+static CLASSES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
+/// Interned attribute names, indexed by `Field::index`.
+static ATTRIBUTES: PyOnceLock<Vec<Py<PyString>>> = PyOnceLock::new();
 
 /// Maps a core error to its Python exception, with the details as attributes.
 pub fn to_py_err(py: Python<'_>, error: Error) -> PyErr {
-    // Should setting an attribute fail (it cannot in practice), raise that failure instead.
-    with_details(py, error).unwrap_or_else(|failure| failure)
+    // Should building it fail (cogwork.errors cannot be imported), raise that failure instead.
+    exception(py, &error).unwrap_or_else(|failure| failure)
 }
 
-fn with_details(py: Python<'_>, error: Error) -> PyResult<PyErr> {
-    let message = error.to_string();
-    let (err, task) = match error {
-        Error::InvalidTask { .. } => (InvalidTaskError::new_err(message), None),
-        Error::TaskNotFound { name, .. } => (TaskNotFoundError::new_err(message), Some(name)),
-        Error::InvalidInput { task, violations } => {
-            let err = InvalidInputError::new_err(message);
-            err.value(py).setattr(intern!(py, "violations"), violation_dicts(py, &violations)?)?;
-            (err, Some(task))
-        }
-        Error::InvalidOutput { task, violations } => {
-            let err = InvalidOutputError::new_err(message);
-            err.value(py).setattr(intern!(py, "violations"), violation_dicts(py, &violations)?)?;
-            (err, Some(task))
-        }
-        Error::TaskFailed { task, error, .. } => {
-            let err = TaskFailedError::new_err(message);
-            let value = err.value(py);
-            value.setattr(intern!(py, "js_name"), error.name)?;
-            value.setattr(intern!(py, "js_message"), error.message)?;
-            value.setattr(intern!(py, "js_stack"), error.stack)?;
-            (err, Some(task))
-        }
-        Error::Timeout { task, after } => {
-            let err = TimeoutError::new_err(message);
-            err.value(py).setattr(intern!(py, "after"), after.as_secs_f64())?;
-            (err, Some(task))
-        }
-        Error::WorkerCrashed { task, .. } => (WorkerCrashedError::new_err(message), Some(task)),
-        Error::Configuration(_) => (ConfigurationError::new_err(message), None),
-        Error::EngineClosed(_) => (EngineClosedError::new_err(message), None),
-        // The binding never sees `Interrupted` (it drops the run future instead), and the rest
-        // have no finer class a caller would catch.
-        _ => (CogworkError::new_err(message), None),
-    };
-    if let Some(task) = task {
-        err.value(py).setattr(intern!(py, "task"), task)?;
+fn exception(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
+    let err = PyErr::from_type(class(py, error.kind())?, error.to_string());
+    let value = err.value(py);
+    for (field, detail) in error.details() {
+        value.setattr(attribute(py, field), detail_to_python(py, detail)?)?;
     }
     Ok(err)
 }
 
-/// Each violation as a dict, the way pydantic's `ValidationError.errors()` reports them.
-fn violation_dicts<'py>(py: Python<'py>, violations: &[SchemaViolation]) -> PyResult<Vec<Bound<'py, PyDict>>> {
-    violations
-        .iter()
-        .map(|v| {
-            let dict = PyDict::new(py);
-            dict.set_item(intern!(py, "path"), &v.path)?;
-            dict.set_item(intern!(py, "keyword"), &v.keyword)?;
-            dict.set_item(intern!(py, "message"), &v.message)?;
-            Ok(dict)
-        })
-        .collect()
+fn class(py: Python<'_>, kind: ErrorKind) -> PyResult<Bound<'_, PyType>> {
+    let classes = CLASSES.get_or_try_init(py, || {
+        let errors = py.import("cogwork.errors")?;
+        ErrorKind::ALL
+            .iter()
+            .map(|kind| Ok(errors.getattr(kind.class_name())?.cast_into::<PyType>().map_err(PyErr::from)?.unbind()))
+            .collect::<PyResult<Vec<_>>>()
+    })?;
+    Ok(classes[kind.index()].bind(py).clone())
+}
+
+fn attribute(py: Python<'_>, field: Field) -> &Bound<'_, PyString> {
+    let names = ATTRIBUTES.get_or_init(py, || Field::ALL.iter().map(|f| PyString::intern(py, f.name()).unbind()).collect());
+    names[field.index()].bind(py)
+}
+
+fn detail_to_python<'py>(py: Python<'py>, detail: Detail<'_>) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match detail {
+        Detail::Text(text) => PyString::new(py, text).into_any(),
+        Detail::Integer(n) => n.into_pyobject(py)?.into_any(),
+        Detail::Flag(flag) => flag.into_pyobject(py)?.to_owned().into_any(),
+        Detail::Seconds(seconds) => seconds.into_pyobject(py)?.into_any(),
+        Detail::Path(path) => PyString::new(py, &path.to_string_lossy()).into_any(),
+        Detail::Json(value) => convert::to_python(py, value)?,
+        Detail::Violations(violations) => convert::violations_to_python(py, violations)?.into_any(),
+        Detail::Console(lines) => convert::console_to_python(py, lines)?.into_any(),
+        Detail::Nothing => py.None().into_bound(py),
+    })
 }

@@ -1,7 +1,8 @@
 //! `cogwork._native`: the Python binding of cogwork-core. A thin adapter: the `Engine`
-//! handle, value conversion, the exception hierarchy and GIL handling. The public API is the
-//! `cogwork` package (python/cogwork), a small idiomatic layer over this module.
+//! handle, value conversion, error mapping, GIL handling and the asyncio bridge. The public
+//! API is the `cogwork` package (python/cogwork), a small idiomatic layer over this module.
 
+mod bridge;
 mod convert;
 mod detach;
 mod engine;
@@ -22,10 +23,7 @@ mod _native {
     #[pymodule_export]
     use super::engine::Engine;
     #[pymodule_export]
-    use super::errors::{
-        CogworkError, ConfigurationError, EngineClosedError, InvalidInputError, InvalidOutputError, InvalidTaskError,
-        TaskFailedError, TaskNotFoundError, TimeoutError, WorkerCrashedError,
-    };
+    use super::bridge::{Completions, Pending};
     #[pymodule_export]
     use super::worker_main;
 
@@ -35,6 +33,11 @@ mod _native {
     fn init(module: &Bound<'_, PyModule>) -> PyResult<()> {
         // The core's default worker memory cap, so the package's signature can show it
         // without restating it (None there means "no cap").
-        module.add("DEFAULT_MEMORY_LIMIT", cogwork_core::DEFAULT_MEMORY_LIMIT)
+        module.add("DEFAULT_MEMORY_LIMIT", cogwork_core::DEFAULT_MEMORY_LIMIT)?;
+        // The deepest nesting a value may have, for callers that check before they call.
+        module.add("MAX_DEPTH", cogwork_core::value::MAX_DEPTH)?;
+        // The exception classes cogwork.errors must define, one per kind of core error.
+        let classes = cogwork_core::ErrorKind::ALL.map(|kind| kind.class_name());
+        module.add("ERROR_CLASSES", pyo3::types::PyTuple::new(module.py(), classes)?)
     }
 }

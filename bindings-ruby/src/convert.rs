@@ -2,25 +2,42 @@
 //!
 //! Ruby → core accepts Hash (String or Symbol keys), Array, String, Symbol, Integer (any
 //! size), Float, true, false and nil, dispatching once on the object's type tag. Integers
-//! travel as exact decimal numbers (serde_json's `arbitrary_precision`), so a Bignum is never
-//! rounded through a Float. Anything else raises an error naming the key path, e.g.
-//! `input.items[3].at`; the path is assembled only on failure, while the error unwinds.
+//! travel as exact decimal numbers, so a Bignum is never rounded through a Float. Anything
+//! else fails with the core's `ConversionError`, which names the key path
+//! (`input.items[3].at`); the path is assembled only on failure, while the error unwinds.
 //! Core → Ruby builds Hashes with String keys, as a parsed JSON document would.
 
-use magnus::rb_sys::AsRawValue;
-use magnus::r_hash::ForEach;
+use cogwork_core::{ConsoleLine, SchemaViolation};
+use cogwork_core::value::{self, check_depth, ConversionError, HostNumber, HostTypes, Problem, ProblemClass, Segment};
 use magnus::encoding::{EncodingCapable, RbEncoding};
-use magnus::value::ReprValue;
-use magnus::{Error, ExceptionClass, Fixnum, Float, IntoValue, RArray, RHash, RString, Ruby, Symbol, TryConvert, Value};
+use magnus::r_hash::ForEach;
+use magnus::rb_sys::AsRawValue;
+use magnus::value::{LazyId, ReprValue};
+use magnus::{Error, Fixnum, Float, IntoValue, RArray, RHash, RString, Ruby, Symbol, TryConvert, Value};
 use rb_sys::ruby_value_type as T;
-use serde_json::{Map, Number, Value as Json};
+use serde_json::{Map, Value as Json};
 
-/// Deeper than this is almost surely a structure that contains itself.
-const MAX_DEPTH: usize = 128;
+type Failure = ConversionError<Error>;
+
+/// `Kernel#Integer`, which parses a Bignum's digits exactly.
+static INTEGER: LazyId = LazyId::new("Integer");
+
+/// What Ruby can pass, for the remedy an error message suggests.
+const RUBY_TYPES: HostTypes = HostTypes {
+    values: "a Hash, Array, String, Symbol, Integer, Float, true, false or nil",
+    keys: "a String or a Symbol",
+};
 
 /// Converts `value` for the core; `root` names it in error messages (`input`, `mocks`).
 pub fn from_ruby(ruby: &Ruby, value: Value, root: &str) -> Result<Json, Error> {
-    walk(ruby, value, 0).map_err(|failure| failure.into_error(ruby, root))
+    walk(ruby, value, 0).map_err(|failure| {
+        let class = match failure.class() {
+            ProblemClass::Type => ruby.exception_type_error(),
+            ProblemClass::Value => ruby.exception_arg_error(),
+            ProblemClass::Encoding => ruby.exception_encoding_error(),
+        };
+        Error::new(class, failure.message(root, &RUBY_TYPES))
+    })
 }
 
 /// Converts a core value to plain Ruby objects.
@@ -28,7 +45,13 @@ pub fn to_ruby(ruby: &Ruby, value: &Json) -> Result<Value, Error> {
     Ok(match value {
         Json::Null => ruby.qnil().as_value(),
         Json::Bool(b) => b.into_value_with(ruby),
-        Json::Number(n) => number_to_ruby(ruby, n)?,
+        Json::Number(n) => match HostNumber::of(n) {
+            HostNumber::Int(i) => ruby.integer_from_i64(i).as_value(),
+            HostNumber::UInt(u) => ruby.integer_from_u64(u).as_value(),
+            // Ruby parses the exact digits into a Bignum.
+            HostNumber::BigInt(digits) => ruby.module_kernel().funcall(*INTEGER, (digits,))?,
+            HostNumber::Float(f) => ruby.float_from_f64(f).as_value(),
+        },
         Json::String(s) => ruby.str_new(s).as_value(),
         Json::Array(items) => {
             let array = ruby.ary_new_capa(items.len());
@@ -47,24 +70,6 @@ pub fn to_ruby(ruby: &Ruby, value: &Json) -> Result<Value, Error> {
     })
 }
 
-fn number_to_ruby(ruby: &Ruby, n: &Number) -> Result<Value, Error> {
-    if let Some(i) = n.as_i64() {
-        return Ok(ruby.integer_from_i64(i).as_value());
-    }
-    if let Some(u) = n.as_u64() {
-        return Ok(ruby.integer_from_u64(u).as_value());
-    }
-    let text = n.as_str();
-    if !text.contains(['.', 'e', 'E']) {
-        // An integer beyond 64 bits: Ruby parses the exact digits into a Bignum.
-        return ruby.module_kernel().funcall("Integer", (text,));
-    }
-    match n.as_f64() {
-        Some(f) => Ok(ruby.float_from_f64(f).as_value()),
-        None => Err(Error::new(ruby.exception_range_error(), format!("number {text} is out of Float range"))),
-    }
-}
-
 fn walk(ruby: &Ruby, value: Value, depth: usize) -> Result<Json, Failure> {
     // SAFETY: `value` is a live Ruby object held on this stack.
     Ok(match unsafe { rb_sys::RB_TYPE(value.as_raw()) } {
@@ -73,66 +78,64 @@ fn walk(ruby: &Ruby, value: Value, depth: usize) -> Result<Json, Failure> {
         T::RUBY_T_FALSE => Json::Bool(false),
         T::RUBY_T_FIXNUM => Json::from(Fixnum::from_value(value).expect("type checked").to_i64()),
         T::RUBY_T_STRING | T::RUBY_T_SYMBOL => Json::String(string(ruby, value)?),
-        T::RUBY_T_FLOAT => {
-            let f = Float::from_value(value).expect("type checked").to_f64();
-            Json::Number(Number::from_f64(f).ok_or_else(|| Failure::new(Problem::NonFinite(f)))?)
-        }
+        T::RUBY_T_FLOAT => Json::Number(value::float(Float::from_value(value).expect("type checked").to_f64())?),
         // Exact: the decimal digits become the number, never a Float.
         T::RUBY_T_BIGNUM => {
-            let digits = value.to_r_string().and_then(RString::to_string).map_err(Failure::raised)?;
-            Json::Number(digits.parse().expect("Integer#to_s is a valid JSON number"))
+            let digits = value.to_r_string()?.to_string()?;
+            Json::Number(value::big_integer(&digits).expect("Integer#to_s prints decimal digits"))
         }
-        T::RUBY_T_ARRAY if depth < MAX_DEPTH => {
+        T::RUBY_T_ARRAY => {
+            check_depth(depth)?;
             let array = RArray::from_value(value).expect("type checked");
             let mut items = Vec::with_capacity(array.len());
             for index in 0..array.len() {
-                let item: Value = array.entry(index as isize).map_err(Failure::raised)?;
-                items.push(walk(ruby, item, depth + 1).map_err(|f| f.at(Segment::Index(index)))?);
+                let item: Value = array.entry(index as isize)?;
+                items.push(walk(ruby, item, depth + 1).map_err(|f| f.within(Segment::Index(index)))?);
             }
             Json::Array(items)
         }
-        T::RUBY_T_HASH if depth < MAX_DEPTH => {
-            let hash = RHash::from_value(value).expect("type checked");
-            let mut map = Map::new();
-            let mut failure = None;
-            hash.foreach(|key: Value, item: Value| {
-                match hash_entry(ruby, key, item, depth) {
-                    Ok((key, item)) => {
-                        map.insert(key, item);
-                        Ok(ForEach::Continue)
-                    }
-                    Err(f) => {
-                        failure = Some(f);
-                        Ok(ForEach::Stop)
-                    }
-                }
-            })
-            .map_err(Failure::raised)?;
-            match failure {
-                Some(failure) => return Err(failure),
-                None => Json::Object(map),
-            }
+        T::RUBY_T_HASH => {
+            check_depth(depth)?;
+            Json::Object(object(ruby, RHash::from_value(value).expect("type checked"), depth)?)
         }
-        T::RUBY_T_ARRAY | T::RUBY_T_HASH => return Err(Failure::new(Problem::TooDeep)),
         _ => return Err(Failure::new(Problem::Unsupported(value.class().inspect()))),
     })
 }
 
-fn hash_entry(ruby: &Ruby, key: Value, item: Value, depth: usize) -> Result<(String, Json), Failure> {
+fn object(ruby: &Ruby, hash: RHash, depth: usize) -> Result<Map<String, Json>, Failure> {
+    let mut map = Map::with_capacity(hash.len());
+    let mut failure = None;
+    hash.foreach(|key: Value, item: Value| match entry(ruby, key, item, depth) {
+        Ok((key, item)) => {
+            map.insert(key, item);
+            Ok(ForEach::Continue)
+        }
+        Err(f) => {
+            failure = Some(f);
+            Ok(ForEach::Stop)
+        }
+    })?;
+    match failure {
+        Some(failure) => Err(failure),
+        None => Ok(map),
+    }
+}
+
+fn entry(ruby: &Ruby, key: Value, item: Value, depth: usize) -> Result<(String, Json), Failure> {
     if RString::from_value(key).is_none() && Symbol::from_value(key).is_none() {
-        return Err(Failure::new(Problem::Key(key.inspect())));
+        return Err(Failure::new(Problem::KeyType(key.class().inspect())));
     }
     let key = string(ruby, key)?;
     match walk(ruby, item, depth + 1) {
         Ok(item) => Ok((key, item)),
-        Err(failure) => Err(failure.at(Segment::Key(key))),
+        Err(failure) => Err(failure.within(Segment::Key(key))),
     }
 }
 
 /// A String (re-encoded to UTF-8 if need be) or a Symbol's name.
 fn string(ruby: &Ruby, value: Value) -> Result<String, Failure> {
     let Some(s) = RString::from_value(value) else {
-        return Symbol::try_convert(value).and_then(Symbol::name).map(String::from).map_err(Failure::raised);
+        return Ok(Symbol::try_convert(value)?.name()?.into_owned());
     };
     let encoding = s.enc_get();
     s.to_string().or_else(|_| {
@@ -146,77 +149,30 @@ fn string(ruby: &Ruby, value: Value) -> Result<String, Failure> {
     })
 }
 
-/// What went wrong, plus where: segments are pushed innermost first while unwinding.
-struct Failure {
-    problem: Problem,
-    path: Vec<Segment>,
+static PATH: LazyId = LazyId::new("path");
+static KEYWORD: LazyId = LazyId::new("keyword");
+static MESSAGE: LazyId = LazyId::new("message");
+static LEVEL: LazyId = LazyId::new("level");
+
+/// Schema violations as Hashes with Symbol keys: `{path: "input.num1", keyword: "type", message: "..."}`.
+pub fn violations_to_ruby(ruby: &Ruby, violations: &[SchemaViolation]) -> Result<Value, Error> {
+    records(ruby, violations, |v| [(&PATH, &v.path), (&KEYWORD, &v.keyword), (&MESSAGE, &v.message)])
 }
 
-enum Problem {
-    Unsupported(String),
-    Key(String),
-    NonFinite(f64),
-    TooDeep,
-    /// The name of the String's encoding.
-    Encoding(String),
-    /// Ruby itself raised (e.g. a Hash modified during the walk): passed on unchanged.
-    Raised(Error),
+/// Console lines as Hashes with Symbol keys: `{level: "info", message: "..."}`.
+pub fn console_to_ruby(ruby: &Ruby, lines: &[ConsoleLine]) -> Result<Value, Error> {
+    records(ruby, lines, |line| [(&LEVEL, &line.level), (&MESSAGE, &line.message)])
 }
 
-enum Segment {
-    Key(String),
-    Index(usize),
-}
-
-impl Failure {
-    fn new(problem: Problem) -> Self {
-        Failure { problem, path: Vec::new() }
-    }
-
-    fn raised(error: Error) -> Self {
-        Failure::new(Problem::Raised(error))
-    }
-
-    fn at(mut self, segment: Segment) -> Self {
-        self.path.push(segment);
-        self
-    }
-
-    fn into_error(self, ruby: &Ruby, root: &str) -> Error {
-        let mut path = root.to_owned();
-        for segment in self.path.iter().rev() {
-            match segment {
-                Segment::Key(key) if is_identifier(key) => path.push_str(&format!(".{key}")),
-                Segment::Key(key) => path.push_str(&format!("[{key:?}]")),
-                Segment::Index(index) => path.push_str(&format!("[{index}]")),
-            }
+/// An Array of small Hashes with Symbol keys and String values.
+fn records<T, const N: usize>(ruby: &Ruby, items: &[T], fields: impl Fn(&T) -> [(&LazyId, &String); N]) -> Result<Value, Error> {
+    let array = ruby.ary_new_capa(items.len());
+    for item in items {
+        let hash = ruby.hash_new();
+        for (key, value) in fields(item) {
+            hash.aset(**key, ruby.str_new(value))?;
         }
-        let (class, message): (ExceptionClass, String) = match self.problem {
-            Problem::Unsupported(class) => (
-                ruby.exception_type_error(),
-                format!("cannot pass a {class} at {path}; convert it to a Hash, Array, String, Symbol, Integer, Float, true, false or nil"),
-            ),
-            Problem::Key(key) => (
-                ruby.exception_type_error(),
-                format!("hash key {key} at {path} must be a String or a Symbol"),
-            ),
-            Problem::NonFinite(f) => (ruby.exception_arg_error(), format!("{f} at {path} is not a JSON number")),
-            // The path of a structure that contains itself is just the same step repeated.
-            Problem::TooDeep => (
-                ruby.exception_arg_error(),
-                format!("{root} is nested more than {MAX_DEPTH} levels deep (does it contain itself?)"),
-            ),
-            Problem::Encoding(encoding) => (
-                ruby.exception_encoding_error(),
-                format!("the String at {path} (encoding {encoding}) does not convert to valid UTF-8"),
-            ),
-            Problem::Raised(error) => return error,
-        };
-        Error::new(class, message)
+        array.push(hash)?;
     }
-}
-
-fn is_identifier(key: &str) -> bool {
-    let mut chars = key.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    Ok(array.as_value())
 }

@@ -5,8 +5,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use cogwork_core::value;
 use cogwork_core::{EngineOptions, HttpMock, RunOptions, WorkerCommand};
 use magnus::scan_args::get_kwargs;
+use magnus::value::{LazyId, ReprValue};
 use magnus::{function, method, Error, Module, Object, RHash, RModule, Ruby, Value};
 
 use crate::{convert, errors, nogvl};
@@ -19,47 +21,58 @@ pub struct Engine {
 pub fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
     let class = native.define_class("Engine", ruby.class_object())?;
     class.define_singleton_method("open", function!(Engine::open, 1))?;
-    class.define_method("run", method!(Engine::run, 4))?;
+    class.define_method("execute", method!(Engine::execute, 4))?;
     class.define_method("close", method!(Engine::close, 0))?;
     class.define_method("warnings", method!(Engine::warnings, 0))?;
     Ok(())
 }
 
+static WORKER_COMMAND: LazyId = LazyId::new("worker_command");
+static TASKS: LazyId = LazyId::new("tasks");
+static WORKERS: LazyId = LazyId::new("workers");
+static TIMEOUT: LazyId = LazyId::new("timeout");
+static FETCH_ALLOW: LazyId = LazyId::new("fetch_allow");
+static MEMORY_LIMIT: LazyId = LazyId::new("memory_limit");
+static RECYCLE_AFTER: LazyId = LazyId::new("recycle_after");
+static WATCH: LazyId = LazyId::new("watch");
+static FETCH_MAX_RESPONSE_BYTES: LazyId = LazyId::new("fetch_max_response_bytes");
+static CONSOLE_MAX_BYTES: LazyId = LazyId::new("console_max_bytes");
+
 impl Engine {
     /// `open(options)`: loads the tasks and starts the workers. `worker_command` (an Array:
-    /// program, then arguments) is required; the other keys override the core's defaults
-    /// unless nil, except that `memory_limit: nil` and `recycle_after: nil` mean no limit.
+    /// program, then arguments; nil to run JavaScript on threads of this process) and
+    /// `tasks` are required; the other keys override the core's defaults unless nil, except
+    /// that `memory_limit: nil` and `recycle_after: nil` mean no limit.
     fn open(ruby: &Ruby, options: RHash) -> Result<Self, Error> {
         type Optional = (
-            Option<Option<Vec<PathBuf>>>,
             Option<Option<usize>>,
             Option<Option<f64>>,
-            Option<bool>,
             Option<Option<Vec<String>>>,
             Option<Option<u64>>,
             Option<Option<u64>>,
             Option<bool>,
+            Option<Option<usize>>,
+            Option<Option<usize>>,
         );
-        let args = get_kwargs::<_, (Vec<String>,), Optional, ()>(
+        let args = get_kwargs::<_, (Option<Vec<String>>, Vec<PathBuf>), Optional, ()>(
             options,
-            &["worker_command"],
-            &["tasks", "workers", "timeout", "in_process", "fetch_allow", "memory_limit", "recycle_after", "watch"],
+            &[*WORKER_COMMAND, *TASKS],
+            &[*WORKERS, *TIMEOUT, *FETCH_ALLOW, *MEMORY_LIMIT, *RECYCLE_AFTER, *WATCH, *FETCH_MAX_RESPONSE_BYTES, *CONSOLE_MAX_BYTES],
         )?;
-        let (worker_command,) = args.required;
-        let (tasks, workers, timeout, in_process, fetch_allow, memory_limit, recycle_after, watch) = args.optional;
+        let (worker_command, tasks) = args.required;
+        let (workers, timeout, fetch_allow, memory_limit, recycle_after, watch, fetch_max_response_bytes, console_max_bytes) =
+            args.optional;
 
-        let mut options = EngineOptions::default()
-            .worker_command(command(ruby, worker_command)?)
-            .tasks(tasks.flatten().unwrap_or_default())
-            .fetch_allow(fetch_allow.flatten().unwrap_or_default());
-        if in_process == Some(true) {
-            options = options.in_process();
-        }
+        let mut options = EngineOptions::default().tasks(tasks).fetch_allow(fetch_allow.flatten().unwrap_or_default());
+        options = match worker_command {
+            Some(argv) => options.worker_command(command(ruby, argv)?),
+            None => options.in_process(),
+        };
         if let Some(workers) = workers.flatten() {
             options = options.workers(workers);
         }
         if let Some(timeout) = timeout.flatten() {
-            options = options.timeout(seconds(ruby, timeout, "timeout")?);
+            options = options.timeout(seconds(ruby, timeout)?);
         }
         if let Some(memory_limit) = memory_limit {
             options = options.memory_limit(memory_limit);
@@ -70,22 +83,32 @@ impl Engine {
         if let Some(watch) = watch {
             options = options.watch(watch);
         }
+        if let Some(bytes) = fetch_max_response_bytes.flatten() {
+            options = options.fetch_max_response_bytes(bytes);
+        }
+        if let Some(bytes) = console_max_bytes.flatten() {
+            options = options.console_max_bytes(bytes);
+        }
 
         let engine = nogvl::block_on(cogwork_core::Engine::open(options))?.map_err(|e| errors::to_ruby(ruby, e))?;
         Ok(Engine { engine })
     }
 
-    /// `run(task, input, timeout_seconds_or_nil, mocks_array_or_nil)` → the output, as plain
-    /// Ruby objects.
-    fn run(ruby: &Ruby, rb_self: &Self, task: String, input: Value, timeout: Option<f64>, mocks: Value) -> Result<Value, Error> {
+    /// `execute(task, input, timeout_seconds_or_nil, mocks_or_nil)` → `[output, console,
+    /// worker, duration_seconds]`, the output as plain Ruby objects and console lines as
+    /// `{level:, message:}` Hashes.
+    fn execute(ruby: &Ruby, rb_self: &Self, task: String, input: Value, timeout: Option<f64>, mocks: Value) -> Result<Value, Error> {
         let engine = rb_self.engine(ruby)?;
         let input = convert::from_ruby(ruby, input, "input")?;
-        let options = RunOptions {
-            timeout: timeout.map(|t| seconds(ruby, t, "timeout")).transpose()?,
-            mocks: http_mocks(ruby, mocks)?,
-        };
+        let options = RunOptions { timeout: timeout.map(|t| seconds(ruby, t)).transpose()?, mocks: http_mocks(ruby, mocks)?, ..RunOptions::default() };
         let execution = nogvl::block_on(engine.run(&task, input, options))?.map_err(|e| errors::to_ruby(ruby, e))?;
-        convert::to_ruby(ruby, &execution.output)
+        let record = [
+            convert::to_ruby(ruby, &execution.output)?,
+            convert::console_to_ruby(ruby, &execution.console)?,
+            ruby.integer_from_u64(execution.worker).as_value(),
+            ruby.float_from_f64(execution.duration.as_secs_f64()).as_value(),
+        ];
+        Ok(ruby.ary_new_from_values(&record).as_value())
     }
 
     /// Stops the workers once runs under way have finished; later runs raise
@@ -110,9 +133,9 @@ fn command(ruby: &Ruby, argv: Vec<String>) -> Result<WorkerCommand, Error> {
     WorkerCommand::from_argv(argv).ok_or_else(|| Error::new(ruby.exception_arg_error(), "worker_command must name a program"))
 }
 
-fn seconds(ruby: &Ruby, seconds: f64, name: &str) -> Result<Duration, Error> {
-    Duration::try_from_secs_f64(seconds)
-        .map_err(|_| Error::new(ruby.exception_arg_error(), format!("{name} must be a non-negative number of seconds, got {seconds}")))
+/// A timeout given in seconds.
+fn seconds(ruby: &Ruby, timeout: f64) -> Result<Duration, Error> {
+    value::seconds(timeout, "timeout").map_err(|e| Error::new(ruby.exception_arg_error(), e.to_string()))
 }
 
 /// Mocks arrive as a Hash, an Array of Hashes (`url`, `method`, `status`, `headers`,

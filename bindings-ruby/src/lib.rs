@@ -1,6 +1,6 @@
 //! The Ruby binding of cogwork, loaded as `cogwork/cogwork.so`: a thin adapter that converts
 //! Ruby values, calls `cogwork-core`, converts back and maps errors. It defines the internal
-//! `Cogwork::Native` module and the `Cogwork::Error` hierarchy; the public API is the
+//! `Cogwork::Native` module; the public API, `Cogwork::Error` hierarchy included, is the
 //! idiomatic layer in gem/lib.
 
 mod convert;
@@ -8,14 +8,20 @@ mod engine;
 mod errors;
 mod nogvl;
 
+use cogwork_core::ErrorKind;
+use magnus::value::ReprValue;
 use magnus::{function, Error, Module, Ruby};
 
 #[magnus::init(name = "cogwork")]
 fn init(ruby: &Ruby) -> Result<(), Error> {
-    let cogwork = ruby.define_module("Cogwork")?;
-    errors::define(ruby, cogwork)?;
-    let native = cogwork.define_module("Native")?;
+    let native = ruby.define_module("Cogwork")?.define_module("Native")?;
     native.define_module_function("worker_main", function!(worker_main, 0))?;
+    // The exception classes gem/lib/cogwork/errors.rb must define, one per kind of core error.
+    let classes = ruby.ary_from_iter(ErrorKind::ALL.iter().map(|kind| kind.class_name()));
+    classes.freeze();
+    native.const_set("ERROR_CLASSES", classes)?;
+    // The deepest nesting a value may have, for callers that check before they call.
+    native.const_set("MAX_DEPTH", cogwork_core::value::MAX_DEPTH)?;
     engine::define(ruby, native)?;
     Ok(())
 }

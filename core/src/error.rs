@@ -109,3 +109,242 @@ impl Error {
         Error::Io { context: context.into(), source }
     }
 }
+
+/// The class of host exception an [`Error`] becomes: one variant per class, and the same
+/// classes in Ruby and Python (`Cogwork::TaskFailedError`, `cogwork.TaskFailedError`), so
+/// each binding maps kinds to classes in one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    InvalidTask,
+    TaskNotFound,
+    InvalidInput,
+    InvalidOutput,
+    TaskFailed,
+    Timeout,
+    WorkerCrashed,
+    Interrupted,
+    Configuration,
+    EngineClosed,
+    Io,
+    Protocol,
+    LimitExceeded,
+}
+
+impl ErrorKind {
+    /// Every kind, in declaration order: `ALL[kind as usize] == kind`.
+    pub const ALL: [ErrorKind; 13] = [
+        ErrorKind::InvalidTask,
+        ErrorKind::TaskNotFound,
+        ErrorKind::InvalidInput,
+        ErrorKind::InvalidOutput,
+        ErrorKind::TaskFailed,
+        ErrorKind::Timeout,
+        ErrorKind::WorkerCrashed,
+        ErrorKind::Interrupted,
+        ErrorKind::Configuration,
+        ErrorKind::EngineClosed,
+        ErrorKind::Io,
+        ErrorKind::Protocol,
+        ErrorKind::LimitExceeded,
+    ];
+
+    /// The name both bindings give the exception class of this kind. None is the name of a
+    /// Ruby or Python built-in (`TimeoutError`, `IOError`, `InterruptedError` are), so no
+    /// `from cogwork import *` or `include Cogwork` can hide one.
+    pub fn class_name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidTask => "InvalidTaskError",
+            ErrorKind::TaskNotFound => "TaskNotFoundError",
+            ErrorKind::InvalidInput => "InvalidInputError",
+            ErrorKind::InvalidOutput => "InvalidOutputError",
+            ErrorKind::TaskFailed => "TaskFailedError",
+            ErrorKind::Timeout => "TaskTimeoutError",
+            ErrorKind::WorkerCrashed => "WorkerCrashedError",
+            ErrorKind::Interrupted => "TaskInterruptedError",
+            ErrorKind::Configuration => "ConfigurationError",
+            ErrorKind::EngineClosed => "EngineClosedError",
+            ErrorKind::Io => "OperatingSystemError",
+            ErrorKind::Protocol => "ProtocolError",
+            ErrorKind::LimitExceeded => "LimitExceededError",
+        }
+    }
+
+    /// The position of this kind in [`ALL`](Self::ALL), for tables indexed by kind.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A detail an error carries for a caller to act on, which bindings set as an attribute of
+/// the exception under [`Field::name`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Field {
+    /// The task involved (`addition@1.0.0`, or the name asked for when none matched).
+    Task,
+    /// The task directory or archive that did not load.
+    Path,
+    Violations,
+    /// The JavaScript error's class, message and stack.
+    JsName,
+    JsMessage,
+    JsStack,
+    /// The HTTP status, retryability and data a typed JavaScript error carries.
+    Status,
+    Retryable,
+    Data,
+    /// What the failed execution logged, which worker ran it, and for how long.
+    Console,
+    Worker,
+    Duration,
+    /// The timeout that expired, in seconds.
+    After,
+    /// The limit a value went past: levels of nesting, or bytes of JSON.
+    Limit,
+}
+
+impl Field {
+    /// Every field, in declaration order: `ALL[field as usize] == field`.
+    pub const ALL: [Field; 14] = [
+        Field::Task,
+        Field::Path,
+        Field::Violations,
+        Field::JsName,
+        Field::JsMessage,
+        Field::JsStack,
+        Field::Status,
+        Field::Retryable,
+        Field::Data,
+        Field::Console,
+        Field::Worker,
+        Field::Duration,
+        Field::After,
+        Field::Limit,
+    ];
+
+    /// The attribute name in both languages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Task => "task",
+            Field::Path => "path",
+            Field::Violations => "violations",
+            Field::JsName => "js_name",
+            Field::JsMessage => "js_message",
+            Field::JsStack => "js_stack",
+            Field::Status => "status",
+            Field::Retryable => "retryable",
+            Field::Data => "data",
+            Field::Console => "console",
+            Field::Worker => "worker",
+            Field::Duration => "duration",
+            Field::After => "after",
+            Field::Limit => "limit",
+        }
+    }
+
+    /// The position of this field in [`ALL`](Self::ALL), for tables indexed by field.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The value of a [`Field`], in a shape every host can build.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Detail<'a> {
+    Text(&'a str),
+    Integer(u64),
+    Flag(bool),
+    /// A duration, in seconds.
+    Seconds(f64),
+    Path(&'a std::path::Path),
+    Json(&'a serde_json::Value),
+    Violations(&'a [SchemaViolation]),
+    Console(&'a [ConsoleLine]),
+    /// The field applies but has no value here (a JavaScript error without a stack).
+    Nothing,
+}
+
+impl Error {
+    /// Which host exception class this error becomes.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidTask { .. } => ErrorKind::InvalidTask,
+            Error::TaskNotFound { .. } => ErrorKind::TaskNotFound,
+            Error::InvalidInput { .. } => ErrorKind::InvalidInput,
+            Error::InvalidOutput { .. } => ErrorKind::InvalidOutput,
+            Error::TaskFailed { .. } => ErrorKind::TaskFailed,
+            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::WorkerCrashed { .. } => ErrorKind::WorkerCrashed,
+            Error::Interrupted { .. } => ErrorKind::Interrupted,
+            Error::Configuration(_) => ErrorKind::Configuration,
+            Error::EngineClosed(_) => ErrorKind::EngineClosed,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Protocol(_) => ErrorKind::Protocol,
+            Error::ValueTooDeep { .. } | Error::ValueTooLarge { .. } => ErrorKind::LimitExceeded,
+        }
+    }
+
+    /// The details a caller may act on, as the bindings set them on the host exception
+    /// (the message already says all of it in words).
+    pub fn details<'a>(&'a self) -> Vec<(Field, Detail<'a>)> {
+        let text = |field, value: &'a str| (field, Detail::Text(value));
+        let task = |name: &'a str| (Field::Task, Detail::Text(name));
+        match self {
+            Error::InvalidTask { path, .. } => vec![(Field::Path, Detail::Path(path))],
+            Error::TaskNotFound { name, .. } => vec![task(name)],
+            Error::InvalidInput { task: name, violations } | Error::InvalidOutput { task: name, violations } => {
+                vec![task(name), (Field::Violations, Detail::Violations(violations))]
+            }
+            Error::TaskFailed { task: name, error, console, worker, duration } => vec![
+                task(name),
+                text(Field::JsName, &error.name),
+                text(Field::JsMessage, &error.message),
+                (Field::JsStack, error.stack.as_deref().map_or(Detail::Nothing, Detail::Text)),
+                (Field::Status, error.status.map_or(Detail::Nothing, |status| Detail::Integer(status.into()))),
+                (Field::Retryable, error.retryable.map_or(Detail::Nothing, Detail::Flag)),
+                (Field::Data, error.data.as_ref().map_or(Detail::Nothing, Detail::Json)),
+                (Field::Console, Detail::Console(console)),
+                (Field::Worker, Detail::Integer(*worker)),
+                (Field::Duration, Detail::Seconds(duration.as_secs_f64())),
+            ],
+            Error::Timeout { task: name, after } => vec![task(name), (Field::After, Detail::Seconds(after.as_secs_f64()))],
+            Error::WorkerCrashed { task: name, worker, .. } => vec![task(name), (Field::Worker, Detail::Integer(*worker))],
+            Error::Interrupted { task: name } => vec![task(name)],
+            Error::ValueTooDeep { task: name, path, limit } => vec![task(name), text(Field::Path, path), (Field::Limit, Detail::Integer(*limit as u64))],
+            Error::ValueTooLarge { task: name, limit, .. } => vec![task(name), (Field::Limit, Detail::Integer(*limit as u64))],
+            Error::Configuration(_) | Error::EngineClosed(_) | Error::Io { .. } | Error::Protocol(_) => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_and_field_tables_are_indexed_by_declaration_order() {
+        assert!(ErrorKind::ALL.iter().enumerate().all(|(i, kind)| kind.index() == i));
+        assert!(Field::ALL.iter().enumerate().all(|(i, field)| field.index() == i));
+    }
+
+    #[test]
+    fn a_failed_execution_details_its_console_worker_and_duration() {
+        let console = vec![ConsoleLine { level: "warn".into(), message: "slow".into() }];
+        let error = Error::TaskFailed {
+            task: "charge@1.0.0".into(),
+            error: Box::new(JsError { name: "RateLimitError".into(), retryable: Some(true), ..JsError::default() }),
+            console: console.clone(),
+            worker: 7,
+            duration: Duration::from_millis(1500),
+        };
+        assert_eq!(error.kind(), ErrorKind::TaskFailed);
+        let details = error.details();
+        let detail = |field| details.iter().find(|(f, _)| *f == field).map(|(_, d)| *d);
+        assert_eq!(detail(Field::Console), Some(Detail::Console(&console)));
+        assert_eq!(detail(Field::Worker), Some(Detail::Integer(7)));
+        assert_eq!(detail(Field::Duration), Some(Detail::Seconds(1.5)));
+        assert_eq!(detail(Field::Retryable), Some(Detail::Flag(true)));
+        assert_eq!(detail(Field::Status), Some(Detail::Nothing));
+    }
+}

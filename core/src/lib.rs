@@ -25,6 +25,6 @@ pub mod task;
 pub mod value;
 
 pub use engine::{Engine, EngineOptions, ExecutionMode, RunOptions, Runs, DEFAULT_MEMORY_LIMIT, MAX_TIMEOUT};
-pub use error::{Error, JsError, Result, SchemaViolation};
+pub use error::{Detail, Error, ErrorKind, Field, JsError, Result, SchemaViolation};
 pub use js::{ConsoleLine, Execution, HttpMock, RequestContext, WorkerCommand};
 pub use serde_json::Value;

@@ -8,8 +8,10 @@
 #     engine.run("addition", {num1: 2, num2: 3}) #=> {"sum" => 5}
 #   end
 require_relative "cogwork/version"
-# The native extension: Cogwork::Native and the Cogwork::Error classes. Found on the load
-# path: RubyGems installs it in the gem's extension directory, `rake compile` in lib/.
-require "cogwork/cogwork"
 require_relative "cogwork/errors"
+require_relative "cogwork/execution"
+require_relative "cogwork/console"
+# The native extension: Cogwork::Native. Found on the load path: RubyGems installs it in
+# the gem's extension directory, `rake compile` in lib/.
+require "cogwork/cogwork"
 require_relative "cogwork/engine"

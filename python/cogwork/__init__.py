@@ -7,8 +7,9 @@
 """
 
 from cogwork import errors
-from cogwork.engine import Engine
+from cogwork.engine import Engine, Execution
 from cogwork.errors import *  # noqa: F403 - the exceptions and warning, as errors.__all__ lists them
+from cogwork.errors import TimeoutError  # noqa: A004 - an alias, deliberately not in __all__
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "Execution"]
 __all__ += errors.__all__

@@ -4,6 +4,12 @@ import os
 from typing import Any, NoReturn, Optional, Sequence, Union
 
 DEFAULT_MEMORY_LIMIT: Optional[int]
+MAX_DEPTH: int
+ERROR_CLASSES: tuple[str, ...]
+"""The exception classes ``cogwork.errors`` defines, one per kind of core error."""
+
+Record = tuple[Any, list[dict[str, str]], int, float]
+"""An execution: output, console lines (``level``, ``message``), worker id, seconds."""
 
 def worker_main() -> NoReturn:
     """Serves as a JavaScript worker over fd 3 until the host closes it; never returns."""
@@ -20,55 +26,32 @@ class Engine:
         recycle_after: Optional[int],
         fetch_allow: Sequence[str],
         watch: bool,
+        fetch_max_response_bytes: Optional[int],
+        console_max_bytes: Optional[int],
     ) -> None: ...
-    def run(
-        self, task: str, input: Any, *, timeout: Optional[float], mocks: Any
-    ) -> tuple[Any, list[tuple[str, str]]]: ...
+    def execute(self, task: str, input: Any, *, timeout: Optional[float], mocks: Any) -> Record: ...
+    def execute_later(
+        self, completions: Completions, task: str, input: Any, *, timeout: Optional[float], mocks: Any
+    ) -> Pending:
+        """Starts ``execute`` on the core runtime; its outcome comes out of ``completions.drain()``."""
     def close(self) -> None: ...
     @property
     def warnings(self) -> list[str]: ...
     @property
     def tasks(self) -> list[dict[str, str]]: ...
 
-class CogworkError(Exception):
-    """Base class of every error cogwork raises."""
+class Completions:
+    """Finished calls of one event loop; a byte on ``fileno()`` means ``drain()`` has some."""
 
-class InvalidTaskError(CogworkError):
-    """A task directory or archive could not be loaded."""
+    def __init__(self) -> None: ...
+    def fileno(self) -> int: ...
+    def drain(self) -> list[tuple[int, bool, Any]]:
+        """``(id, ok, value)`` per finished call: the record when ``ok``, else the exception."""
 
-class TaskNotFoundError(CogworkError):
-    """No loaded task has this label, uuid or label@version."""
-    task: str
+class Pending:
+    """A call under way."""
 
-class InvalidInputError(CogworkError):
-    """The input does not match the task's input schema."""
-    task: str
-    violations: list[dict[str, str]]
-    """Each with ``path`` (``input.items[3].at``), ``keyword`` (``minimum``) and ``message``."""
-
-class InvalidOutputError(CogworkError):
-    """The task returned output that does not match its output schema."""
-    task: str
-    violations: list[dict[str, str]]
-
-class TaskFailedError(CogworkError):
-    """The task threw; the JavaScript error's class, message and stack are kept."""
-    task: str
-    js_name: str
-    js_message: str
-    js_stack: Optional[str]
-
-class TimeoutError(CogworkError):
-    """The task ran past its timeout; its worker was stopped and replaced."""
-    task: str
-    after: float
-
-class WorkerCrashedError(CogworkError):
-    """The worker process died during the run; it has been replaced."""
-    task: str
-
-class ConfigurationError(CogworkError):
-    """An engine option is invalid."""
-
-class EngineClosedError(CogworkError):
-    """The engine was closed, or was opened in another process (before a fork)."""
+    @property
+    def id(self) -> int: ...
+    def cancel(self) -> None:
+        """Stops the call (the core future is dropped), unless it has finished."""

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+import dataclasses
+import functools
 import logging
 import os
 import sys
 import warnings
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
-from cogwork import _native
-from cogwork.errors import CogworkWarning
+from cogwork import _completions, _native
+from cogwork.errors import CogworkWarning, TaskFailedError
 
 # Workers are this interpreter running the native worker loop, which never touches Python
 # again: nothing to install or put on PATH, and the wheel carries no extra binary. A worker
@@ -32,6 +34,42 @@ _console_logger = logging.getLogger("cogwork.console")
 _CONSOLE_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
 
 PathLike = Union[str, "os.PathLike[str]"]
+Mocks = Union[Mapping[str, Any], Sequence[Mapping[str, Any]], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Execution:
+    """The record of one execution, as :meth:`Engine.execute` returns it."""
+
+    output: Any
+    """What the task returned: dicts, lists, str, int, float, bool and None."""
+    console: list[dict[str, str]]
+    """What it logged, in order: dicts with ``level`` and ``message``."""
+    worker: int
+    """The id of the worker that ran it."""
+    duration: float
+    """How long it ran, in seconds."""
+
+
+@contextlib.contextmanager
+def _logging_console(task: str) -> Iterator[None]:
+    """Sends the console lines of a failed execution of ``task`` to logging."""
+    try:
+        yield
+    except TaskFailedError as error:
+        _log_console(task, error.console)
+        raise
+
+
+def _log_console(task: str, console: list[dict[str, str]]) -> None:
+    for line in console:
+        _console_logger.log(_CONSOLE_LEVELS.get(line["level"], logging.INFO), "%s: %s", task, line["message"])
+
+
+def _execution(task: str, record: tuple[Any, list[dict[str, str]], int, float]) -> Execution:
+    execution = Execution(*record)
+    _log_console(task, execution.console)
+    return execution
 
 
 class Engine:
@@ -44,6 +82,9 @@ class Engine:
         processes; for tests and development (a runaway task cannot be stopped).
     :param fetch_allow: hosts tasks may ``fetch`` from: ``"api.example.com"``,
         ``"*.example.com"``, ``"127.0.0.1:8080"``, ``"*"``.
+    :param fetch_max_response_bytes: largest response body a task's fetch may receive
+        (10 MiB unless given).
+    :param console_max_bytes: console output kept per execution (1 MiB unless given).
     :param memory_limit: address-space cap of each worker process in bytes; None for none.
     :param recycle_after: replace a worker after this many runs.
     :param watch: reload tasks whose files change.
@@ -59,6 +100,8 @@ class Engine:
         timeout: Optional[float] = None,
         in_process: bool = False,
         fetch_allow: Iterable[str] = (),
+        fetch_max_response_bytes: Optional[int] = None,
+        console_max_bytes: Optional[int] = None,
         memory_limit: Optional[int] = _native.DEFAULT_MEMORY_LIMIT,
         recycle_after: Optional[int] = None,
         watch: bool = False,
@@ -74,41 +117,49 @@ class Engine:
             recycle_after=recycle_after,
             fetch_allow=list(fetch_allow),
             watch=watch,
+            fetch_max_response_bytes=fetch_max_response_bytes,
+            console_max_bytes=console_max_bytes,
         )
         for warning in self._native.warnings:
             warnings.warn(warning, CogworkWarning, stacklevel=2)
 
-    def run(
-        self,
-        task: str,
-        input: Any,
-        *,
-        timeout: Optional[float] = None,
-        mocks: Union[Mapping[str, Any], Sequence[Mapping[str, Any]], None] = None,
-    ) -> Any:
+    def run(self, task: str, input: Any, *, timeout: Optional[float] = None, mocks: Mocks = None) -> Any:
         """Runs ``task`` (a label, uuid or ``label@version``) on ``input`` and returns its output.
 
         ``input`` may hold dicts, lists, tuples, str, int (any size), float, bool and None.
         ``timeout`` overrides the engine's, in seconds. ``mocks`` answer the task's fetches:
         ``{"url": ..., "method": "GET", "response": {...}}`` (plus optional ``status`` and
         ``headers``), one or a list. Console output of the task goes to the
-        ``cogwork.console`` logger.
-        """
-        output, console = self._native.run(task, input, timeout=timeout, mocks=mocks)
-        for level, message in console:
-            _console_logger.log(_CONSOLE_LEVELS.get(level, logging.INFO), "%s: %s", task, message)
-        return output
+        ``cogwork.console`` logger, at the level the task used.
 
-    async def run_async(
-        self,
-        task: str,
-        input: Any,
-        *,
-        timeout: Optional[float] = None,
-        mocks: Union[Mapping[str, Any], Sequence[Mapping[str, Any]], None] = None,
-    ) -> Any:
+        Raises a :class:`CogworkError` subclass when the run fails, :class:`TypeError` naming
+        the path (``input.items[3].at``) of a value JSON cannot carry, and :class:`ValueError`
+        for a negative or absurd timeout.
+        """
+        return self.execute(task, input, timeout=timeout, mocks=mocks).output
+
+    def execute(self, task: str, input: Any, *, timeout: Optional[float] = None, mocks: Mocks = None) -> Execution:
+        """:meth:`run`, returning the whole :class:`Execution` record: output, console lines,
+        worker id and duration. A :class:`TaskFailedError` carries the same console, worker
+        and duration."""
+        with _logging_console(task):
+            record = self._native.execute(task, input, timeout=timeout, mocks=mocks)
+        return _execution(task, record)
+
+    async def run_async(self, task: str, input: Any, *, timeout: Optional[float] = None, mocks: Mocks = None) -> Any:
         """:meth:`run` for asyncio: the event loop keeps running while the task does."""
-        return await asyncio.to_thread(self.run, task, input, timeout=timeout, mocks=mocks)
+        return (await self.execute_async(task, input, timeout=timeout, mocks=mocks)).output
+
+    async def execute_async(
+        self, task: str, input: Any, *, timeout: Optional[float] = None, mocks: Mocks = None
+    ) -> Execution:
+        """:meth:`execute` for asyncio. The execution runs on the core's runtime, not on a
+        thread of this process; cancelling the awaiting task stops it (its worker is killed
+        and replaced), as Ctrl-C does for :meth:`run`."""
+        start = functools.partial(self._native.execute_later, task=task, input=input, timeout=timeout, mocks=mocks)
+        with _logging_console(task):
+            record = await _completions.wait(start)
+        return _execution(task, record)
 
     def close(self) -> None:
         """Stops the workers once runs under way have finished; later runs raise

@@ -6,6 +6,7 @@ use jsonschema::Validator;
 use serde_json::Value;
 
 use crate::error::SchemaViolation;
+use crate::value::{Segment, ValuePath};
 
 pub struct Schema {
     validator: Validator,
@@ -38,17 +39,30 @@ fn pointer_or_root(pointer: &str) -> &str {
     if pointer.is_empty() { "the root" } else { pointer }
 }
 
-/// `input.items[3].at` from the segments of a JSON pointer.
+/// `input.items[3].at` from the segments of a JSON pointer, named as every path is named.
 fn json_path<'a>(root: &str, segments: impl Iterator<Item = LocationSegment<'a>>) -> String {
-    let mut path = root.to_string();
-    for segment in segments {
-        match segment {
-            LocationSegment::Index(index) => path.push_str(&format!("[{index}]")),
-            LocationSegment::Property(name) => {
-                path.push('.');
-                path.push_str(&name);
-            }
-        }
+    let path: ValuePath = segments
+        .map(|segment| match segment {
+            LocationSegment::Index(index) => Segment::Index(index),
+            LocationSegment::Property(name) => Segment::Key(name.into_owned()),
+        })
+        .collect();
+    path.display(root).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn violation_paths_quote_keys_that_are_not_identifiers() {
+        let schema = Schema::compile(&serde_json::json!({
+            "properties": {"odd key": {"type": "integer"}, "items": {"items": {"properties": {"at": {"type": "string"}}}}}
+        }))
+        .unwrap();
+        let value = serde_json::json!({"odd key": "x", "items": [{}, {"at": 1}]});
+        let mut paths: Vec<String> = schema.violations(&value, "input").into_iter().map(|v| v.path).collect();
+        paths.sort();
+        assert_eq!(paths, ["input.items[1].at", r#"input["odd key"]"#]);
     }
-    path
 }

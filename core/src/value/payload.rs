@@ -5,7 +5,7 @@
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::{MAX_DEPTH, MAX_PAYLOAD_BYTES};
+use super::{Segment, ValuePath, MAX_DEPTH, MAX_PAYLOAD_BYTES};
 use crate::error::{Error, Result};
 
 /// `input` as the JSON text a worker receives.
@@ -89,16 +89,14 @@ fn string_end(bytes: &[u8], start: usize) -> usize {
 
 /// Each open container names the step into the next one: its current index or key.
 fn render(root: &str, open: &[Open]) -> String {
-    let mut path = root.to_string();
-    for container in open {
-        if container.is_array {
-            path.push_str(&format!("[{}]", container.index));
-        } else {
-            let key: String = serde_json::from_str(container.key).unwrap_or_default();
-            super::push_key(&mut path, &key);
-        }
-    }
-    path
+    let path: ValuePath = open
+        .iter()
+        .map(|container| match container.is_array {
+            true => Segment::Index(container.index),
+            false => Segment::Key(serde_json::from_str(container.key).unwrap_or_default()),
+        })
+        .collect();
+    path.display(root).to_string()
 }
 
 #[cfg(test)]

@@ -40,23 +40,26 @@ module Cogwork
       end
     end
 
-    # tasks::         task directories, .zip archives, or directories holding them
-    # workers::       number of worker processes (default: one per CPU)
-    # timeout::       seconds a run may take (default 30); #run's +timeout:+ overrides it
-    # in_process::    run JavaScript on threads of this process instead of worker processes
-    #                 (tests and development: a runaway task can be abandoned, not killed)
-    # fetch_allow::   hosts tasks may fetch from: "api.example.com", "*.example.com", "*"
-    # memory_limit::  address-space cap of each worker, in bytes (default 1 GiB; nil: none)
-    # recycle_after:: replace a worker after this many runs (default nil: never)
-    # watch::         reload tasks whose files change
+    # tasks::                    task directories, .zip archives, or directories holding them
+    # workers::                  number of worker processes (default: one per CPU)
+    # timeout::                  seconds a run may take (default 30); #run's +timeout:+ overrides it
+    # in_process::               run JavaScript on threads of this process instead of worker
+    #                            processes (tests and development: a runaway task can be
+    #                            abandoned, not killed)
+    # fetch_allow::              hosts tasks may fetch from: "api.example.com", "*.example.com", "*"
+    # fetch_max_response_bytes:: largest response body a task's fetch may receive (default 10 MiB)
+    # console_max_bytes::        console output kept per execution (default 1 MiB)
+    # memory_limit::             address-space cap of each worker, in bytes (default 1 GiB; nil: none)
+    # recycle_after::            replace a worker after this many runs (default nil: never)
+    # watch::                    reload tasks whose files change
     #
     # An option left out or nil takes its default; only for memory_limit does nil mean none.
     # Loading problems that are not fatal (duplicate tasks...) are printed with Kernel#warn
     # and kept in #warnings. Raises ConfigurationError, InvalidTaskError or ArgumentError.
-    def initialize(tasks: [], **options)
+    def initialize(tasks: [], in_process: false, **options)
       @native = Native::Engine.open(
         tasks: Array(tasks).map { |path| File.expand_path(path) },
-        worker_command: WORKER_COMMAND,
+        worker_command: in_process ? nil : WORKER_COMMAND,
         **options
       )
       Engine.park_signal_thread
@@ -71,10 +74,23 @@ module Cogwork
     #           +url+, +method+ (default "GET"), +status+ (default 200), +headers+, +response+
     #
     # Blocks without holding the GVL; Thread#raise, Timeout.timeout and Ctrl-C interrupt it
-    # and stop the task's worker. Raises a Cogwork::Error subclass when the run fails, and
-    # TypeError naming the key path (+input.items[3].at+) for values JSON cannot carry.
+    # and stop the task's worker. Raises a Cogwork::Error subclass when the run fails,
+    # TypeError naming the key path (+input.items[3].at+) for values JSON cannot carry, and
+    # ArgumentError for a negative or absurd timeout. The task's console output goes to
+    # Cogwork.logger.
     def run(task, input = {}, timeout: nil, mocks: nil)
-      @native.run(task.to_s, input, timeout, mocks)
+      execute(task, input, timeout: timeout, mocks: mocks).output
+    end
+
+    # Like #run, but returns the whole Execution record: output, console lines, worker id
+    # and duration. A TaskFailedError carries the same console, worker and duration.
+    def execute(task, input = {}, timeout: nil, mocks: nil)
+      output, console, worker, duration = @native.execute(task.to_s, input, timeout, mocks)
+      Cogwork.log_console(task, console)
+      Execution.new(output: output, console: console, worker: worker, duration: duration)
+    rescue TaskFailedError => error
+      Cogwork.log_console(task, error.console)
+      raise
     end
 
     # What loading the tasks noticed but did not refuse, such as duplicate versions.
