@@ -15,6 +15,23 @@ RSpec.describe Cogwork::Engine do
   let(:engine) { @engine }
 
   describe "#run" do
+    it "raises LimitExceededError naming the path and limit when the output nests too deep" do
+      expect { engine.run("nest", {depth: 150}) }.to raise_error(Cogwork::LimitExceededError) { |error|
+        expect(error.limit).to eq(100)
+        expect(error.path).to start_with("output.a.a.a")
+        expect(error.task).to eq("nest@1.0.0")
+      }
+      expect(engine.run("nest", {depth: 2})).to eq("a" => {"a" => 1})
+    end
+
+    it "cuts console output past console_max_bytes with a note naming the option" do
+      Cogwork::Engine.open(tasks: CogworkSpec::TASKS, workers: 1, console_max_bytes: 1_000) do |small|
+        console = small.execute("nest", {depth: 0, lines: 50}).console
+        expect(console.length).to eq(11)
+        expect(console.last[:message]).to include("console_max_bytes")
+      end
+    end
+
     it "returns the output as a Hash with String keys" do
       expect(engine.run("addition", {num1: 2, num2: 3})).to eq("sum" => 5)
     end
@@ -218,7 +235,7 @@ RSpec.describe Cogwork::Engine do
         expect(error.worker).to be_an(Integer)
         expect(error.duration).to be_a(Float).and be > 0
         # Filled by the worker once it forwards the typed error's fields; nil until then.
-        expect([error.status, error.retryable, error.data]).to eq([429, true, {"retry_in" => 5}]).or eq([nil, nil, nil])
+        expect([error.status, error.retryable, error.data]).to eq([429, true, {"retry_in" => 5}])
       }
       expect(log.string).to eq("INFO flaky: charging 5\nWARN flaky: the payment API is slow\n")
     end

@@ -20,6 +20,21 @@ def test_run_returns_the_output_as_a_dict(engine):
     assert engine.run("addition", {"num1": 2, "num2": 3}) == {"sum": 5}
 
 
+def test_output_nested_too_deep_raises_limit_exceeded_naming_the_path(engine):
+    with pytest.raises(cogwork.LimitExceededError) as caught:
+        engine.run("nest", {"depth": 150})
+    assert caught.value.limit == 100
+    assert caught.value.path.startswith("output.a.a.a")
+    assert engine.run("nest", {"depth": 2}) == {"a": {"a": 1}}
+
+
+def test_console_output_is_cut_past_console_max_bytes(task_sources):
+    with cogwork.Engine(tasks=task_sources, workers=1, console_max_bytes=1_000) as small:
+        console = small.execute("nest", {"depth": 0, "lines": 50}).console
+    assert len(console) == 11
+    assert "console_max_bytes" in console[-1]["message"]
+
+
 def test_tasks_lists_the_loaded_tasks(engine):
     labels = {task["label"] for task in engine.tasks}
     assert {"addition", "echo", "forever"} <= labels
@@ -187,7 +202,7 @@ def test_failed_execution_keeps_its_console_worker_timing_and_typed_fields(engin
     assert isinstance(error.worker, int)
     assert isinstance(error.duration, float) and error.duration > 0
     # Filled by the worker once it forwards the typed error's fields; None until then.
-    assert (error.status, error.retryable, error.data) in [(429, True, {"retry_in": 5}), (None, None, None)]
+    assert (error.status, error.retryable, error.data) == (429, True, {"retry_in": 5})
     records = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "cogwork.console"]
     assert records == [(logging.INFO, "flaky: charging 5"), (logging.WARNING, "flaky: the payment API is slow")]
 
