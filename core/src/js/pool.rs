@@ -165,10 +165,15 @@ impl Submissions {
     }
 
     fn push(&self, batch: Vec<Pending>) -> Result<()> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(closed());
+        {
+            // Checked under the lock that `close` takes too: nothing is added once the
+            // drivers may have seen the line closed and empty, and left.
+            let mut waiting = self.lock();
+            if self.closed.load(Ordering::Acquire) {
+                return Err(closed());
+            }
+            waiting.extend(batch);
         }
-        self.lock().extend(batch);
         self.arrived.notify_one();
         self.nonempty.notify_one();
         Ok(())
@@ -190,6 +195,7 @@ impl Submissions {
     }
 
     fn close(&self) {
+        let _waiting = self.lock();
         self.closed.store(true, Ordering::Release);
         self.arrived.notify_waiters();
         self.nonempty.notify_waiters();
