@@ -100,6 +100,11 @@ pub enum Error {
     /// The host and a worker disagreed about the IPC protocol.
     #[error("worker protocol error: {0}")]
     Protocol(String),
+
+    /// The job store could not open, migrate, read or write its database. The message names
+    /// the database (its URL without a password) and the operation.
+    #[error("database error: {message}")]
+    Database { message: String },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -129,11 +134,12 @@ pub enum ErrorKind {
     Io,
     Protocol,
     LimitExceeded,
+    Database,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order: `ALL[kind as usize] == kind`.
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 14] = [
         ErrorKind::InvalidTask,
         ErrorKind::TaskNotFound,
         ErrorKind::InvalidInput,
@@ -147,6 +153,7 @@ impl ErrorKind {
         ErrorKind::Io,
         ErrorKind::Protocol,
         ErrorKind::LimitExceeded,
+        ErrorKind::Database,
     ];
 
     /// The name both bindings give the exception class of this kind. None is the name of a
@@ -167,6 +174,7 @@ impl ErrorKind {
             ErrorKind::Io => "OperatingSystemError",
             ErrorKind::Protocol => "ProtocolError",
             ErrorKind::LimitExceeded => "LimitExceededError",
+            ErrorKind::Database => "DatabaseError",
         }
     }
 
@@ -282,6 +290,7 @@ impl Error {
             Error::Io { .. } => ErrorKind::Io,
             Error::Protocol(_) => ErrorKind::Protocol,
             Error::ValueTooDeep { .. } | Error::ValueTooLarge { .. } => ErrorKind::LimitExceeded,
+            Error::Database { .. } => ErrorKind::Database,
         }
     }
 
@@ -313,7 +322,7 @@ impl Error {
             Error::Interrupted { task: name } => vec![task(name)],
             Error::ValueTooDeep { task: name, path, limit } => vec![task(name), text(Field::Path, path), (Field::Limit, Detail::Integer(*limit as u64))],
             Error::ValueTooLarge { task: name, limit, .. } => vec![task(name), (Field::Limit, Detail::Integer(*limit as u64))],
-            Error::Configuration(_) | Error::EngineClosed(_) | Error::Io { .. } | Error::Protocol(_) => Vec::new(),
+            Error::Configuration(_) | Error::EngineClosed(_) | Error::Io { .. } | Error::Protocol(_) | Error::Database { .. } => Vec::new(),
         }
     }
 }
