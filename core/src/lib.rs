@@ -21,6 +21,7 @@ mod engine;
 mod error;
 pub mod js;
 pub mod runtime;
+pub mod store;
 pub mod task;
 pub mod value;
 
@@ -28,3 +29,4 @@ pub use engine::{Engine, EngineOptions, ExecutionMode, RunOptions, Runs, DEFAULT
 pub use error::{Detail, Error, ErrorKind, Field, JsError, Result, SchemaViolation};
 pub use js::{ConsoleLine, Execution, HttpMock, RequestContext, WorkerCommand};
 pub use serde_json::Value;
+pub use store::{Claim, Clock, Finished, JobRecord, JobState, NewJob, Outcome, Store, StoreOptions};

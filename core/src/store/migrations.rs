@@ -1,0 +1,165 @@
+//! The schema, as a versioned list of migrations per backend, and the code that brings a
+//! database up to date when a [`Store`](super::Store) opens it.
+//!
+//! Version N is the N-th entry of the backend's list; `cogwork_migrations` records which
+//! versions were applied and when. Several processes may open one database at once, so the
+//! whole check-and-apply runs in one transaction that takes the database's write lock
+//! first (SQLite `BEGIN IMMEDIATE`, PostgreSQL an advisory lock): the second opener waits,
+//! then finds nothing left to do. A database migrated by a newer build is refused rather
+//! than used with a schema this build does not know.
+
+use sqlx::{Any, AnyPool, AssertSqlSafe, Transaction};
+
+use super::{Backend, Store};
+use crate::{Error, Result};
+
+/// The SQLite schema. Integers are 64-bit in SQLite whatever the declared type.
+const SQLITE: &[&str] = &["
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY,
+    queue TEXT NOT NULL,
+    target TEXT NOT NULL,
+    input TEXT NOT NULL,
+    state TEXT NOT NULL,
+    priority INTEGER NOT NULL DEFAULT 0,
+    run_at INTEGER NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL,
+    timeout_ms INTEGER,
+    unique_key TEXT,
+    concurrency_key TEXT,
+    lease_until INTEGER,
+    worker TEXT,
+    output TEXT,
+    error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    finished_at INTEGER
+);
+CREATE UNIQUE INDEX jobs_unique_key ON jobs (unique_key)
+    WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'ready', 'running', 'retrying');
+CREATE INDEX jobs_claim ON jobs (queue, priority DESC, run_at, id)
+    WHERE state IN ('scheduled', 'ready', 'retrying');
+CREATE INDEX jobs_lease ON jobs (lease_until) WHERE state = 'running';
+CREATE TABLE attempts (
+    job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    attempt INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    worker TEXT NOT NULL,
+    output TEXT,
+    error TEXT,
+    console TEXT,
+    PRIMARY KEY (job_id, attempt)
+);
+"];
+
+/// The PostgreSQL schema. Every integer is `bigint` so that all columns decode alike on
+/// both backends.
+const POSTGRES: &[&str] = &["
+CREATE TABLE jobs (
+    id bigserial PRIMARY KEY,
+    queue text NOT NULL,
+    target text NOT NULL,
+    input text NOT NULL,
+    state text NOT NULL,
+    priority bigint NOT NULL DEFAULT 0,
+    run_at bigint NOT NULL,
+    attempt bigint NOT NULL DEFAULT 0,
+    max_attempts bigint NOT NULL,
+    timeout_ms bigint,
+    unique_key text,
+    concurrency_key text,
+    lease_until bigint,
+    worker text,
+    output text,
+    error text,
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL,
+    finished_at bigint
+);
+CREATE UNIQUE INDEX jobs_unique_key ON jobs (unique_key)
+    WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'ready', 'running', 'retrying');
+CREATE INDEX jobs_claim ON jobs (queue, priority DESC, run_at, id)
+    WHERE state IN ('scheduled', 'ready', 'retrying');
+CREATE INDEX jobs_lease ON jobs (lease_until) WHERE state = 'running';
+CREATE TABLE attempts (
+    job_id bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    attempt bigint NOT NULL,
+    state text NOT NULL,
+    started_at bigint NOT NULL,
+    finished_at bigint,
+    worker text NOT NULL,
+    output text,
+    error text,
+    console text,
+    PRIMARY KEY (job_id, attempt)
+);
+"];
+
+/// Any key will do as long as it is cogwork's alone: the bytes of "cogwork".
+const POSTGRES_LOCK_KEY: i64 = 0x0063_6f67_776f_726b;
+
+fn migrations(backend: Backend) -> &'static [&'static str] {
+    match backend {
+        Backend::Sqlite => SQLITE,
+        Backend::Postgres => POSTGRES,
+    }
+}
+
+/// The schema version this build creates and understands.
+pub fn latest(backend: Backend) -> i64 {
+    migrations(backend).len() as i64
+}
+
+/// Applies the migrations the database lacks, or refuses a database that is newer.
+pub(super) async fn apply(store: &Store) -> Result<()> {
+    let fail = |error| store.error("migrating the schema", error);
+    let mut tx = begin_exclusive(&store.inner.pool, store.inner.backend).await.map_err(fail)?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS cogwork_migrations (version bigint PRIMARY KEY, applied_at bigint NOT NULL)")
+        .execute(&mut *tx)
+        .await
+        .map_err(fail)?;
+    let current: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM cogwork_migrations")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(fail)?;
+    let latest = latest(store.inner.backend);
+    if current > latest {
+        return Err(Error::Database {
+            message: format!(
+                "{} has schema version {current}, newer than the version {latest} this build of cogwork knows; \
+                 upgrade cogwork to use this database",
+                store.inner.url
+            ),
+        });
+    }
+    let now = store.now();
+    for (version, sql) in (1..).zip(migrations(store.inner.backend)).skip(current as usize) {
+        sqlx::raw_sql(AssertSqlSafe(*sql)).execute(&mut *tx).await.map_err(fail)?;
+        sqlx::query("INSERT INTO cogwork_migrations (version, applied_at) VALUES ($1, $2)")
+            .bind(version)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+    }
+    tx.commit().await.map_err(fail)
+}
+
+/// A transaction that holds the database's write lock from its first statement.
+async fn begin_exclusive(pool: &AnyPool, backend: Backend) -> sqlx::Result<Transaction<'static, Any>> {
+    match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await,
+        Backend::Postgres => {
+            let mut tx = pool.begin().await?;
+            // Wrapped so the row has a type the Any driver decodes (the lock returns void).
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
+                .bind(POSTGRES_LOCK_KEY)
+                .execute(&mut *tx)
+                .await?;
+            Ok(tx)
+        }
+    }
+}
