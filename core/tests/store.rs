@@ -36,6 +36,7 @@ on_both_backends!(
     expired_leases_return_jobs_to_ready_or_to_dead_when_attempts_are_exhausted,
     a_failed_attempt_retries_at_its_retry_time_and_the_last_one_is_dead,
     a_unique_key_returns_the_unfinished_job_and_allows_a_new_one_once_it_finished,
+    a_hundred_thousand_jobs_enqueue_in_one_call_with_their_ids_in_order,
     two_handles_claiming_at_once_never_receive_the_same_job,
     migrations_run_twice_or_concurrently_are_harmless,
     a_database_with_a_newer_schema_is_refused_naming_both_versions,
@@ -247,6 +248,29 @@ async fn a_unique_key_returns_the_unfinished_job_and_allows_a_new_one_once_it_fi
     let again = store.enqueue_all(&[keyed()]).await.unwrap();
     assert_ne!(again[0], first[0], "a finished job frees its key");
     assert_eq!(state(&store, again[0]).await, JobState::Ready);
+}
+
+async fn a_hundred_thousand_jobs_enqueue_in_one_call_with_their_ids_in_order(db: Database) {
+    let store = db.open().await;
+    // Some keyed, one key repeated across the insert's chunks, to check the id bookkeeping.
+    let jobs: Vec<_> = (0..100_000)
+        .map(|i| NewJob {
+            unique_key: (i % 1_000 == 0).then(|| if i % 2_000 == 0 { "even".to_owned() } else { format!("key-{i}") }),
+            ..NewJob::new("t", raw(&format!("{{\"i\":{i}}}")))
+        })
+        .collect();
+    let ids = store.enqueue_all(&jobs).await.unwrap();
+    assert_eq!(ids.len(), jobs.len());
+    assert_eq!(store.counts().await.unwrap()[&JobState::Ready], 100_000 - 49);
+    let first_even = ids[0];
+    for i in [0, 1, 2_000, 3_000, 4_001, 99_999] {
+        let record = store.job(ids[i]).await.unwrap().unwrap();
+        let expected = if i % 2_000 == 0 { first_even } else { ids[i] };
+        assert_eq!(record.id, expected);
+        if i % 2_000 != 0 {
+            assert_eq!(record.input.get(), format!("{{\"i\":{i}}}"), "job {i} has its own id");
+        }
+    }
 }
 
 async fn two_handles_claiming_at_once_never_receive_the_same_job(db: Database) {

@@ -316,8 +316,11 @@ pub(crate) struct Dialect {
     rows: fn(&str) -> String,
     /// A JSON array of strings as a one-column subquery.
     texts: fn(&str) -> String,
-    /// Appended to the claim's row selection.
-    skip_locked: &'static str,
+    /// The ids of the jobs a claim takes: the first `$5` due (`run_at <= $3`) in the queues
+    /// of the JSON array `$4`, by priority, then age.
+    due: &'static str,
+    /// The n-th parameter (from 1) of a statement with thousands of them.
+    param: fn(usize) -> String,
 }
 
 /// The statements of every operation, rendered once per backend.
@@ -349,11 +352,8 @@ impl Sql {
         Sql {
             claim: sql(format!(
                 "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_until = $1, worker = $2, updated_at = $3 \
-                 WHERE id IN (SELECT id FROM jobs WHERE state IN ('scheduled', 'ready', 'retrying') AND run_at <= $3 \
-                 AND queue IN ({}) ORDER BY priority DESC, run_at, id LIMIT $5 {}) \
-                 RETURNING id, attempt, target, input, queue, timeout_ms, max_attempts",
-                (dialect.texts)("$4"),
-                dialect.skip_locked
+                 WHERE id IN ({}) RETURNING id, attempt, target, input, queue, timeout_ms, max_attempts",
+                dialect.due
             )),
             start_attempts: sql(format!(
                 "INSERT INTO attempts (job_id, attempt, state, started_at, worker) \
@@ -512,10 +512,11 @@ impl Store {
         jobs: impl ExactSizeIterator<Item = &'j NewJob> + Clone,
         now: i64,
     ) -> sqlx::Result<Vec<Option<i64>>> {
+        let param = self.inner.dialect.param;
         let values: Vec<String> = (0..jobs.len())
             .map(|row| {
-                let params: Vec<String> = (2..12).map(|column| format!("${}", row * 10 + column)).collect();
-                format!("({}, $1, $1)", params.join(", "))
+                let params: Vec<String> = (1..=10).map(|column| param(row * 10 + column)).collect();
+                format!("({}, {now}, {now})", params.join(", "))
             })
             .collect();
         let sql = format!(
@@ -525,7 +526,7 @@ impl Store {
              RETURNING id, unique_key",
             values.join(", ")
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false).bind(now);
+        let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
         for job in jobs.clone() {
             let run_at = job.run_at.unwrap_or(now);
             let state = if run_at > now { JobState::Scheduled } else { JobState::Ready };
