@@ -353,6 +353,23 @@ async fn an_unreachable_server_is_named_without_its_password() {
 }
 
 #[tokio::test]
+async fn a_sqlite_file_another_program_holds_locked_is_a_clear_error() {
+    use sqlx::Connection;
+    let db = Database::sqlite();
+    let impatient = db.options().busy_timeout(Duration::from_millis(100));
+    let store = Store::open(&db.url, impatient.clone()).await.unwrap();
+    let mut other = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql("BEGIN EXCLUSIVE; DELETE FROM jobs;").execute(&mut other).await.unwrap();
+
+    for error in [store.claim(&["default"], 1, "w", LEASE).await.err(), Store::open(&db.url, impatient).await.err()] {
+        let message = error.expect("the lock is held").to_string();
+        assert!(message.contains(&db.url) && message.contains("write lock") && message.contains("busy_timeout"), "{message}");
+    }
+    sqlx::raw_sql("COMMIT").execute(&mut other).await.unwrap();
+    assert!(store.claim(&["default"], 1, "w", LEASE).await.unwrap().is_empty(), "the store works once the lock is gone");
+}
+
+#[tokio::test]
 async fn an_in_memory_store_keeps_its_jobs_between_calls() {
     let store = Store::open("sqlite::memory:", StoreOptions::default()).await.unwrap();
     assert_eq!(store.backend(), Backend::Sqlite);

@@ -460,7 +460,13 @@ impl Store {
     }
 
     fn error(&self, what: &str, error: sqlx::Error) -> Error {
-        Error::Database { message: format!("{what} on {}: {error}", self.inner.url) }
+        let advice = if self.inner.backend == Backend::Sqlite && is_busy(&error) {
+            "; another program held the database's write lock for longer than the busy timeout: \
+             stop it, or raise StoreOptions::busy_timeout"
+        } else {
+            ""
+        };
+        Error::Database { message: format!("{what} on {}: {error}{advice}", self.inner.url) }
     }
 
     async fn begin(&self, what: &str) -> Result<Transaction<'static, Any>> {
@@ -708,6 +714,12 @@ impl Store {
             .map_err(|error| self.error("counting jobs", error))?;
         rows.iter().map(|row| Ok((JobState::parse(&text(row, 0)?)?, integer(row, 1)?))).collect()
     }
+}
+
+/// SQLITE_BUSY, or one of its extended codes.
+fn is_busy(error: &sqlx::Error) -> bool {
+    let code = error.as_database_error().and_then(|error| error.code()).and_then(|code| code.parse::<i32>().ok());
+    code.is_some_and(|code| code & 0xff == 5)
 }
 
 /// JSON text of a batch parameter.
