@@ -106,6 +106,11 @@ class ProtocolError(CogworkError):
     """A worker process answered something the host did not understand."""
 
 
+class DatabaseError(CogworkError):
+    """The job store failed to open, migrate, read or write its database; the message names
+    the database (without its password) and what to do."""
+
+
 class LimitExceededError(CogworkError):
     """An input or output went past one of the engine's limits: nested deeper than ``limit``
     levels (``path`` says where), or larger than ``limit`` bytes of JSON. Nothing ran with it.
@@ -127,6 +132,7 @@ __all__ = [
     "CogworkError",
     "CogworkWarning",
     "ConfigurationError",
+    "DatabaseError",
     "EngineClosedError",
     "InvalidInputError",
     "InvalidOutputError",

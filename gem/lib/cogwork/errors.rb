@@ -74,6 +74,10 @@ module Cogwork
   # A worker process answered something the host did not understand.
   class ProtocolError < Error; end
 
+  # The job store failed to open, migrate, read or write its database; the message names the
+  # database (without its password) and what to do.
+  class DatabaseError < Error; end
+
   # An input or output went past one of the engine's limits: nested deeper than #limit
   # levels (#path says where), or larger than #limit bytes of JSON. Nothing ran with it.
   class LimitExceededError < Error
