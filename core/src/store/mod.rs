@@ -302,6 +302,7 @@ pub struct AttemptRecord {
     pub console: Option<Box<RawValue>>,
 }
 
+/// Which database a [`Store`] uses, from the scheme of its URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -309,7 +310,7 @@ pub enum Backend {
 }
 
 /// How one backend's SQL spells what the other spells differently.
-pub(crate) struct Dialect {
+struct Dialect {
     /// Opens a write transaction.
     begin: &'static str,
     /// A JSON array parameter as a table `r` with one column `value`.
@@ -798,7 +799,7 @@ fn job_from_row(row: &AnyRow, attempts: Vec<AttemptRecord>) -> Result<JobRecord>
         input: raw(text(row, "input")?)?,
         state: JobState::parse(&text(row, "state")?)?,
         priority: small(row, "priority")?,
-        run_at: optional(row, "run_at")?.unwrap_or_default(),
+        run_at: integer(row, "run_at")?,
         attempt: small(row, "attempt")?,
         max_attempts: small(row, "max_attempts")?,
         timeout: timeout(row)?,
@@ -808,8 +809,8 @@ fn job_from_row(row: &AnyRow, attempts: Vec<AttemptRecord>) -> Result<JobRecord>
         worker: optional(row, "worker")?,
         output: optional_raw(row, "output")?,
         error: optional_raw(row, "error")?,
-        created_at: optional(row, "created_at")?.unwrap_or_default(),
-        updated_at: optional(row, "updated_at")?.unwrap_or_default(),
+        created_at: integer(row, "created_at")?,
+        updated_at: integer(row, "updated_at")?,
         finished_at: optional(row, "finished_at")?,
         attempts,
     })
@@ -819,7 +820,7 @@ fn attempt_from_row(row: &AnyRow) -> Result<AttemptRecord> {
     Ok(AttemptRecord {
         attempt: small(row, "attempt")?,
         state: text(row, "state")?,
-        started_at: optional(row, "started_at")?.unwrap_or_default(),
+        started_at: integer(row, "started_at")?,
         finished_at: optional(row, "finished_at")?,
         worker: text(row, "worker")?,
         output: optional_raw(row, "output")?,
