@@ -755,8 +755,10 @@ fn integer(row: &AnyRow, column: impl ColumnIndex<AnyRow>) -> Result<i64> {
     row.try_get(column).map_err(decode_error)
 }
 
+/// An attempt number or a priority, stored as a 64-bit integer by some backends.
 fn small(row: &AnyRow, column: &str) -> Result<i32> {
-    row.try_get::<i64, _>(column).map_err(decode_error).map(|value| value as i32)
+    let value = row.try_get::<i64, _>(column).map_err(decode_error)?;
+    i32::try_from(value).map_err(|_| Error::Database { message: format!("reading a row: column `{column}` holds {value}, beyond a 32-bit integer") })
 }
 
 fn optional<T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>>(row: &AnyRow, column: &str) -> Result<Option<T>> {
