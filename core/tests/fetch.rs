@@ -83,9 +83,9 @@ fn http_status_errors_become_typed_errors_only_when_asked() {
         }
         assert_eq!(run(&engine, "lenient", input, vec![]).unwrap(), json!({"ok": false, "status": status}));
     }
-    // Transport failure: nothing listens on port 9 of loopback.
+    // Transport failure: nothing listens on port 9 of loopback. Trying again may help.
     match run(&engine, "lenient", json!({"url": "http://127.0.0.1:9/"}), vec![]) {
-        Err(Error::TaskFailed { error, .. }) => assert_eq!(error.name, "NetworkError"),
+        Err(Error::TaskFailed { error, .. }) => assert_eq!((error.name.as_str(), error.retryable), ("NetworkError", Some(true))),
         other => panic!("{other:?}"),
     }
 }
@@ -100,6 +100,8 @@ fn hosts_off_the_allow_list_are_refused_and_mocks_answer_offline() {
         Err(Error::TaskFailed { error, .. }) => {
             assert_eq!(error.name, "NetworkError");
             assert!(error.message.contains("allow-list"), "{}", error.message);
+            // A refusal is final: a queue must not retry it.
+            assert_eq!(error.retryable, Some(false));
         }
         other => panic!("{other:?}"),
     }

@@ -38,7 +38,7 @@ use serde_json::Value;
 
 use self::address::Resolver;
 use self::allow_list::AllowList;
-use super::protocol::{FetchRequest, FetchResponse};
+use super::protocol::{FetchFailure, FetchRequest, FetchResponse};
 use crate::error::Error;
 
 /// The most redirects one fetch follows (as browsers and reqwest's default do).
@@ -140,21 +140,21 @@ impl Fetcher {
             .dns_resolver(Arc::new(Resolver))
             .redirect(redirect_policy(allow.clone()))
             .build()
-            .map_err(|e| Error::Configuration(format!("the HTTP client for fetch cannot start: {}", describe(&e))))?;
+            .map_err(|e| Error::Configuration(format!("the HTTP client for fetch cannot start: {}", describe(&e).message)))?;
         Ok(Fetcher { allow, max_response_bytes: policy.max_response_bytes, client })
     }
 
-    pub async fn fetch(&self, request: FetchRequest, mocks: &[HttpMock]) -> Result<FetchResponse, String> {
-        check_headers(&request.headers)?;
+    pub async fn fetch(&self, request: FetchRequest, mocks: &[HttpMock]) -> Result<FetchResponse, FetchFailure> {
+        check_headers(&request.headers).map_err(FetchFailure::refused)?;
         if let Some(mock) = mocks.iter().find(|mock| mock.answers(&request)) {
             return Ok(mock.reply(&request));
         }
-        let url = reqwest::Url::parse(&request.url).map_err(|e| format!("invalid URL: {e}"))?;
-        self.allow.check(&url).map_err(|refusal| refusal.0)?;
+        let url = reqwest::Url::parse(&request.url).map_err(|e| FetchFailure::refused(format!("invalid URL: {e}")))?;
+        self.allow.check(&url).map_err(|refusal| FetchFailure::refused(refusal.0))?;
         self.send(url, request).await
     }
 
-    async fn send(&self, url: reqwest::Url, request: FetchRequest) -> Result<FetchResponse, String> {
+    async fn send(&self, url: reqwest::Url, request: FetchRequest) -> Result<FetchResponse, FetchFailure> {
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut builder = self.client.request(method, url);
         for (name, value) in &request.headers {
@@ -177,10 +177,12 @@ impl Fetcher {
 
     /// Reads the body chunk by chunk, so a body announced or found larger than the budget
     /// is refused without ever being held whole.
-    async fn read_body(&self, mut response: reqwest::Response, url: &str) -> Result<String, String> {
+    async fn read_body(&self, mut response: reqwest::Response, url: &str) -> Result<String, FetchFailure> {
         let limit = self.max_response_bytes;
         let too_large = || {
-            format!("the response of {url} is larger than the {limit}-byte limit; raise the engine's fetch_max_response_bytes to accept it")
+            FetchFailure::refused(format!(
+                "the response of {url} is larger than the {limit}-byte limit; raise the engine's fetch_max_response_bytes to accept it"
+            ))
         };
         if response.content_length().is_some_and(|length| length > limit as u64) {
             return Err(too_large());
@@ -238,13 +240,13 @@ fn check_headers(headers: &BTreeMap<String, String>) -> Result<(), String> {
     Ok(())
 }
 
-/// A policy refusal as it was worded; any other error with its causes, which reqwest's
-/// own message leaves out ("error sending request" says nothing of why).
-fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+/// A policy refusal as it was worded (not retryable); any other error with its causes,
+/// which reqwest's own message leaves out ("error sending request" says nothing of why).
+fn describe(error: &(dyn std::error::Error + 'static)) -> FetchFailure {
     let chain: Vec<&(dyn std::error::Error + 'static)> = std::iter::successors(Some(error), |e| e.source()).collect();
     match chain.iter().find_map(|e| e.downcast_ref::<Refusal>()) {
-        Some(refusal) => refusal.0.clone(),
-        None => chain.iter().map(ToString::to_string).collect::<Vec<_>>().join(": "),
+        Some(refusal) => FetchFailure::refused(refusal.0.clone()),
+        None => FetchFailure { message: chain.iter().map(ToString::to_string).collect::<Vec<_>>().join(": "), retryable: true },
     }
 }
 

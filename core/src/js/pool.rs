@@ -24,7 +24,7 @@ use tokio::time::Instant;
 use super::execution::{Completion, ConsoleLine, ExecutionRequest, Pending, RawExecution, Reply, RequestContext};
 use super::fetch::{FetchPolicy, Fetcher};
 use super::link::WorkerLink;
-use super::protocol::{encode_into, ExecuteFrame, Failure, HostMessage, WorkerMessage};
+use super::protocol::{encode_into, ExecuteFrame, Failure, FetchFailure, HostMessage, WorkerMessage};
 use crate::engine::ExecutionMode;
 use crate::error::{Error, Result};
 use crate::runtime;
@@ -511,7 +511,7 @@ impl Driver {
                 if let Err(error) = encode_into(&mut frame, &HostMessage::FetchReply { fetch, result }) {
                     // A body near the budget can outgrow a frame once escaped: the task sees
                     // a failed fetch, not a crashed worker.
-                    let result = Err(format!("the response is too large to hand to the task ({error}); lower fetch_max_response_bytes"));
+                    let result = Err(FetchFailure::refused(format!("the response is too large to hand to the task ({error}); lower fetch_max_response_bytes")));
                     encode_into(&mut frame, &HostMessage::FetchReply { fetch, result }).expect("a short message fits a frame");
                 }
                 if let Err(error) = self.link.as_mut().expect("a worker is running").send(&frame).await {

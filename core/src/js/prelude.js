@@ -53,7 +53,7 @@
     const headers = {};
     for (const [key, value] of Object.entries(options.headers ?? {})) headers[key.toLowerCase()] = String(value);
     const raw = hostFetch({ url: String(url), method: String(options.method ?? "GET").toUpperCase(), headers, body: payload ?? null });
-    if (raw.error !== undefined) throw new NetworkError(`fetch ${url} failed: ${raw.error}`);
+    if (raw.error !== undefined) throw new NetworkError(`fetch ${url} failed: ${raw.error}`, { retryable: raw.retryable });
     const response = {
       url: raw.url, status: raw.status, statusText: raw.status_text, headers: raw.headers,
       ok: raw.status >= 200 && raw.status < 300,

@@ -32,7 +32,7 @@ pub(crate) enum HostMessage {
     /// Drop these compiled tasks. Only the host decides what a worker keeps compiled, so
     /// both always agree on it.
     Forget { keys: Vec<String> },
-    FetchReply { fetch: u64, result: Result<FetchResponse, String> },
+    FetchReply { fetch: u64, result: Result<FetchResponse, FetchFailure> },
     Ping { nonce: u64 },
     Shutdown,
 }
@@ -76,6 +76,21 @@ pub(crate) struct FetchRequest {
     pub method: String,
     pub headers: BTreeMap<String, String>,
     pub body: Option<String>,
+}
+
+/// Why a fetch produced no response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct FetchFailure {
+    pub message: String,
+    /// False for what trying again cannot change: a refused host, header or URL, a body
+    /// over the budget. True for transport failures.
+    pub retryable: bool,
+}
+
+impl FetchFailure {
+    pub fn refused(message: impl Into<String>) -> FetchFailure {
+        FetchFailure { message: message.into(), retryable: false }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

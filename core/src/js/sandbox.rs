@@ -182,7 +182,7 @@ fn fetch(_: &JsValue, args: &[JsValue], context: &mut Context) -> JsResult<JsVal
         .map_err(|e| boa_engine::JsNativeError::typ().with_message(format!("invalid fetch request: {e}")))?;
     let reply = match host_io(context).fetch(request) {
         Ok(response) => serde_json::to_value(response).unwrap_or(Value::Null),
-        Err(error) => serde_json::json!({ "error": error }),
+        Err(failure) => serde_json::json!({ "error": failure.message, "retryable": failure.retryable }),
     };
     JsValue::from_json(&reply, context)
 }

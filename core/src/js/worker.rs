@@ -17,7 +17,7 @@ use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use super::protocol::{read_frame, write_frame, ExecuteFrame, FetchRequest, FetchResponse, HostMessage, WorkerMessage, PROTOCOL_VERSION};
+use super::protocol::{read_frame, write_frame, ExecuteFrame, FetchFailure, FetchRequest, FetchResponse, HostMessage, WorkerMessage, PROTOCOL_VERSION};
 use super::sandbox::Sandbox;
 
 /// The file descriptor a worker process finds its IPC channel on (stdout stays free for
@@ -112,7 +112,7 @@ struct Line {
 /// What the host said, once the line has dealt with what it could on its own.
 enum Heard {
     Nothing,
-    FetchReply { fetch: u64, result: Result<FetchResponse, String> },
+    FetchReply { fetch: u64, result: Result<FetchResponse, FetchFailure> },
 }
 
 impl HostIo {
@@ -176,16 +176,18 @@ impl HostIo {
 
     /// Sends the request to the host and waits for its reply. Whatever else arrives
     /// meanwhile (more executions, cancellations) is kept for later.
-    pub fn fetch(&self, request: FetchRequest) -> Result<FetchResponse, String> {
+    pub fn fetch(&self, request: FetchRequest) -> Result<FetchResponse, FetchFailure> {
         let fetch = self.next_fetch.get() + 1;
         self.next_fetch.set(fetch);
-        self.send(&WorkerMessage::Fetch { execution: self.execution, fetch, request }).map_err(|e| e.to_string())?;
+        // Losing the host is no verdict on the request: trying again may work.
+        let lost = |message: String| FetchFailure { message, retryable: true };
+        self.send(&WorkerMessage::Fetch { execution: self.execution, fetch, request }).map_err(|e| lost(e.to_string()))?;
         let mut line = self.line.borrow_mut();
         loop {
-            let message = line.receive().map_err(|e| e.to_string())?.ok_or("the host closed the channel")?;
-            match line.hear(message).map_err(|e| e.to_string())? {
+            let message = line.receive().map_err(|e| lost(e.to_string()))?.ok_or_else(|| lost("the host closed the channel".into()))?;
+            match line.hear(message).map_err(|e| lost(e.to_string()))? {
                 Heard::FetchReply { fetch: id, result } if id == fetch => return result,
-                _ if line.shutdown => return Err("the host is shutting down".into()),
+                _ if line.shutdown => return Err(lost("the host is shutting down".into())),
                 _ => continue,
             }
         }
