@@ -259,7 +259,7 @@ impl Engine {
         task.validate_input(input)?;
         let timeout = options.timeout.unwrap_or(self.inner.timeout);
         check_timeout(timeout, "the run's timeout")?;
-        let input = payload_from_input(&task.name(), input)?;
+        let input = payload_from_input(&task, input)?;
         let request = ExecutionRequest { task: task.clone(), input, timeout, mocks: options.mocks.clone(), context: options.context.clone() };
         Ok((task, request))
     }
@@ -333,7 +333,7 @@ impl Runs {
 /// A finished execution as callers see it: the output parsed, checked and validated.
 fn finish(task: &Task, execution: Result<RawExecution>) -> Result<Execution> {
     let execution = execution?;
-    let output = output_from_payload(&task.name(), &execution.output)?;
+    let output = output_from_payload(task, &execution.output)?;
     task.validate_output(&output)?;
     Ok(Execution { output, console: execution.console, worker: execution.worker, duration: execution.duration })
 }

@@ -336,23 +336,16 @@ struct Driver {
 
 impl Driver {
     /// `ready` (at pool start) hears whether the first worker started; a failure there
-    /// fails the pool's start. A driver started again after a panic just retries.
+    /// fails the pool's start.
     async fn run(mut self, ready: Option<oneshot::Sender<Result<()>>>) {
-        match (self.start_worker().await, ready) {
-            (Ok(link), ready) => {
-                self.link = Some(link);
-                if let Some(ready) = ready {
-                    let _ = ready.send(Ok(()));
-                }
+        if let Some(ready) = ready {
+            match self.start_worker().await {
+                Ok(link) => self.link = Some(link),
+                Err(error) => return drop(ready.send(Err(error))),
             }
-            (Err(error), Some(ready)) => return drop(ready.send(Err(error))),
-            (Err(error), None) => {
-                eprintln!("cogwork: cannot start a worker: {error}");
-                if !self.restart_until_started().await {
-                    return;
-                }
-            }
+            let _ = ready.send(Ok(()));
         }
+        // Without a worker (a driver started again), `serve_next` starts one first.
         while self.serve_next().await {}
         if let Some(link) = self.link.take() {
             link.shutdown().await;
@@ -365,11 +358,11 @@ impl Driver {
     }
 
     /// Starts a worker, retrying with backoff; takes no work meanwhile. `false` if the pool
-    /// closed first.
+    /// closed with nothing left waiting for a worker.
     async fn restart_until_started(&mut self) -> bool {
         let mut backoff = RESTART_BACKOFF;
         loop {
-            if self.shared.submissions.closed.load(Ordering::Acquire) {
+            if self.shared.submissions.closed.load(Ordering::Acquire) && self.shared.submissions.len() == 0 {
                 return false;
             }
             match self.start_worker().await {
@@ -416,6 +409,7 @@ impl Driver {
         let link = self.link.as_mut().expect("dispatch needs a worker");
         let mut frames = Vec::new();
         let now = Instant::now();
+        let mut sent = 0;
         for pending in batch {
             let execution = self.shared.next_execution.fetch_add(1, Ordering::Relaxed);
             let task = &pending.request.task;
@@ -433,9 +427,16 @@ impl Driver {
             }
             let console = Console::new(self.shared.options.console_max_bytes);
             self.in_flight.push_back(InFlight { execution, pending, started: now, console, cancelled: None });
+            sent += 1;
         }
-        self.shared.in_flight.fetch_add(self.in_flight.len(), Ordering::Relaxed);
-        if let Err(error) = link.send(&frames).await {
+        self.shared.in_flight.fetch_add(sent, Ordering::Relaxed);
+        self.send(&frames).await;
+    }
+
+    /// Writes frames to the worker; one that cannot take them is lost.
+    async fn send(&mut self, frames: &[u8]) {
+        let Some(link) = self.link.as_mut() else { return };
+        if let Err(error) = link.send(frames).await {
             self.lose_worker(error.to_string()).await;
         }
     }
@@ -482,14 +483,8 @@ impl Driver {
                 let _ = encode_into(&mut cancels, &HostMessage::Cancel { execution: waiting.execution });
             }
         }
-        if cancels.is_empty() {
-            return;
-        }
-        if let Some(Err(error)) = match self.link.as_mut() {
-            Some(link) => Some(link.send(&cancels).await),
-            None => None,
-        } {
-            self.lose_worker(error.to_string()).await;
+        if !cancels.is_empty() {
+            self.send(&cancels).await;
         }
     }
 
@@ -514,18 +509,13 @@ impl Driver {
                     let result = Err(FetchFailure::refused(format!("the response is too large to hand to the task ({error}); lower fetch_max_response_bytes")));
                     encode_into(&mut frame, &HostMessage::FetchReply { fetch, result }).expect("a short message fits a frame");
                 }
-                if let Err(error) = self.link.as_mut().expect("a worker is running").send(&frame).await {
-                    self.lose_worker(error.to_string()).await;
-                }
+                self.send(&frame).await;
             }
             WorkerMessage::Result { execution, outcome, cached } => self.finish(execution, outcome, cached).await,
             WorkerMessage::Skipped { execution } => {
+                // Cancelled because it expired or was abandoned: answered as in the line.
                 if let Some(index) = self.in_flight.iter().position(|f| f.execution == execution) {
-                    let skipped = self.remove(index);
-                    if !skipped.pending.reply.is_abandoned() {
-                        let error = skipped.pending.timed_out();
-                        skipped.pending.reply.send(Err(error));
-                    }
+                    discard_unwanted(vec![self.remove(index).pending]);
                 }
             }
             WorkerMessage::Pong { .. } => {}
@@ -544,19 +534,8 @@ impl Driver {
         let flight = self.remove(0);
         let link = self.link.as_mut().expect("a worker is running");
         link.executions += 1;
-        if cached {
-            if let Some(evicted) = link.compiled(&flight.pending.request.task.cache_key) {
-                let mut frame = Vec::new();
-                let sent = match encode_into(&mut frame, &HostMessage::Forget { keys: vec![evicted] }) {
-                    Ok(()) => link.send(&frame).await,
-                    Err(error) => Err(error),
-                };
-                if let Err(error) = sent {
-                    self.lose_worker(error.to_string()).await;
-                }
-            }
-        }
-        let worker = self.link.as_ref().map_or(0, |link| link.id);
+        let worker = link.id;
+        let evicted = cached.then(|| link.compiled(&flight.pending.request.task.cache_key)).flatten();
         let task = &flight.pending.request.task;
         let (console, duration) = (flight.console.lines, flight.started.elapsed());
         let result = match outcome {
@@ -570,6 +549,11 @@ impl Driver {
             }),
         };
         flight.pending.reply.send(result);
+        if let Some(evicted) = evicted {
+            let mut frame = Vec::new();
+            encode_into(&mut frame, &HostMessage::Forget { keys: vec![evicted] }).expect("a cache key fits a frame");
+            self.send(&frame).await;
+        }
     }
 
     /// Kills the worker under the running execution (which fails with `error`), puts what
@@ -582,7 +566,7 @@ impl Driver {
     }
 
     /// The worker is gone or unusable: the running execution fails as a crash, the rest
-    /// go back in line, and a replacement starts.
+    /// go back in line, and a replacement is started.
     async fn lose_worker(&mut self, detail: String) {
         if !self.in_flight.is_empty() {
             let front = self.remove(0);
@@ -595,17 +579,14 @@ impl Driver {
         self.replace().await;
     }
 
-    /// Stops the worker, returns what it had not started to the line, and starts a new
-    /// worker now, so the next execution does not wait for a cold start.
+    /// Stops the worker and returns what it had not started to the line. The driver's
+    /// next turn (`serve_next`) starts the replacement at once, before it takes work, so
+    /// the next execution does not wait for a cold start.
     async fn replace(&mut self) {
         let unstarted: Vec<Pending> = (0..self.in_flight.len()).map(|_| self.remove(0).pending).collect();
         self.shared.submissions.put_back(unstarted);
         if let Some(retired) = self.link.take() {
             retired.kill().await;
-        }
-        match self.start_worker().await {
-            Ok(fresh) => self.link = Some(fresh),
-            Err(error) => eprintln!("cogwork: cannot start a replacement worker (retrying): {error}"),
         }
     }
 

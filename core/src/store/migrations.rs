@@ -13,56 +13,18 @@ use sqlx::{Any, AnyPool, AssertSqlSafe, Transaction};
 use super::{Backend, Store};
 use crate::{Error, Result};
 
-/// The SQLite schema. Integers are 64-bit in SQLite whatever the declared type.
-const SQLITE: &[&str] = &["
-CREATE TABLE jobs (
-    id INTEGER PRIMARY KEY,
-    queue TEXT NOT NULL,
-    target TEXT NOT NULL,
-    input TEXT NOT NULL,
-    state TEXT NOT NULL,
-    priority INTEGER NOT NULL DEFAULT 0,
-    run_at INTEGER NOT NULL,
-    attempt INTEGER NOT NULL DEFAULT 0,
-    max_attempts INTEGER NOT NULL,
-    timeout_ms INTEGER,
-    unique_key TEXT,
-    concurrency_key TEXT,
-    lease_until INTEGER,
-    worker TEXT,
-    output TEXT,
-    error TEXT,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    finished_at INTEGER
-);
-CREATE UNIQUE INDEX jobs_unique_key ON jobs (unique_key)
-    WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'ready', 'running', 'retrying');
-CREATE INDEX jobs_claim ON jobs (queue, priority DESC, run_at, id)
-    WHERE state IN ('scheduled', 'ready', 'retrying');
-CREATE INDEX jobs_lease ON jobs (lease_until) WHERE lease_until IS NOT NULL;
-CREATE TABLE attempts (
-    job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
-    attempt INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    started_at INTEGER NOT NULL,
-    finished_at INTEGER,
-    worker TEXT NOT NULL,
-    output TEXT,
-    error TEXT,
-    console TEXT,
-    PRIMARY KEY (job_id, attempt)
-);
-"];
-
-/// The PostgreSQL schema. Every integer is `bigint` so that all columns decode alike on
-/// both backends. The lease index is partial on `lease_until`, not on `state = 'running'`:
-/// finishing matches `state = 'running'` too, and an index on that predicate (full of
+/// The migrations, in order, written once for both backends: `bigint` and `text` mean the
+/// same in each (SQLite gives `bigint` integer affinity, 64-bit whatever the declared type),
+/// so every column decodes alike. Only the job id differs, as `{job_id}`: SQLite's rowid
+/// alias must be spelled `INTEGER PRIMARY KEY`; PostgreSQL's is a `bigserial`.
+///
+/// The lease index is partial on `lease_until`, not on `state = 'running'`: finishing
+/// matches `state = 'running'` too, and on PostgreSQL an index on that predicate (full of
 /// entries for rows updated since the last vacuum) tempted the planner away from the
 /// primary key, making each finish scan thousands of rows.
-const POSTGRES: &[&str] = &["
+const MIGRATIONS: &[&str] = &["
 CREATE TABLE jobs (
-    id bigserial PRIMARY KEY,
+    id {job_id},
     queue text NOT NULL,
     target text NOT NULL,
     input text NOT NULL,
@@ -104,16 +66,18 @@ CREATE TABLE attempts (
 /// Any key will do as long as it is cogwork's alone: the bytes of "cogwork".
 const POSTGRES_LOCK_KEY: i64 = 0x0063_6f67_776f_726b;
 
-fn migrations(backend: Backend) -> &'static [&'static str] {
-    match backend {
-        Backend::Sqlite => SQLITE,
-        Backend::Postgres => POSTGRES,
-    }
+/// The migrations as `backend` runs them.
+fn migrations(backend: Backend) -> impl Iterator<Item = String> {
+    let job_id = match backend {
+        Backend::Sqlite => "INTEGER PRIMARY KEY",
+        Backend::Postgres => "bigserial PRIMARY KEY",
+    };
+    MIGRATIONS.iter().map(move |sql| sql.replace("{job_id}", job_id))
 }
 
 /// The schema version this build creates and understands.
 pub fn latest(backend: Backend) -> i64 {
-    migrations(backend).len() as i64
+    migrations(backend).count() as i64
 }
 
 /// Applies the migrations the database lacks, or refuses a database that is newer.
@@ -140,7 +104,7 @@ pub(super) async fn apply(store: &Store) -> Result<()> {
     }
     let now = store.now();
     for (version, sql) in (1..).zip(migrations(store.inner.backend)).skip(current as usize) {
-        sqlx::raw_sql(AssertSqlSafe(*sql)).execute(&mut *tx).await.map_err(fail)?;
+        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await.map_err(fail)?;
         sqlx::query("INSERT INTO cogwork_migrations (version, applied_at) VALUES ($1, $2)")
             .bind(version)
             .bind(now)

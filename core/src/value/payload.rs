@@ -7,27 +7,30 @@ use serde_json::Value;
 
 use super::{Segment, ValuePath, MAX_DEPTH, MAX_PAYLOAD_BYTES};
 use crate::error::{Error, Result};
+use crate::task::Task;
 
-/// `input` as the JSON text a worker receives.
-pub(crate) fn payload_from_input(task: &str, input: &Value) -> Result<Box<RawValue>> {
-    let payload = serde_json::value::to_raw_value(input).map_err(|e| Error::Protocol(format!("cannot encode the input of task `{task}`: {e}")))?;
+/// `input` as the JSON text a worker receives. The task's name is built only for an error:
+/// this runs on every execution.
+pub(crate) fn payload_from_input(task: &Task, input: &Value) -> Result<Box<RawValue>> {
+    let payload = serde_json::value::to_raw_value(input)
+        .map_err(|e| Error::Protocol(format!("cannot encode the input of task `{}`: {e}", task.name())))?;
     check(task, "input", payload.get())?;
     Ok(payload)
 }
 
 /// A task's output text as a value. (Its size was checked in the worker, which refuses to
 /// send more than the limit.)
-pub(crate) fn output_from_payload(task: &str, output: &RawValue) -> Result<Value> {
+pub(crate) fn output_from_payload(task: &Task, output: &RawValue) -> Result<Value> {
     check(task, "output", output.get())?;
-    serde_json::from_str(output.get()).map_err(|e| Error::Protocol(format!("the output of task `{task}` is not valid JSON: {e}")))
+    serde_json::from_str(output.get()).map_err(|e| Error::Protocol(format!("the output of task `{}` is not valid JSON: {e}", task.name())))
 }
 
-fn check(task: &str, which: &str, text: &str) -> Result<()> {
+fn check(task: &Task, which: &str, text: &str) -> Result<()> {
     if text.len() > MAX_PAYLOAD_BYTES {
-        return Err(Error::ValueTooLarge { task: task.to_string(), which: which.to_string(), bytes: text.len(), limit: MAX_PAYLOAD_BYTES });
+        return Err(Error::ValueTooLarge { task: task.name(), which: which.to_string(), bytes: text.len(), limit: MAX_PAYLOAD_BYTES });
     }
     match too_deep_at(text, which) {
-        Some(path) => Err(Error::ValueTooDeep { task: task.to_string(), path, limit: MAX_DEPTH }),
+        Some(path) => Err(Error::ValueTooDeep { task: task.name(), path, limit: MAX_DEPTH }),
         None => Ok(()),
     }
 }
