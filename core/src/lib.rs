@@ -20,6 +20,7 @@
 mod engine;
 mod error;
 pub mod js;
+pub mod queue;
 pub mod runtime;
 pub mod store;
 pub mod task;
