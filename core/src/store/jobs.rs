@@ -163,7 +163,10 @@ impl Store {
         Ok(claims)
     }
 
-    /// One claim statement: up to `limit` due jobs of `queues`.
+    /// Up to `limit` due jobs of `queues`: one claim statement, unless it took jobs with a
+    /// concurrency key. A statement picks its candidates before it drops those past their
+    /// key's room, so it may return fewer than it could; it then fills its keys, and the next
+    /// round (seeing them full) picks other candidates.
     pub(super) async fn claim_due(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -172,16 +175,33 @@ impl Store {
         limit: usize,
         now: i64,
     ) -> Result<Vec<Claim>> {
-        if limit == 0 || queues.is_empty() {
-            return Ok(Vec::new());
+        let mut claims = Vec::new();
+        while claims.len() < limit && !queues.is_empty() {
+            let round = self.claim_round(tx, request, queues, limit - claims.len(), now).await?;
+            let more = round.len() < limit - claims.len() && round.iter().any(|claim| claim.concurrency_key.is_some());
+            claims.extend(round);
+            if !more {
+                break;
+            }
         }
+        Ok(claims)
+    }
+
+    async fn claim_round(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        request: &ClaimRequest,
+        queues: &[String],
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<Claim>> {
         let rows = sqlx::query(AssertSqlSafe(self.inner.sql.claim.clone()))
             .bind(now.saturating_add(micros(request.lease)))
             .bind(request.worker.as_str())
             .bind(now)
             .bind(json(queues))
             .bind(limit as i64)
-            .bind(request.targets.as_ref().map(|targets| json(targets)))
+            .bind(request.targets.as_ref().map(json))
             .fetch_all(&mut **tx)
             .await
             .map_err(|error| self.error("claiming jobs", error))?;

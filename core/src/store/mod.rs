@@ -291,7 +291,7 @@ impl Store {
     /// Inside a transaction that makes jobs ready: tells the other processes once it commits.
     async fn announce(&self, tx: &mut Transaction<'static, Any>) -> sqlx::Result<()> {
         if let Some(notify) = self.inner.dialect.notify {
-            sqlx::query(notify).execute(&mut **tx).await?;
+            sqlx::query(notify).bind(self.inner.notifier.origin()).execute(&mut **tx).await?;
         }
         Ok(())
     }

@@ -25,8 +25,9 @@ pub(super) const DIALECT: Dialect = Dialect {
     notify: Some(NOTIFY),
 };
 
-/// Wrapped so the row has a type the Any driver decodes (pg_notify returns void).
-const NOTIFY: &str = "SELECT 1 FROM (SELECT pg_notify('cogwork_jobs', '')) AS notified";
+/// Announces on `cogwork_jobs` ([`CHANNEL`](super::wakeups::CHANNEL)) with the sender as
+/// payload `$1`; wrapped so the row has a type the Any driver decodes (pg_notify returns void).
+const NOTIFY: &str = "SELECT 1 FROM (SELECT pg_notify('cogwork_jobs', $1)) AS notified";
 
 /// Takes, in a fixed order (so two claimers cannot deadlock), a transaction lock per
 /// concurrency key of the JSON array `$1`. The two-number form keeps these locks apart from

@@ -6,7 +6,9 @@
 //! PostgreSQL the change also sends a NOTIFY on [`CHANNEL`] inside its transaction (so it is
 //! delivered only if the change commits), which reaches the other processes and machines.
 //! A waiter that lost its listening connection reconnects on its next wait; meanwhile its
-//! timeout is its polling interval, so nothing is missed for longer than that.
+//! timeout is its polling interval, so nothing is missed for longer than that. A NOTIFY
+//! carries its sender's [`Notifier::origin`], so a waiter ignores its own process's (the
+//! notifier woke it already).
 
 use std::collections::HashMap;
 use std::future::pending;
@@ -27,6 +29,7 @@ pub(super) struct Notifier {
     /// Counts the changes, so a waiter that was busy when one happened sees it on its next
     /// wait instead of sleeping through it.
     changes: AtomicU64,
+    nonce: u64,
 }
 
 impl Notifier {
@@ -38,9 +41,15 @@ impl Notifier {
             return notifier;
         }
         notifiers.retain(|_, notifier| notifier.strong_count() > 0);
-        let notifier = Arc::new(Notifier::default());
+        let notifier = Arc::new(Notifier { nonce: fastrand::u64(..), ..Notifier::default() });
         notifiers.insert(url.to_owned(), Arc::downgrade(&notifier));
         notifier
+    }
+
+    /// Who announces: the process (its pid, which a forked child does not share with its
+    /// parent) and the notifier (two processes on two machines may share a pid).
+    pub(super) fn origin(&self) -> String {
+        format!("{}-{:x}", std::process::id(), self.nonce)
     }
 
     pub(super) fn wake(&self) {
@@ -76,12 +85,13 @@ impl Wakeups {
         tokio::pin!(notified);
         notified.as_mut().enable();
         let changes = self.notifier.changes.load(Ordering::SeqCst);
+        let origin = self.notifier.origin();
         let woken = changes != self.seen
             || tokio::time::timeout(timeout, async {
                 match &mut self.remote {
                     Some(remote) => tokio::select! {
                         _ = &mut notified => {}
-                        _ = remote.notified() => {}
+                        _ = remote.notified(&origin) => {}
                     },
                     None => (&mut notified).await,
                 }
@@ -94,19 +104,20 @@ impl Wakeups {
 }
 
 impl Remote {
-    /// Resolves when another connection announces a change; never while the server cannot
-    /// be reached (the caller's timeout then stands in).
-    async fn notified(&mut self) {
+    /// Resolves when another process announces a change; never while the server cannot be
+    /// reached (the caller's timeout then stands in).
+    async fn notified(&mut self, origin: &str) {
         if self.listener.is_none() {
             self.listener = listen(&self.url).await.ok();
         }
-        if let Some(listener) = &mut self.listener {
+        while let Some(listener) = &mut self.listener {
             match listener.recv().await {
-                Ok(_) => {
+                Ok(notification) if notification.payload() != origin => {
                     // One wake-up stands for every announcement already received.
                     while listener.next_buffered().is_some() {}
                     return;
                 }
+                Ok(_) => {}
                 Err(_) => self.listener = None,
             }
         }
