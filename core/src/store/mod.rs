@@ -19,6 +19,7 @@
 
 mod migrations;
 mod postgres;
+mod schedules;
 mod sqlite;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
