@@ -4,6 +4,8 @@
 //! ManualClock, so a week of ticks takes no time.
 
 mod support;
+#[path = "support/backends.rs"]
+mod backends;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -11,26 +13,10 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use cogwork_core::queue::{MissedTicks, Schedule, Scheduler, Tick, MISSED_TICKS_CAP};
-use cogwork_core::store::ManualClock;
-use cogwork_core::{Error, JobState, Store, StoreOptions};
+use cogwork_core::{Clock, Error, JobState, Store};
 use serde_json::value::RawValue;
 
-/// Runs one scenario against each backend, as `<scenario>::sqlite` and `<scenario>::postgres`.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$scenario(super::Database::sqlite()).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$scenario(super::Database::postgres()).await
-            }
-        }
-    )*};
-}
+use backends::{on_both_backends, Database, START};
 
 on_both_backends!(
     five_and_six_field_expressions_enqueue_a_job_at_each_of_their_ticks,
@@ -45,43 +31,17 @@ on_both_backends!(
     the_scheduler_enqueues_ticks_as_they_fall_reports_failures_and_stops,
 );
 
-/// 2027-01-15T08:00:00Z: on a whole hour.
-const START: i64 = 1_800_000_000_000_000;
 const SECOND: i64 = 1_000_000;
 const HOUR: i64 = 3_600 * SECOND;
 
-/// A fresh database of one backend, and a clock the test moves by hand.
-struct Database {
-    url: String,
-    clock: Arc<ManualClock>,
-    _dir: Option<tempfile::TempDir>,
+/// Moves the clock on by `micros`.
+fn advance(db: &Database, micros: i64) {
+    db.clock.advance(Duration::from_micros(micros as u64));
 }
 
-impl Database {
-    fn sqlite() -> Database {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
-        Database { url, clock: Arc::new(ManualClock::new(START)), _dir: Some(dir) }
-    }
-
-    fn postgres() -> Database {
-        Database { url: support::postgres::database(), clock: Arc::new(ManualClock::new(START)), _dir: None }
-    }
-
-    /// A new handle: a pool of its own on PostgreSQL, its own connection on SQLite.
-    async fn open(&self) -> Store {
-        Store::open(&self.url, StoreOptions::default().clock(self.clock.clone())).await.expect("the store opens")
-    }
-
-    fn advance(&self, micros: i64) {
-        self.clock.advance(Duration::from_micros(micros as u64));
-    }
-
-    /// Moves the clock to `micros` since the epoch (never back).
-    fn advance_to(&self, micros: i64) {
-        use cogwork_core::Clock;
-        self.advance(micros - self.clock.now_micros());
-    }
+/// Moves the clock to `micros` since the epoch (never back).
+fn advance_to(db: &Database, micros: i64) {
+    advance(db, micros - db.clock.now_micros());
 }
 
 fn raw(text: &str) -> Box<RawValue> {
@@ -123,7 +83,7 @@ async fn five_and_six_field_expressions_enqueue_a_job_at_each_of_their_ticks(db:
 
     let mut ticks = Vec::new();
     for _ in 0..90 {
-        db.advance(10 * SECOND);
+        advance(&db, 10 * SECOND);
         ticks.extend(store.enqueue_due_ticks().await.unwrap());
     }
     let grouped = by_schedule(&ticks);
@@ -134,20 +94,21 @@ async fn five_and_six_field_expressions_enqueue_a_job_at_each_of_their_ticks(db:
     let job = store.job(tick.job_id).await.unwrap().expect("the tick's job exists");
     assert_eq!((job.target.as_str(), job.input.get(), job.queue.as_str()), ("quarterly-job", r#"{"from":"cron"}"#, "default"));
     assert_eq!((job.run_at, job.state, job.max_attempts, job.priority), (tick.at, JobState::Ready, 3, 0));
+    assert_eq!(job.unique_key.as_deref(), Some("schedule:quarterly@2027-01-15T08:15:00Z"));
     let record = store.schedules().await.unwrap().into_iter().find(|record| record.schedule.name == "quarterly").unwrap();
     assert_eq!((record.last_tick, record.next_tick), (Some(START + 900 * SECOND), START + 1_800 * SECOND));
 }
 
 async fn a_time_zone_schedule_keeps_local_time_across_daylight_saving_changes(db: Database) {
     let store = db.open().await;
-    db.advance_to(utc(2027, 3, 26, 0, 0));
+    advance_to(&db, utc(2027, 3, 26, 0, 0));
     // Paris leaves UTC+1 for UTC+2 at 02:00 on Sunday 28 March 2027: 02:30 does not exist
     // that day, and a job due then runs when the clock has jumped, at 03:00.
     for (name, cron) in [("morning", "0 9 * * *"), ("in-the-gap", "30 2 * * *")] {
         let paris = Schedule { timezone: "Europe/Paris".into(), ..schedule(name, cron, MissedTicks::RunAll) };
         store.add_schedule(&paris).await.unwrap();
     }
-    db.advance_to(utc(2027, 3, 30, 12, 0));
+    advance_to(&db, utc(2027, 3, 30, 12, 0));
     let ticks = store.enqueue_due_ticks().await.unwrap();
     let grouped = by_schedule(&ticks);
     let at_nine = [utc(2027, 3, 26, 8, 0), utc(2027, 3, 27, 8, 0), utc(2027, 3, 28, 7, 0), utc(2027, 3, 29, 7, 0), utc(2027, 3, 30, 7, 0)];
@@ -185,7 +146,7 @@ async fn two_schedulers_racing_over_many_ticks_enqueue_each_tick_exactly_once(db
     let mut ticks = Vec::new();
     for step in 0..150 {
         // Steps of 1 to 3 seconds, so some rounds find several ticks due.
-        db.advance((1 + step % 3) * SECOND);
+        advance(&db, (1 + step % 3) * SECOND);
         let (a, b) = (race(&first), race(&second));
         ticks.extend(a.await.unwrap());
         ticks.extend(b.await.unwrap());
@@ -205,8 +166,9 @@ async fn missed_ticks_after_a_long_gap_follow_each_policy(db: Database) {
     for (name, missed) in [("skip", MissedTicks::Skip), ("once", MissedTicks::RunOnce), ("all", MissedTicks::RunAll)] {
         store.add_schedule(&schedule(name, "0 * * * *", missed)).await.unwrap();
     }
-    db.advance(10 * HOUR + 1_800 * SECOND);
-    let grouped = by_schedule(&store.enqueue_due_ticks().await.unwrap()).into_iter().map(|(k, v)| (k.to_owned(), v)).collect::<BTreeMap<_, _>>();
+    advance(&db, 10 * HOUR + 1_800 * SECOND);
+    let ticks = store.enqueue_due_ticks().await.unwrap();
+    let grouped = by_schedule(&ticks);
     assert!(!grouped.contains_key("skip"), "a tick 30 minutes late is skipped");
     assert_eq!(grouped["once"], [START + 10 * HOUR]);
     assert_eq!(grouped["all"], (1..=10).map(|n| START + n * HOUR).collect::<Vec<_>>());
@@ -215,8 +177,9 @@ async fn missed_ticks_after_a_long_gap_follow_each_policy(db: Database) {
     }
 
     // A tick found within the grace period is late, not missed: even `skip` enqueues it.
-    db.advance(1_800 * SECOND + 30 * SECOND);
-    let grouped = by_schedule(&store.enqueue_due_ticks().await.unwrap()).into_iter().map(|(k, v)| (k.to_owned(), v)).collect::<BTreeMap<_, _>>();
+    advance(&db, 1_800 * SECOND + 30 * SECOND);
+    let ticks = store.enqueue_due_ticks().await.unwrap();
+    let grouped = by_schedule(&ticks);
     for name in ["skip", "once", "all"] {
         assert_eq!(grouped[name], [START + 11 * HOUR], "{name}");
     }
@@ -225,7 +188,7 @@ async fn missed_ticks_after_a_long_gap_follow_each_policy(db: Database) {
 async fn run_all_enqueues_at_most_the_cap_of_the_latest_ticks(db: Database) {
     let store = db.open().await;
     store.add_schedule(&schedule("every-second", "* * * * * *", MissedTicks::RunAll)).await.unwrap();
-    db.advance(2 * HOUR);
+    advance(&db, 2 * HOUR);
     let ticks = store.enqueue_due_ticks().await.unwrap();
     let now = START + 2 * HOUR;
     let cap = MISSED_TICKS_CAP as i64;
@@ -238,7 +201,7 @@ async fn a_disabled_schedule_enqueues_nothing_and_resumes_at_its_next_tick_once_
     let store = db.open().await;
     store.add_schedule(&schedule("hourly", "0 * * * *", MissedTicks::RunAll)).await.unwrap();
     assert!(store.set_schedule_enabled("hourly", false).await.unwrap());
-    db.advance(3 * HOUR);
+    advance(&db, 3 * HOUR);
     assert!(store.enqueue_due_ticks().await.unwrap().is_empty());
     assert_eq!(store.time_to_next_tick().await.unwrap(), None, "no enabled schedule");
     assert!(!store.schedules().await.unwrap()[0].schedule.enabled);
@@ -247,7 +210,7 @@ async fn a_disabled_schedule_enqueues_nothing_and_resumes_at_its_next_tick_once_
     assert!(store.set_schedule_enabled("hourly", true).await.unwrap());
     assert_eq!(next_tick(&store, "hourly").await, START + 4 * HOUR);
     assert_eq!(store.time_to_next_tick().await.unwrap(), Some(Duration::from_secs(3_600)));
-    db.advance(HOUR);
+    advance(&db, HOUR);
     assert_eq!(by_schedule(&store.enqueue_due_ticks().await.unwrap())["hourly"], [START + 4 * HOUR]);
     assert!(store.set_schedule_enabled("hourly", true).await.unwrap(), "enabling an enabled schedule changes nothing");
     assert_eq!(next_tick(&store, "hourly").await, START + 5 * HOUR);
@@ -257,12 +220,12 @@ async fn a_disabled_schedule_enqueues_nothing_and_resumes_at_its_next_tick_once_
 async fn a_removed_schedule_is_gone_and_its_jobs_stay(db: Database) {
     let store = db.open().await;
     store.add_schedule(&schedule("hourly", "0 * * * *", MissedTicks::Skip)).await.unwrap();
-    db.advance(HOUR);
+    advance(&db, HOUR);
     let ticks = store.enqueue_due_ticks().await.unwrap();
     assert!(store.remove_schedule("hourly").await.unwrap());
     assert!(!store.remove_schedule("hourly").await.unwrap(), "a second removal finds nothing");
     assert!(store.schedules().await.unwrap().is_empty());
-    db.advance(HOUR);
+    advance(&db, HOUR);
     assert!(store.enqueue_due_ticks().await.unwrap().is_empty());
     assert!(store.job(ticks[0].job_id).await.unwrap().is_some(), "the enqueued job stays");
 }
@@ -278,7 +241,7 @@ async fn re_adding_an_unchanged_schedule_keeps_its_place_and_a_changed_one_start
         ..schedule("report", "0 * * * *", MissedTicks::RunAll)
     };
     store.add_schedule(&hourly).await.unwrap();
-    db.advance(2 * HOUR);
+    advance(&db, 2 * HOUR);
     // A process re-adding its schedules at start must not lose the ticks it missed.
     store.add_schedule(&hourly).await.unwrap();
     assert_eq!(next_tick(&store, "report").await, START + HOUR);
@@ -294,11 +257,11 @@ async fn re_adding_an_unchanged_schedule_keeps_its_place_and_a_changed_one_start
     assert_eq!((kept.missed, kept.enabled, kept.input.get()), (MissedTicks::RunAll, true, hourly.input.get()));
     assert_eq!((record.created_at, record.last_tick), (START, Some(START + 2 * HOUR)));
 
-    db.advance(10 * 60 * SECOND);
+    advance(&db, 10 * 60 * SECOND);
     let changed = Schedule { target: "new-report".into(), ..Schedule { cron: "30 * * * *".into(), ..hourly } };
     store.add_schedule(&changed).await.unwrap();
     assert_eq!(next_tick(&store, "report").await, START + 2 * HOUR + 1_800 * SECOND);
-    db.advance(20 * 60 * SECOND);
+    advance(&db, 20 * 60 * SECOND);
     let ticks = store.enqueue_due_ticks().await.unwrap();
     assert_eq!(store.job(ticks[0].job_id).await.unwrap().unwrap().target, "new-report");
 }
@@ -312,7 +275,7 @@ async fn the_scheduler_enqueues_ticks_as_they_fall_reports_failures_and_stops(db
         move |round| heard.lock().unwrap().push(round)
     };
     let scheduler = Scheduler::start(store.clone(), report);
-    db.advance(SECOND);
+    advance(&db, SECOND);
     eventually("the tick is reported", || heard.lock().unwrap().len() == 1).await;
     let tick = heard.lock().unwrap()[0].as_ref().unwrap()[0].clone();
     assert_eq!((tick.schedule.as_str(), tick.at), ("every-second", START + SECOND));
@@ -321,14 +284,14 @@ async fn the_scheduler_enqueues_ticks_as_they_fall_reports_failures_and_stops(db
     // A second handle on the database, so it stays usable once the scheduler's is closed.
     let other = db.open().await;
     store.close().await;
-    db.advance(SECOND);
+    advance(&db, SECOND);
     eventually("the failure is reported", || heard.lock().unwrap().iter().any(|round| round.is_err())).await;
     scheduler.stop().await;
     let failure = heard.lock().unwrap().iter().find_map(|round| round.as_ref().err().map(ToString::to_string)).unwrap();
     assert!(failure.contains("enqueueing due schedule ticks"), "{failure}");
 
     // Stopped: the tick that fell is left for the next scheduler.
-    db.advance(SECOND);
+    advance(&db, SECOND);
     assert_eq!(by_schedule(&other.enqueue_due_ticks().await.unwrap())["every-second"], [START + 3 * SECOND]);
 }
 

@@ -14,7 +14,7 @@ use std::str::FromStr;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use croner::errors::CronError;
 use croner::parser::{CronParser, Seconds, Year};
@@ -119,13 +119,18 @@ impl Schedule {
     }
 
     /// The job of the tick at `at`: its `run_at` is the tick, so jobs of missed ticks run
-    /// oldest first and a job tells which tick it belongs to.
+    /// oldest first, and its unique key names the schedule and the tick
+    /// (`schedule:nightly@2027-01-15T02:00:00Z`), so an operator sees where a job came from
+    /// and a tick enqueued again while its job is unfinished adds nothing.
     pub(crate) fn job(&self, at: i64) -> NewJob {
+        let tick = DateTime::<Utc>::from_timestamp_micros(at)
+            .map_or_else(|| at.to_string(), |tick| tick.to_rfc3339_opts(SecondsFormat::Secs, true));
         NewJob {
             queue: self.queue.clone(),
             priority: self.priority,
             run_at: Some(at),
             max_attempts: self.max_attempts,
+            unique_key: Some(format!("schedule:{}@{tick}", self.name)),
             ..NewJob::new(self.target.clone(), self.input.clone())
         }
     }
@@ -205,7 +210,7 @@ impl Timetable {
     }
 
     /// The ticks to enqueue, oldest first, when the ticks from `next_tick` to `now` are due.
-    pub fn due(&self, missed: MissedTicks, next_tick: i64, now: i64) -> Result<Vec<i64>> {
+    pub(crate) fn due(&self, missed: MissedTicks, next_tick: i64, now: i64) -> Result<Vec<i64>> {
         let latest = self.latest_at(now)?;
         if latest < next_tick {
             return Ok(Vec::new());
@@ -241,7 +246,9 @@ impl Timetable {
 
     fn no_tick(&self, which: &str, micros: i64, error: CronError) -> Error {
         let time = DateTime::<Utc>::from_timestamp_micros(micros).map_or_else(|| micros.to_string(), |time| time.to_rfc3339());
-        Error::Configuration(format!("{}: no tick {which} {time} ({}); does the expression name a date that exists?", self.label, reason(&error)))
+        let label = &self.label;
+        let reason = reason(&error);
+        Error::Configuration(format!("{label}: no tick {which} {time} ({reason}); does the expression name a date that exists?"))
     }
 }
 
