@@ -29,6 +29,7 @@ on_both_backends!(
     a_removed_schedule_is_gone_and_its_jobs_stay,
     re_adding_an_unchanged_schedule_keeps_its_place_and_a_changed_one_starts_over,
     the_scheduler_enqueues_ticks_as_they_fall_reports_failures_and_stops,
+    an_enqueued_tick_wakes_a_waiting_worker_and_a_round_with_none_does_not,
 );
 
 const SECOND: i64 = 1_000_000;
@@ -71,7 +72,7 @@ async fn next_tick(store: &Store, name: &str) -> i64 {
 }
 
 async fn job_count(store: &Store) -> i64 {
-    store.counts().await.unwrap().values().sum()
+    store.stats(Duration::from_secs(60)).await.unwrap().by_state.values().sum()
 }
 
 async fn five_and_six_field_expressions_enqueue_a_job_at_each_of_their_ticks(db: Database) {
@@ -293,6 +294,18 @@ async fn the_scheduler_enqueues_ticks_as_they_fall_reports_failures_and_stops(db
     // Stopped: the tick that fell is left for the next scheduler.
     advance(&db, SECOND);
     assert_eq!(by_schedule(&other.enqueue_due_ticks().await.unwrap())["every-second"], [START + 3 * SECOND]);
+}
+
+async fn an_enqueued_tick_wakes_a_waiting_worker_and_a_round_with_none_does_not(db: Database) {
+    let store = db.open().await;
+    store.add_schedule(&schedule("hourly", "0 * * * *", MissedTicks::Skip)).await.unwrap();
+    let mut wakeups = store.wakeups();
+    advance(&db, SECOND);
+    assert!(store.enqueue_due_ticks().await.unwrap().is_empty());
+    assert!(!wakeups.wait(Duration::from_millis(300)).await, "nothing was enqueued");
+    advance(&db, HOUR);
+    assert_eq!(store.enqueue_due_ticks().await.unwrap().len(), 1);
+    assert!(wakeups.wait(Duration::from_secs(10)).await, "woken, not timed out");
 }
 
 /// Waits (10 s at most) until `condition` holds, polling without blocking the runtime.

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cogwork_core::store::{latest_schema_version, Backend, ManualClock};
+use cogwork_core::store::{latest_schema_version, Backend, ClaimRequest, ManualClock};
 use cogwork_core::{Error, Finished, JobState, NewJob, Outcome, Store, StoreOptions};
 use serde_json::value::RawValue;
 
@@ -76,6 +76,17 @@ fn raw(text: &str) -> Box<RawValue> {
     RawValue::from_string(text.to_owned()).unwrap()
 }
 
+/// A claim of `queues` by `worker` on node "node-1", of any target.
+fn request(queues: &[&str], worker: &str) -> ClaimRequest {
+    ClaimRequest {
+        queues: queues.iter().map(|queue| queue.to_string()).collect(),
+        targets: None,
+        worker: worker.into(),
+        node: "node-1".into(),
+        lease: LEASE,
+    }
+}
+
 fn job(target: &str) -> NewJob {
     NewJob::new(target, raw("{}"))
 }
@@ -97,7 +108,7 @@ async fn a_job_round_trips_with_input_and_output_kept_byte_for_byte(db: Database
     let input = r#"{ "big": 1180591620717411303424,"text" : "caf\u00e9 é", "list":[1.50, -0] }"#;
     let ids = store.enqueue_all(&[NewJob::new("addition", raw(input))]).await.unwrap();
 
-    let claims = store.claim(&["default"], 10, "worker-1", LEASE).await.unwrap();
+    let claims = store.claim(&request(&["default"], "worker-1"), 10).await.unwrap();
     assert_eq!(claims.len(), 1);
     assert_eq!((claims[0].id, claims[0].attempt, claims[0].target.as_str()), (ids[0], 1, "addition"));
     assert_eq!(claims[0].input.get(), input);
@@ -117,7 +128,7 @@ async fn a_job_round_trips_with_input_and_output_kept_byte_for_byte(db: Database
     assert_eq!((attempt.attempt, attempt.state.as_str(), attempt.worker.as_str()), (1, "completed", "worker-1"));
     assert_eq!(attempt.output.as_ref().unwrap().get(), output);
     assert_eq!(attempt.console.as_ref().unwrap().get(), console);
-    assert_eq!(store.counts().await.unwrap().into_iter().collect::<Vec<_>>(), [(JobState::Completed, 1)]);
+    assert_eq!(store.stats(Duration::from_secs(60)).await.unwrap().by_state.into_iter().collect::<Vec<_>>(), [(JobState::Completed, 1)]);
 }
 
 async fn jobs_are_claimed_by_priority_then_age_and_not_before_their_run_at(db: Database) {
@@ -134,13 +145,13 @@ async fn jobs_are_claimed_by_priority_then_age_and_not_before_their_run_at(db: D
     assert_eq!(state(&store, ids[2]).await, JobState::Scheduled);
 
     let mut order = Vec::new();
-    while let Some(claim) = store.claim(&["default"], 1, "w", LEASE).await.unwrap().pop() {
+    while let Some(claim) = store.claim(&request(&["default"], "w"), 1).await.unwrap().pop() {
         order.push(claim.target);
     }
     assert_eq!(order, ["high", "old-low", "new-low"]);
 
     db.clock.advance(Duration::from_secs(60));
-    let claims = store.claim(&["default", "other"], 10, "w", LEASE).await.unwrap();
+    let claims = store.claim(&request(&["default", "other"], "w"), 10).await.unwrap();
     let mut targets: Vec<_> = claims.iter().map(|claim| claim.target.as_str()).collect();
     targets.sort();
     assert_eq!(targets, ["other-queue", "scheduled-highest"]);
@@ -149,7 +160,7 @@ async fn jobs_are_claimed_by_priority_then_age_and_not_before_their_run_at(db: D
 async fn a_stale_attempt_cannot_finish_while_the_current_one_can(db: Database) {
     let store = db.open().await;
     let id = store.enqueue_all(&[job("t")]).await.unwrap()[0];
-    let claim = store.claim(&["default"], 1, "w", LEASE).await.unwrap().pop().unwrap();
+    let claim = store.claim(&request(&["default"], "w"), 1).await.unwrap().pop().unwrap();
     assert_eq!(claim.attempt, 1);
 
     assert_eq!(store.finish(&[completed(id, 0, "1"), completed(id, 2, "2")]).await.unwrap(), Vec::<i64>::new());
@@ -165,14 +176,14 @@ async fn a_stale_attempt_cannot_finish_while_the_current_one_can(db: Database) {
 async fn an_expired_lease_is_claimed_again_with_the_next_token_and_the_first_holder_is_refused(db: Database) {
     let store = db.open().await;
     let id = store.enqueue_all(&[job("t")]).await.unwrap()[0];
-    let first = store.claim(&["default"], 1, "first", LEASE).await.unwrap().pop().unwrap();
+    let first = store.claim(&request(&["default"], "first"), 1).await.unwrap().pop().unwrap();
     db.clock.advance(Duration::from_secs(20));
     assert_eq!(store.heartbeat(&[(id, first.attempt)], LEASE).await.unwrap(), [id], "a held lease is extended");
     db.clock.advance(Duration::from_secs(31));
     assert_eq!(store.heartbeat(&[(id, first.attempt)], LEASE).await.unwrap(), Vec::<i64>::new(), "a lease that ran out is lost");
 
     assert_eq!(store.expire_leases().await.unwrap(), [id]);
-    let second = store.claim(&["default"], 1, "second", LEASE).await.unwrap().pop().unwrap();
+    let second = store.claim(&request(&["default"], "second"), 1).await.unwrap().pop().unwrap();
     assert_eq!((second.id, second.attempt), (id, 2));
 
     assert_eq!(store.finish(&[completed(id, first.attempt, "\"first\"")]).await.unwrap(), Vec::<i64>::new());
@@ -190,7 +201,7 @@ async fn expired_leases_return_jobs_to_ready_or_to_dead_when_attempts_are_exhaus
         .enqueue_all(&[NewJob { max_attempts: 2, ..job("again") }, NewJob { max_attempts: 1, ..job("once") }])
         .await
         .unwrap();
-    store.claim(&["default"], 10, "w", LEASE).await.unwrap();
+    store.claim(&request(&["default"], "w"), 10).await.unwrap();
     assert_eq!(store.expire_leases().await.unwrap(), Vec::<i64>::new(), "leases still held stay");
 
     db.clock.advance(LEASE + Duration::from_secs(1));
@@ -203,7 +214,7 @@ async fn expired_leases_return_jobs_to_ready_or_to_dead_when_attempts_are_exhaus
     assert!(dead.error.unwrap().get().contains("LeaseExpired"));
     assert_eq!(dead.attempts[0].state, "lost");
 
-    let again = store.claim(&["default"], 10, "w", LEASE).await.unwrap();
+    let again = store.claim(&request(&["default"], "w"), 10).await.unwrap();
     assert_eq!(again.iter().map(|c| (c.id, c.attempt)).collect::<Vec<_>>(), [(ids[0], 2)]);
     db.clock.advance(LEASE + Duration::from_secs(1));
     assert_eq!(store.expire_leases().await.unwrap(), [ids[0]]);
@@ -213,16 +224,16 @@ async fn expired_leases_return_jobs_to_ready_or_to_dead_when_attempts_are_exhaus
 async fn a_failed_attempt_retries_at_its_retry_time_and_the_last_one_is_dead(db: Database) {
     let store = db.open().await;
     let id = store.enqueue_all(&[NewJob { max_attempts: 2, ..job("flaky") }]).await.unwrap()[0];
-    store.claim(&["default"], 1, "w", LEASE).await.unwrap();
+    store.claim(&request(&["default"], "w"), 1).await.unwrap();
     let retry_at = START + 10_000_000;
     assert_eq!(store.finish(&[failed(id, 1, Some(retry_at))]).await.unwrap(), [id]);
     let record = store.job(id).await.unwrap().unwrap();
     assert_eq!((record.state, record.run_at, record.finished_at), (JobState::Retrying, retry_at, None));
     assert_eq!(record.attempts[0].state, "failed");
 
-    assert!(store.claim(&["default"], 1, "w", LEASE).await.unwrap().is_empty(), "not before its retry time");
+    assert!(store.claim(&request(&["default"], "w"), 1).await.unwrap().is_empty(), "not before its retry time");
     db.clock.advance(Duration::from_secs(10));
-    let claim = store.claim(&["default"], 1, "w", LEASE).await.unwrap().pop().unwrap();
+    let claim = store.claim(&request(&["default"], "w"), 1).await.unwrap().pop().unwrap();
     assert_eq!(claim.attempt, 2);
     // The last attempt is final even when the caller asks for a retry.
     assert_eq!(store.finish(&[failed(id, 2, Some(retry_at + 1))]).await.unwrap(), [id]);
@@ -239,7 +250,7 @@ async fn a_unique_key_returns_the_unfinished_job_and_allows_a_new_one_once_it_fi
     assert_ne!(first[0], first[1]);
     assert_eq!(store.enqueue_all(&[job("x"), keyed()]).await.unwrap()[1], first[0]);
 
-    let claims = store.claim(&["default"], 10, "w", LEASE).await.unwrap();
+    let claims = store.claim(&request(&["default"], "w"), 10).await.unwrap();
     assert_eq!(claims.len(), 3, "three jobs exist: the keyed one once");
     assert_eq!(store.enqueue_all(&[keyed()]).await.unwrap(), [first[0]], "still unfinished while running");
 
@@ -261,7 +272,7 @@ async fn a_hundred_thousand_jobs_enqueue_in_one_call_with_their_ids_in_order(db:
         .collect();
     let ids = store.enqueue_all(&jobs).await.unwrap();
     assert_eq!(ids.len(), jobs.len());
-    assert_eq!(store.counts().await.unwrap()[&JobState::Ready], 100_000 - 49);
+    assert_eq!(store.stats(Duration::from_secs(60)).await.unwrap().by_state[&JobState::Ready], 100_000 - 49);
     let first_even = ids[0];
     for i in [0, 1, 2_000, 3_000, 4_001, 99_999] {
         let record = store.job(ids[i]).await.unwrap().unwrap();
@@ -283,7 +294,7 @@ async fn two_handles_claiming_at_once_never_receive_the_same_job(db: Database) {
         tokio::spawn(async move {
             let mut ids = Vec::new();
             loop {
-                let claims = store.claim(&["default"], 50, worker, LEASE).await.unwrap();
+                let claims = store.claim(&request(&["default"], worker), 50).await.unwrap();
                 if claims.is_empty() {
                     return ids;
                 }
@@ -361,12 +372,12 @@ async fn a_sqlite_file_another_program_holds_locked_is_a_clear_error() {
     let mut other = sqlx::AnyConnection::connect(&db.url).await.unwrap();
     sqlx::raw_sql("BEGIN EXCLUSIVE; DELETE FROM jobs;").execute(&mut other).await.unwrap();
 
-    for error in [store.claim(&["default"], 1, "w", LEASE).await.err(), Store::open(&db.url, impatient).await.err()] {
+    for error in [store.claim(&request(&["default"], "w"), 1).await.err(), Store::open(&db.url, impatient).await.err()] {
         let message = error.expect("the lock is held").to_string();
         assert!(message.contains(&db.url) && message.contains("write lock") && message.contains("busy_timeout"), "{message}");
     }
     sqlx::raw_sql("COMMIT").execute(&mut other).await.unwrap();
-    assert!(store.claim(&["default"], 1, "w", LEASE).await.unwrap().is_empty(), "the store works once the lock is gone");
+    assert!(store.claim(&request(&["default"], "w"), 1).await.unwrap().is_empty(), "the store works once the lock is gone");
 }
 
 #[tokio::test]
@@ -374,7 +385,7 @@ async fn an_in_memory_store_keeps_its_jobs_between_calls() {
     let store = Store::open("sqlite::memory:", StoreOptions::default()).await.unwrap();
     assert_eq!(store.backend(), Backend::Sqlite);
     let id = store.enqueue_all(&[job("t")]).await.unwrap()[0];
-    assert_eq!(store.claim(&["default"], 5, "w", LEASE).await.unwrap()[0].id, id);
+    assert_eq!(store.claim(&request(&["default"], "w"), 5).await.unwrap()[0].id, id);
 }
 
 /// A plain connection pool on the same database, to reach under the store's API.

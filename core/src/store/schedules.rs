@@ -13,7 +13,8 @@ use std::time::Duration;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
-use super::{integer, json, optional, raw, small, text, Backend, NewJob, Store, INSERT_CHUNK};
+use super::records::{integer, narrow, optional, raw, text, NewJob};
+use super::{json, Backend, Store};
 use crate::queue::{MissedTicks, Schedule, ScheduleRecord, Tick};
 use crate::Result;
 
@@ -121,12 +122,12 @@ impl Store {
         .await
         .map_err(fail)?;
         let due = Due::plan(rows.iter().map(schedule_from_row), now)?;
-        let mut ids = Vec::with_capacity(due.jobs.len());
-        for chunk in due.jobs.chunks(INSERT_CHUNK) {
-            ids.extend(self.enqueue_chunk(&mut tx, chunk, now).await.map_err(fail)?);
-        }
+        let ids = self.enqueue_in(&mut tx, &due.jobs, now).await.map_err(fail)?;
         self.advance(&mut tx, &due.advances).await.map_err(fail)?;
         tx.commit().await.map_err(fail)?;
+        if !ids.is_empty() {
+            self.wake();
+        }
         Ok(due.ticks.into_iter().zip(ids).map(|((schedule, at), job_id)| Tick { schedule, at, job_id }).collect())
     }
 
@@ -200,8 +201,8 @@ fn schedule_from_row(row: &AnyRow) -> Result<ScheduleRecord> {
         target: text(row, "target")?,
         input: raw(text(row, "input")?)?,
         queue: text(row, "queue")?,
-        priority: small(row, "priority")?,
-        max_attempts: small(row, "max_attempts")?,
+        priority: narrow(row, "priority")?,
+        max_attempts: narrow(row, "max_attempts")?,
         missed: text(row, "missed")?.parse::<MissedTicks>().map_err(|error| crate::Error::Database {
             message: format!("schedule row: {error}; was the database written by a newer cogwork?"),
         })?,
