@@ -350,6 +350,27 @@ mod tests {
         assert!(error.ends_with(": no tick after 1970-01-01T00:00:00+00:00 (none within the search limit); does the expression name a date that exists?"));
     }
 
+    /// Catching up walks back from now; running live walks forward from each tick. Both
+    /// must name the same ticks, also where a DST change skips or repeats an hour.
+    #[test]
+    fn a_catch_up_enqueues_the_ticks_live_ticking_would_have_across_dst_changes() {
+        use chrono::TimeZone;
+        let day = |month, day| Utc.with_ymd_and_hms(2027, month, day, 12, 0, 0).unwrap().timestamp_micros();
+        for cron in ["30 2 * * *", "0 30 * * * *", "*/20 1-3 * * *"] {
+            let timetable = Timetable::new("dst", cron, "Europe/Paris").unwrap();
+            for (from, to) in [(day(3, 26), day(3, 30)), (day(10, 29), day(11, 2))] {
+                let mut live = vec![timetable.next_after(from).unwrap()];
+                while let Ok(tick) = timetable.next_after(live[live.len() - 1]) {
+                    if tick > to {
+                        break;
+                    }
+                    live.push(tick);
+                }
+                assert_eq!(timetable.due(MissedTicks::RunAll, live[0], to).unwrap(), live, "{cron} from {from}");
+            }
+        }
+    }
+
     #[test]
     fn missed_tick_policies_read_back_from_their_names() {
         for policy in MissedTicks::ALL {
