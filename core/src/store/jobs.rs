@@ -29,13 +29,23 @@ impl Store {
         let what = "enqueueing jobs";
         let now = self.now();
         let mut tx = self.begin(what).await?;
-        let mut ids = Vec::with_capacity(jobs.len());
-        for chunk in jobs.chunks(INSERT_CHUNK) {
-            ids.extend(self.enqueue_chunk(&mut tx, chunk, now).await.map_err(|error| self.error(what, error))?);
-        }
-        self.announce(&mut tx).await.map_err(|error| self.error(what, error))?;
+        let ids = self.enqueue_in(&mut tx, jobs, now).await.map_err(|error| self.error(what, error))?;
         tx.commit().await.map_err(|error| self.error(what, error))?;
         self.wake();
+        Ok(ids)
+    }
+
+    /// Inserts `jobs` in `tx`, in chunks a statement can bind, and tells the other
+    /// processes about them once `tx` commits; the caller wakes this process's waiters
+    /// after the commit. Returns their ids, as [`Store::enqueue_all`] does.
+    pub(super) async fn enqueue_in(&self, tx: &mut Transaction<'static, Any>, jobs: &[NewJob], now: i64) -> sqlx::Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(jobs.len());
+        for chunk in jobs.chunks(INSERT_CHUNK) {
+            ids.extend(self.enqueue_chunk(tx, chunk, now).await?);
+        }
+        if !jobs.is_empty() {
+            self.announce(tx).await?;
+        }
         Ok(ids)
     }
 

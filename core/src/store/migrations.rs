@@ -82,6 +82,23 @@ CREATE TABLE attempts (
     PRIMARY KEY (job_id, attempt)
 );
 CREATE INDEX attempts_started ON attempts (started_at);
+CREATE TABLE schedules (
+    name text PRIMARY KEY,
+    cron text NOT NULL,
+    timezone text NOT NULL,
+    target text NOT NULL,
+    input text NOT NULL,
+    queue text NOT NULL,
+    priority bigint NOT NULL,
+    max_attempts bigint NOT NULL,
+    missed text NOT NULL,
+    enabled bigint NOT NULL,
+    next_tick bigint NOT NULL,
+    last_tick bigint,
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL
+);
+CREATE INDEX schedules_due ON schedules (next_tick) WHERE enabled = 1;
 "];
 
 /// Any key will do as long as it is cogwork's alone: the bytes of "cogwork".

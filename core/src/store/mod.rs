@@ -29,6 +29,7 @@ mod listing;
 mod migrations;
 mod postgres;
 mod records;
+mod schedules;
 mod sql;
 mod sqlite;
 mod wakeups;
