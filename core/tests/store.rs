@@ -2,32 +2,17 @@
 //! a throwaway PostgreSQL server (support::postgres), through the same public API.
 
 mod support;
+#[path = "support/backends.rs"]
+mod backends;
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 use std::time::Duration;
 
+use backends::{on_both_backends, Database, START};
 use cogwork_core::queue::Backoff;
-use cogwork_core::store::{latest_schema_version, Backend, Cancelled, ClaimRequest, JobFilter, Latency, ManualClock};
+use cogwork_core::store::{latest_schema_version, Backend, Cancelled, ClaimRequest, JobFilter, Latency};
 use cogwork_core::{Error, Finished, JobState, NewJob, Outcome, Store, StoreOptions};
 use serde_json::value::RawValue;
-
-/// Runs one scenario against each backend, as `<scenario>::sqlite` and `<scenario>::postgres`.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$scenario(super::Database::sqlite()).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$scenario(super::Database::postgres()).await
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     a_job_round_trips_with_input_and_output_kept_byte_for_byte,
@@ -55,35 +40,7 @@ on_both_backends!(
     stats_count_jobs_per_state_and_queue_and_time_the_window,
 );
 
-/// A fresh database of one backend, and a clock the test moves by hand.
-struct Database {
-    url: String,
-    clock: Arc<ManualClock>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-const START: i64 = 1_800_000_000_000_000;
 const LEASE: Duration = Duration::from_secs(30);
-
-impl Database {
-    fn sqlite() -> Database {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
-        Database { url, clock: Arc::new(ManualClock::new(START)), _dir: Some(dir) }
-    }
-
-    fn postgres() -> Database {
-        Database { url: support::postgres::database(), clock: Arc::new(ManualClock::new(START)), _dir: None }
-    }
-
-    fn options(&self) -> StoreOptions {
-        StoreOptions::default().clock(self.clock.clone())
-    }
-
-    async fn open(&self) -> Store {
-        Store::open(&self.url, self.options()).await.expect("the store opens")
-    }
-}
 
 fn raw(text: &str) -> Box<RawValue> {
     RawValue::from_string(text.to_owned()).unwrap()

@@ -187,35 +187,25 @@ impl Store {
     ) -> Result<Vec<Claim>> {
         let mut claims = Vec::new();
         while claims.len() < limit && !queues.is_empty() {
-            let round = self.claim_round(tx, request, queues, limit - claims.len(), now).await?;
-            let more = round.len() < limit - claims.len() && round.iter().any(|claim| claim.concurrency_key.is_some());
+            let room = limit - claims.len();
+            let rows = sqlx::query(AssertSqlSafe(self.inner.sql.claim.clone()))
+                .bind(now.saturating_add(micros(request.lease)))
+                .bind(request.worker.as_str())
+                .bind(now)
+                .bind(json(queues))
+                .bind(room as i64)
+                .bind(request.targets.as_ref().map(json))
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(|error| self.error("claiming jobs", error))?;
+            let round = rows.iter().map(claim_from_row).collect::<Result<Vec<_>>>()?;
+            let more = round.len() < room && round.iter().any(|claim| claim.concurrency_key.is_some());
             claims.extend(round);
             if !more {
                 break;
             }
         }
         Ok(claims)
-    }
-
-    async fn claim_round(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        request: &ClaimRequest,
-        queues: &[String],
-        limit: usize,
-        now: i64,
-    ) -> Result<Vec<Claim>> {
-        let rows = sqlx::query(AssertSqlSafe(self.inner.sql.claim.clone()))
-            .bind(now.saturating_add(micros(request.lease)))
-            .bind(request.worker.as_str())
-            .bind(now)
-            .bind(json(queues))
-            .bind(limit as i64)
-            .bind(request.targets.as_ref().map(json))
-            .fetch_all(&mut **tx)
-            .await
-            .map_err(|error| self.error("claiming jobs", error))?;
-        rows.iter().map(claim_from_row).collect()
     }
 
     /// Extends to now + `lease` the leases still held under the given `(id, attempt)`

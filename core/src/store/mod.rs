@@ -15,12 +15,12 @@
 //! expiry and retry timing can be tested without sleeping.
 //!
 //! Both backends go through sqlx's `Any` driver, so one piece of code runs every
-//! operation; the SQL differs only where the dialects do ([`Dialect`]).
+//! operation; the SQL differs only where the dialects do (`Dialect`).
 //!
-//! The parts: [`records`] (what goes in and comes out), [`sql`] (the statements),
+//! The parts: `records` (what goes in and comes out), `sql` (the statements),
 //! `jobs` (enqueue, claim, heartbeat, finish, expire: the hot path), `limits` (concurrency
 //! and rate limits at claim time), `control` (release, cancel, retry, purge), `listing`
-//! (operator queries) and [`wakeups`].
+//! (operator queries) and `wakeups`.
 
 mod control;
 mod jobs;

@@ -109,8 +109,9 @@ impl Sql {
                  updated_at = $2 FROM ({pairs}) AS f \
                  WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running' RETURNING jobs.id, jobs.attempt"
             )),
+            // In id order, so two operators cancelling overlapping sets lock in the same order.
             cancellable: sql(format!(
-                "SELECT id, state, attempt FROM jobs WHERE id IN ({ids}) AND state IN {UNFINISHED}{}",
+                "SELECT id, state, attempt FROM jobs WHERE id IN ({ids}) AND state IN {UNFINISHED} ORDER BY id{}",
                 dialect.lock
             )),
             cancel: sql(format!(

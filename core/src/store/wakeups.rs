@@ -2,7 +2,7 @@
 //! dispatchers waiting for work, so an idle worker starts a new job at once rather than at
 //! its next poll.
 //!
-//! Within a process, every [`Store`](super::Store) of one database shares a [`Notifier`]. On
+//! Within a process, every [`Store`](super::Store) opened with one URL shares a [`Notifier`]. On
 //! PostgreSQL the change also sends a NOTIFY on [`CHANNEL`] inside its transaction (so it is
 //! delivered only if the change commits), which reaches the other processes and machines.
 //! A waiter that lost its listening connection reconnects on its next wait; meanwhile its
