@@ -10,27 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cogwork_core::queue::{Backoff, HostError, WorkOptions};
-use cogwork_core::store::{JobState, ManualClock, StoreOptions};
+use cogwork_core::store::JobState;
 use cogwork_core::{Engine, EngineOptions, Error, JobOptions, JobSpec};
 use serde_json::{json, Value};
+use support::backends::{on_both_backends, Database, START};
 use support::write_task;
-
-/// Runs one scenario against each backend, as `<scenario>::sqlite` and `<scenario>::postgres`.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$scenario(super::Setup::sqlite()).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$scenario(super::Setup::postgres()).await
-            }
-        }
-    )*};
-}
 
 on_both_backends!(
     a_javascript_job_runs_once_and_records_its_output_and_attempt,
@@ -41,38 +25,24 @@ on_both_backends!(
     a_graceful_stop_finishes_short_jobs_and_hands_back_long_ones,
 );
 
-const START: i64 = 1_800_000_000_000_000;
-
-/// A database of one backend, task sources, and a clock the test moves by hand.
+/// A database of one backend with the clock the test moves, and task sources.
 struct Setup {
-    database: String,
-    clock: Arc<ManualClock>,
+    db: Database,
     tasks: tempfile::TempDir,
-    _dir: Option<tempfile::TempDir>,
 }
 
 impl Setup {
-    fn sqlite() -> Setup {
-        let dir = tempfile::tempdir().unwrap();
-        let database = format!("sqlite://{}", dir.path().join("jobs.db").display());
-        Setup::new(database, Some(dir))
-    }
-
-    fn postgres() -> Setup {
-        Setup::new(support::postgres::database(), None)
-    }
-
-    fn new(database: String, dir: Option<tempfile::TempDir>) -> Setup {
+    fn new(db: Database) -> Setup {
         let tasks = tempfile::tempdir().unwrap();
         write_task(tasks.path(), "double", "(input, context) => ({doubled: input.n * 2, attempt: context.attempt})");
         write_task(tasks.path(), "refuse", "(input) => { throw new ValidationError('never valid', {retryable: false}); }");
-        Setup { database, clock: Arc::new(ManualClock::new(START)), tasks, _dir: dir }
+        Setup { db, tasks }
     }
 
     fn options(&self) -> EngineOptions {
         support::options(self.tasks.path(), 1)
-            .database(&self.database)
-            .store_options(StoreOptions::default().clock(self.clock.clone()))
+            .database(&self.db.url)
+            .store_options(self.db.options())
             .backoff(Backoff { base: Duration::from_secs(10), cap: Duration::from_secs(10) })
     }
 
@@ -89,7 +59,8 @@ fn parsed(raw: &Option<Box<serde_json::value::RawValue>>) -> Value {
     serde_json::from_str(raw.as_ref().expect("a value is recorded").get()).unwrap()
 }
 
-async fn a_javascript_job_runs_once_and_records_its_output_and_attempt(setup: Setup) {
+async fn a_javascript_job_runs_once_and_records_its_output_and_attempt(db: Database) {
+    let setup = Setup::new(db);
     let engine = setup.engine().await;
     let id = engine.enqueue("double", json!({"n": 21}), JobOptions::default()).await.unwrap();
     assert_eq!(engine.job(id).await.unwrap().state, JobState::Ready);
@@ -104,7 +75,8 @@ async fn a_javascript_job_runs_once_and_records_its_output_and_attempt(setup: Se
     engine.close().await;
 }
 
-async fn a_failing_handler_is_retried_after_its_backoff_and_then_dead(setup: Setup) {
+async fn a_failing_handler_is_retried_after_its_backoff_and_then_dead(db: Database) {
+    let setup = Setup::new(db);
     let engine = setup.engine().await;
     let calls = Arc::new(AtomicUsize::new(0));
     let counted = calls.clone();
@@ -125,7 +97,7 @@ async fn a_failing_handler_is_retried_after_its_backoff_and_then_dead(setup: Set
     // Not yet due: a drain leaves it alone.
     engine.drain(drain_options()).await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 1);
-    setup.clock.advance(Duration::from_secs(10));
+    setup.db.clock.advance(Duration::from_secs(10));
     engine.drain(drain_options()).await.unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     let job = engine.job(id).await.unwrap();
@@ -135,7 +107,8 @@ async fn a_failing_handler_is_retried_after_its_backoff_and_then_dead(setup: Set
     engine.close().await;
 }
 
-async fn a_non_retryable_error_sends_the_job_straight_to_dead(setup: Setup) {
+async fn a_non_retryable_error_sends_the_job_straight_to_dead(db: Database) {
+    let setup = Setup::new(db);
     let engine = setup.engine().await;
     let id = engine.enqueue("refuse", json!({}), JobOptions { max_attempts: Some(5), ..JobOptions::default() }).await.unwrap();
     engine.drain(drain_options()).await.unwrap();
@@ -147,7 +120,8 @@ async fn a_non_retryable_error_sends_the_job_straight_to_dead(setup: Setup) {
     engine.close().await;
 }
 
-async fn a_cancelled_running_job_stays_cancelled_when_its_handler_returns(setup: Setup) {
+async fn a_cancelled_running_job_stays_cancelled_when_its_handler_returns(db: Database) {
+    let setup = Setup::new(db);
     let engine = setup.engine().await;
     let (started, is_started) = std::sync::mpsc::channel();
     let (release, released) = std::sync::mpsc::channel::<()>();
@@ -174,7 +148,8 @@ async fn a_cancelled_running_job_stays_cancelled_when_its_handler_returns(setup:
     engine.close().await;
 }
 
-async fn a_dead_job_retried_runs_again_and_completes(setup: Setup) {
+async fn a_dead_job_retried_runs_again_and_completes(db: Database) {
+    let setup = Setup::new(db);
     let engine = setup.engine().await;
     let fail = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let failing = fail.clone();
@@ -199,7 +174,8 @@ async fn a_dead_job_retried_runs_again_and_completes(setup: Setup) {
     engine.close().await;
 }
 
-async fn a_graceful_stop_finishes_short_jobs_and_hands_back_long_ones(setup: Setup) {
+async fn a_graceful_stop_finishes_short_jobs_and_hands_back_long_ones(db: Database) {
+    let setup = Setup::new(db);
     let engine = setup.engine().await;
     let (started, is_started) = std::sync::mpsc::channel();
     let started = std::sync::Mutex::new(started);
@@ -234,7 +210,7 @@ async fn a_graceful_stop_finishes_short_jobs_and_hands_back_long_ones(setup: Set
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enqueue_refuses_an_unknown_target_naming_close_ones_and_an_input_that_breaks_the_schema() {
-    let setup = Setup::sqlite();
+    let setup = Setup::new(Database::sqlite());
     let strict = write_task(setup.tasks.path(), "strict", "(input) => input");
     support::write_json(&strict.join("input.schema.json"), &json!({"type": "object", "required": ["n"]}));
     let engine = setup.engine().await;
@@ -254,7 +230,7 @@ async fn enqueue_refuses_an_unknown_target_naming_close_ones_and_an_input_that_b
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_big_integer_input_is_stored_and_handed_to_the_handler_exactly() {
-    let setup = Setup::sqlite();
+    let setup = Setup::new(Database::sqlite());
     let engine = setup.engine().await;
     engine.handler("echo", Default::default(), |job| Ok(serde_json::from_str(job.input.get()).unwrap())).unwrap();
     let big: Value = serde_json::from_str(r#"{"n": 123456789012345678901234567890}"#).unwrap();
@@ -268,7 +244,7 @@ async fn a_big_integer_input_is_stored_and_handed_to_the_handler_exactly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribers_see_each_job_enqueued_started_and_completed_in_order() {
-    let setup = Setup::sqlite();
+    let setup = Setup::new(Database::sqlite());
     let engine = setup.engine().await;
     let mut events = engine.subscribe(["job.*"]).unwrap();
     assert!(engine.subscribe(["job.finished"]).is_err(), "an unknown event name is refused");
@@ -282,7 +258,7 @@ async fn subscribers_see_each_job_enqueued_started_and_completed_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_enqueues_with_one_unique_key_make_one_job() {
-    let setup = Setup::postgres();
+    let setup = Setup::new(Database::postgres());
     let engine = setup.engine().await;
     let enqueues = (0..16).map(|n| {
         let engine = engine.clone();

@@ -4,8 +4,6 @@
 //! ManualClock, so a week of ticks takes no time.
 
 mod support;
-#[path = "support/backends.rs"]
-mod backends;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -16,7 +14,7 @@ use cogwork_core::queue::{MissedTicks, Schedule, Scheduler, Tick, MISSED_TICKS_C
 use cogwork_core::{Clock, Error, JobState, Store};
 use serde_json::value::RawValue;
 
-use backends::{on_both_backends, Database, START};
+use support::backends::{on_both_backends, Database, START};
 
 on_both_backends!(
     five_and_six_field_expressions_enqueue_a_job_at_each_of_their_ticks,

@@ -2,13 +2,11 @@
 //! a throwaway PostgreSQL server (support::postgres), through the same public API.
 
 mod support;
-#[path = "support/backends.rs"]
-mod backends;
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use backends::{on_both_backends, Database, START};
+use support::backends::{on_both_backends, Database, START};
 use cogwork_core::queue::Backoff;
 use cogwork_core::store::{latest_schema_version, Backend, Cancelled, ClaimRequest, JobFilter, Latency};
 use cogwork_core::{Error, Finished, JobState, NewJob, Outcome, Store, StoreOptions};

@@ -10,6 +10,7 @@ use cogwork_core::{Store, StoreOptions};
 
 /// Runs one scenario against each backend, as `<scenario>::sqlite` and `<scenario>::postgres`.
 /// Expects `Database` in scope where it is invoked.
+#[allow(unused_macros)]
 macro_rules! on_both_backends {
     ($($scenario:ident),* $(,)?) => {$(
         mod $scenario {
@@ -25,6 +26,7 @@ macro_rules! on_both_backends {
         }
     )*};
 }
+#[allow(unused_imports)]
 pub(crate) use on_both_backends;
 
 /// Where every test's clock starts: 2027-01-15T08:00:00Z, on a whole hour.

@@ -2,6 +2,7 @@
 //! workers are real `cogwork worker` processes, and a small real HTTP server on loopback.
 #![allow(dead_code)] // each test binary uses its own share of these helpers
 
+pub mod backends;
 pub mod postgres;
 
 use std::io::{BufRead, BufReader, Read, Write};
