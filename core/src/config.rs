@@ -251,23 +251,33 @@ fn count(value: &Value, key: &Key) -> Result<usize> {
     value.as_u64().filter(|&n| n >= 1).and_then(|n| usize::try_from(n).ok()).ok_or_else(|| key.refuse("a whole number of at least 1", value))
 }
 
-/// A duration: seconds as a number, or a number with a unit (`250ms`, `30s`, `5m`, `2h`, `7d`).
-fn duration(value: &Value, key: &Key) -> Result<Duration> {
-    let seconds = match value {
-        Value::Number(number) => number.as_f64(),
-        Value::String(text) => seconds_of(text.trim()),
-        _ => None,
-    };
-    seconds
-        .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
-        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
-        .ok_or_else(|| key.refuse("a positive duration: seconds, or a number with a unit (250ms, 30s, 5m, 2h, 7d)", value))
+/// What [`parse_duration`] accepts, for messages.
+pub const DURATION_FORMS: &str = "a positive duration: seconds, or a number with a unit (250ms, 30s, 5m, 2h, 7d)";
+
+/// A positive duration written as seconds (`30`, `0.5`) or as a number with a unit (`250ms`,
+/// `30s`, `1.5m`, `2h`, `7d`), as the configuration file and the CLI take them.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    text.parse::<f64>().ok().or_else(|| seconds_with_unit(text)).and_then(positive_seconds)
 }
 
-fn seconds_of(text: &str) -> Option<f64> {
+fn seconds_with_unit(text: &str) -> Option<f64> {
     const UNITS: [(&str, f64); 5] = [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0), ("d", 86_400.0)];
     let (number, scale) = UNITS.iter().find_map(|(unit, scale)| text.strip_suffix(unit).map(|number| (number, *scale)))?;
     number.trim().parse::<f64>().ok().map(|number| number * scale)
+}
+
+fn positive_seconds(seconds: f64) -> Option<Duration> {
+    Some(seconds).filter(|seconds| seconds.is_finite() && *seconds > 0.0).and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+}
+
+fn duration(value: &Value, key: &Key) -> Result<Duration> {
+    let parsed = match value {
+        Value::Number(number) => number.as_f64().and_then(positive_seconds),
+        Value::String(text) => parse_duration(text),
+        _ => None,
+    };
+    parsed.ok_or_else(|| key.refuse(DURATION_FORMS, value))
 }
 
 fn queues(value: &Value, key: &Key) -> Result<BTreeMap<String, QueueConfig>> {

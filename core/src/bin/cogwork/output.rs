@@ -1,0 +1,120 @@
+//! What the commands print: the `--json` shapes (documented in the README and kept stable,
+//! since scripts read them), aligned tables for people, and times as RFC 3339 UTC.
+
+use chrono::{DateTime, SecondsFormat};
+use cogwork_core::store::{AttemptRecord, JobRecord};
+use serde_json::{json, Value};
+
+/// Microseconds since the epoch as an RFC 3339 UTC string, to the microsecond.
+pub fn time(micros: i64) -> Value {
+    Value::String(rfc3339(micros, SecondsFormat::Micros))
+}
+
+fn optional_time(micros: Option<i64>) -> Value {
+    micros.map_or(Value::Null, time)
+}
+
+fn rfc3339(micros: i64, format: SecondsFormat) -> String {
+    DateTime::from_timestamp_micros(micros).map_or_else(|| micros.to_string(), |at| at.to_rfc3339_opts(format, true))
+}
+
+/// A time for people: to the second.
+fn when(micros: i64) -> String {
+    rfc3339(micros, SecondsFormat::Secs)
+}
+
+/// A job and its attempts, in the shape `--json` prints.
+pub fn job(record: &JobRecord) -> Value {
+    json!({
+        "id": record.id,
+        "state": record.state.as_str(),
+        "queue": record.queue,
+        "target": record.target,
+        "input": record.input,
+        "output": record.output,
+        "error": record.error,
+        "priority": record.priority,
+        "attempt": record.attempt,
+        "max_attempts": record.max_attempts,
+        "run_at": time(record.run_at),
+        "created_at": time(record.created_at),
+        "finished_at": optional_time(record.finished_at),
+        "attempts": record.attempts.iter().map(attempt).collect::<Vec<_>>(),
+    })
+}
+
+fn attempt(record: &AttemptRecord) -> Value {
+    json!({
+        "attempt": record.attempt,
+        "state": record.state,
+        "started_at": time(record.started_at),
+        "finished_at": optional_time(record.finished_at),
+        "worker": record.worker,
+        "output": record.output,
+        "error": record.error,
+        "console": record.console,
+    })
+}
+
+/// One JSON document on one line: what `--json` prints.
+pub fn print_json(value: &Value) {
+    println!("{value}");
+}
+
+/// Jobs as a table, one line each.
+pub fn job_table(records: &[JobRecord]) -> String {
+    let rows = records
+        .iter()
+        .map(|record| {
+            vec![
+                record.id.to_string(),
+                record.state.as_str().to_owned(),
+                record.queue.clone(),
+                record.target.clone(),
+                format!("{}/{}", record.attempt, record.max_attempts),
+                when(record.run_at),
+            ]
+        })
+        .collect();
+    table(&["ID", "STATE", "QUEUE", "TARGET", "ATTEMPT", "RUN AT"], rows)
+}
+
+/// A job and its attempts for people.
+pub fn job_details(record: &JobRecord) -> String {
+    let mut lines = vec![
+        format!("job {} ({})", record.id, record.state.as_str()),
+        format!("  target    {} on queue {}, priority {}", record.target, record.queue, record.priority),
+        format!("  attempt   {} of {}", record.attempt, record.max_attempts),
+        format!("  created   {}", when(record.created_at)),
+        format!("  run at    {}", when(record.run_at)),
+        format!("  input     {}", record.input.get()),
+    ];
+    lines.extend(record.finished_at.map(|at| format!("  finished  {}", when(at))));
+    lines.extend(record.output.as_ref().map(|output| format!("  output    {}", output.get())));
+    lines.extend(record.error.as_ref().map(|error| format!("  error     {}", error.get())));
+    for attempt in &record.attempts {
+        let ended = attempt.finished_at.map_or_else(|| "not finished".to_owned(), when);
+        lines.push(format!("  attempt {}: {} by {}, {} → {}", attempt.attempt, attempt.state, attempt.worker, when(attempt.started_at), ended));
+        lines.extend(attempt.error.as_ref().map(|error| format!("    error   {}", error.get())));
+    }
+    lines.join("\n")
+}
+
+/// Columns padded to their widest cell; the last is left ragged.
+pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|header| header.chars().count()).collect();
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let header = headers.iter().map(|header| header.to_string()).collect();
+    std::iter::once(header)
+        .chain(rows)
+        .map(|row: Vec<String>| {
+            let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+            cells.join("  ").trim_end().to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
