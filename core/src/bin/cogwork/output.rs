@@ -61,24 +61,6 @@ pub fn print_json(value: &Value) {
     println!("{value}");
 }
 
-/// Jobs as a table, one line each.
-pub fn job_table(records: &[JobRecord]) -> String {
-    let rows = records
-        .iter()
-        .map(|record| {
-            vec![
-                record.id.to_string(),
-                record.state.as_str().to_owned(),
-                record.queue.clone(),
-                record.target.clone(),
-                format!("{}/{}", record.attempt, record.max_attempts),
-                when(record.run_at),
-            ]
-        })
-        .collect();
-    table(&["ID", "STATE", "QUEUE", "TARGET", "ATTEMPT", "RUN AT"], rows)
-}
-
 /// A job and its attempts for people.
 pub fn job_details(record: &JobRecord) -> String {
     let mut lines = vec![

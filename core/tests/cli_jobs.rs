@@ -1,0 +1,193 @@
+//! The job commands of the `cogwork` CLI, run as a program against a real SQLite file: the
+//! `--json` shapes scripts rely on, the configuration file and environment, and the errors.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use cogwork_core::{Finished, NewJob, Outcome, Store, StoreOptions};
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+/// A working directory with its own database file, where `cogwork` runs with no
+/// `COGWORK_*` variable of the calling environment.
+struct Workspace {
+    dir: tempfile::TempDir,
+    database: String,
+}
+
+impl Workspace {
+    fn new() -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        let database = format!("sqlite://{}", dir.path().join("jobs.db").display());
+        Workspace { dir, database }
+    }
+
+    /// `cogwork` in this directory, without `--database`.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cogwork"));
+        command.args(args).current_dir(self.dir.path());
+        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("COGWORK_")) {
+            command.env_remove(name);
+        }
+        command
+    }
+
+    /// `cogwork ARGS --database <this workspace's>`.
+    fn cogwork(&self, args: &[&str]) -> Output {
+        self.command(args).args(["--database", &self.database]).output().unwrap()
+    }
+
+    /// The JSON a successful `cogwork ARGS --json` prints.
+    fn json(&self, args: &[&str]) -> Value {
+        let output = self.cogwork(&[args, &["--json"]].concat());
+        assert!(output.status.success(), "cogwork {args:?}: {}", text(&output.stderr));
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|error| panic!("{error}: {}", text(&output.stdout)))
+    }
+
+    fn write(&self, file: &str, contents: &str) {
+        std::fs::write(self.dir.path().join(file), contents).unwrap();
+    }
+
+    async fn store(&self) -> Store {
+        Store::open(&self.database, StoreOptions::default()).await.unwrap()
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn raw(value: Value) -> Box<RawValue> {
+    RawValue::from_string(value.to_string()).unwrap()
+}
+
+/// An RFC 3339 UTC time to the microsecond, as every time in the JSON output is written.
+fn is_utc_time(value: &Value) -> bool {
+    value.as_str().is_some_and(|text| text.len() == "2026-11-30T06:46:30.123456Z".len() && text.ends_with('Z') && text.as_bytes()[10] == b'T')
+}
+
+#[test]
+fn migrate_creates_the_database_and_is_harmless_twice() {
+    let workspace = Workspace::new();
+    let first = workspace.json(&["migrate"]);
+    assert!(first["schema_version"].as_i64().is_some_and(|version| version >= 1), "{first}");
+    assert!(workspace.dir.path().join("jobs.db").exists());
+    assert_eq!(workspace.json(&["migrate"]), first);
+    let output = workspace.cogwork(&["migrate"]);
+    assert!(text(&output.stdout).contains("schema version"), "{}", text(&output.stdout));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_show_prints_a_job_with_its_attempts_in_the_documented_shape() {
+    let workspace = Workspace::new();
+    let store = workspace.store().await;
+    let input = r#"{"num1": 2, "big": 123456789012345678901234567890}"#;
+    let ids = store.enqueue_all(&[NewJob::new("addition", RawValue::from_string(input.into()).unwrap())]).await.unwrap();
+    let lease = Duration::from_secs(30);
+    let first = store.claim(&["default"], 1, "worker-1", lease).await.unwrap();
+    let error = json!({"kind": "js", "name": "TypeError", "message": "boom", "stack": null, "retryable": null});
+    let failed = Outcome::Failed { error: raw(error.clone()), retry_at: Some(0) };
+    store.finish(&[Finished { id: ids[0], attempt: first[0].attempt, outcome: failed, console: Some(raw(json!([{"level": "log", "message": "trying"}]))) }]).await.unwrap();
+    let second = store.claim(&["default"], 1, "worker-2", lease).await.unwrap();
+    let completed = Outcome::Completed { output: raw(json!({"sum": 5})) };
+    store.finish(&[Finished { id: ids[0], attempt: second[0].attempt, outcome: completed, console: None }]).await.unwrap();
+    store.close().await;
+
+    let job = workspace.json(&["jobs", "show", &ids[0].to_string()]);
+    let keys: Vec<&str> = job.as_object().unwrap().keys().map(String::as_str).collect();
+    let expected = ["id", "state", "queue", "target", "input", "output", "error", "priority", "attempt", "max_attempts", "run_at", "created_at", "finished_at", "attempts"];
+    assert_eq!(keys, expected);
+    assert_eq!((job["id"].as_i64(), &job["state"], &job["queue"], &job["target"]), (Some(ids[0]), &json!("completed"), &json!("default"), &json!("addition")));
+    assert_eq!(job["input"].to_string(), r#"{"num1":2,"big":123456789012345678901234567890}"#, "integers of any size are exact");
+    assert_eq!(job["output"], json!({"sum": 5}));
+    assert_eq!((&job["attempt"], &job["max_attempts"], &job["priority"]), (&json!(2), &json!(3), &json!(0)));
+    assert!(["run_at", "created_at", "finished_at"].iter().all(|key| is_utc_time(&job[key])), "{job}");
+
+    let attempts = job["attempts"].as_array().unwrap();
+    let keys: Vec<&str> = attempts[0].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["attempt", "state", "started_at", "finished_at", "worker", "output", "error", "console"]);
+    assert_eq!((&attempts[0]["state"], &attempts[0]["worker"], &attempts[0]["error"]), (&json!("failed"), &json!("worker-1"), &error));
+    assert_eq!(attempts[0]["console"], json!([{"level": "log", "message": "trying"}]));
+    assert_eq!((&attempts[1]["attempt"], &attempts[1]["state"], &attempts[1]["output"]), (&json!(2), &json!("completed"), &json!({"sum": 5})));
+    assert!(is_utc_time(&attempts[1]["started_at"]) && is_utc_time(&attempts[1]["finished_at"]));
+
+    let output = workspace.cogwork(&["jobs", "show", &ids[0].to_string()]);
+    let shown = text(&output.stdout);
+    assert!(shown.contains(&format!("job {} (completed)", ids[0])) && shown.contains("attempt 1: failed by worker-1"), "{shown}");
+}
+
+#[test]
+fn a_missing_job_is_an_error_with_status_1_and_a_bad_id_a_usage_error_with_status_2() {
+    let workspace = Workspace::new();
+    let output = workspace.cogwork(&["jobs", "show", "42"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("there is no job 42"), "{}", text(&output.stderr));
+    let output = workspace.cogwork(&["jobs", "show", "forty-two"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+}
+
+#[test]
+fn stats_counts_every_state_including_zeros() {
+    let workspace = Workspace::new();
+    let stats = workspace.json(&["stats"]);
+    let states = json!({"scheduled": 0, "ready": 0, "running": 0, "completed": 0, "retrying": 0, "dead": 0, "cancelled": 0});
+    assert_eq!(stats["by_state"], states);
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_is_named_without_its_password() {
+    let workspace = Workspace::new();
+    let output = workspace.command(&["migrate", "--database", "mysql://alice:s3cret@db.example/jobs"]).output().unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("mysql://alice@db.example/jobs") && !stderr.contains("s3cret"), "{stderr}");
+}
+
+#[test]
+fn the_database_comes_from_the_flag_else_the_environment_else_the_configuration_file() {
+    let workspace = Workspace::new();
+    let path = |name: &str| workspace.dir.path().join(name);
+    workspace.write("cogwork.yml", "database: sqlite://from-file.db\n");
+    let migrate = |command: &mut Command| assert!(command.output().unwrap().status.success());
+    migrate(&mut workspace.command(&["migrate"]));
+    assert!(path("from-file.db").exists());
+    migrate(workspace.command(&["migrate"]).env("COGWORK_DATABASE", "sqlite://from-env.db"));
+    assert!(path("from-env.db").exists());
+    migrate(workspace.command(&["migrate", "--database", "sqlite://from-flag.db"]).env("COGWORK_DATABASE", "sqlite://from-env.db"));
+    assert!(path("from-flag.db").exists());
+    std::fs::remove_file(path("cogwork.yml")).unwrap();
+    migrate(&mut workspace.command(&["migrate"]));
+    assert!(path("cogwork.db").exists(), "the default database is ./cogwork.db");
+}
+
+#[test]
+fn a_bad_configuration_is_refused_naming_the_file_and_the_key() {
+    let workspace = Workspace::new();
+    workspace.write("cogwork.yml", "queues:\n  mail: {concurrency: 2, rate_limit: fast}\n");
+    let output = workspace.cogwork(&["stats"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cogwork.yml: `queues.mail.rate_limit` must be a positive number of jobs per second, not \"fast\""), "{stderr}");
+
+    let elsewhere = workspace.dir.path().join("elsewhere.yml");
+    std::fs::write(&elsewhere, "databse: sqlite://typo.db\n").unwrap();
+    let output = workspace.cogwork(&["stats", "--config", elsewhere.to_str().unwrap()]);
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains(&format!("{}: unknown key `databse`", elsewhere.display())), "{stderr}");
+    let output = workspace.cogwork(&["stats", "--config", "missing.yml"]);
+    assert!(text(&output.stderr).contains("cannot read the configuration file missing.yml"), "{}", text(&output.stderr));
+    std::fs::remove_file(workspace.dir.path().join("cogwork.yml")).unwrap();
+    let output = workspace.command(&["stats"]).env("COGWORK_WORKERS", "none").output().unwrap();
+    assert!(text(&output.stderr).contains("`COGWORK_WORKERS` must be a whole number"), "{}", text(&output.stderr));
+}
+
+#[test]
+fn task_sources_and_the_timeout_come_from_the_configuration_file() {
+    let workspace = Workspace::new();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/tasks");
+    workspace.write("cogwork.yml", &format!("tasks: [{}]\nworkers: 1\ntimeout: 20s\n", examples.display()));
+    let output = workspace.command(&["run", "addition", "--input", r#"{"num1": 1, "num2": 2}"#]).output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(serde_json::from_slice::<Value>(&output.stdout).unwrap(), json!({"sum": 3}));
+}
