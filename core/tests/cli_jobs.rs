@@ -191,3 +191,31 @@ fn task_sources_and_the_timeout_come_from_the_configuration_file() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(serde_json::from_slice::<Value>(&output.stdout).unwrap(), json!({"sum": 3}));
 }
+
+#[test]
+fn enqueue_stores_the_job_with_its_options_and_a_unique_key_returns_the_unfinished_job() {
+    let workspace = Workspace::new();
+    let id = |value: Value| value["id"].as_i64().unwrap();
+    let first = id(workspace.json(&["enqueue", "addition", "--input", r#"{"num1": 1, "num2": 2}"#, "--queue", "math", "--priority", "-5", "--max-attempts", "7", "--unique-key", "sum-1"]));
+    let again = id(workspace.json(&["enqueue", "addition", "--input", r#"{"num1": 1, "num2": 2}"#, "--unique-key", "sum-1"]));
+    assert_eq!(again, first);
+    let job = workspace.json(&["jobs", "show", &first.to_string()]);
+    assert_eq!((&job["queue"], &job["priority"], &job["max_attempts"], &job["state"]), (&json!("math"), &json!(-5), &json!(7), &json!("ready")));
+    assert_eq!(job["input"], json!({"num1": 1, "num2": 2}));
+
+    let input = workspace.dir.path().join("input.json");
+    std::fs::write(&input, r#"{"num1": 3, "num2": 4}"#).unwrap();
+    let later = id(workspace.json(&["enqueue", "addition", "--input", &format!("@{}", input.display()), "--run-at", "2999-01-01T01:00:00+01:00"]));
+    let job = workspace.json(&["jobs", "show", &later.to_string()]);
+    assert_eq!((&job["state"], &job["run_at"], &job["input"]), (&json!("scheduled"), &json!("2999-01-01T00:00:00.000000Z"), &json!({"num1": 3, "num2": 4})));
+    let delayed = id(workspace.json(&["enqueue", "addition", "--delay", "1h"]));
+    assert_eq!(workspace.json(&["jobs", "show", &delayed.to_string()])["state"], json!("scheduled"));
+
+    for bad in [["--run-at", "tomorrow"], ["--delay", "soon"], ["--max-attempts", "0"]] {
+        let output = workspace.cogwork(&[&["enqueue", "addition"], &bad[..]].concat());
+        assert_eq!(output.status.code(), Some(2), "{bad:?}: {}", text(&output.stderr));
+    }
+    let output = workspace.cogwork(&["enqueue", "addition", "--input", "{oops"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("--input is not valid JSON"), "{}", text(&output.stderr));
+}

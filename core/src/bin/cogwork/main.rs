@@ -50,6 +50,7 @@ enum Command {
     Validate(tasks::Validate),
     /// Create or update the database's tables and print the schema version.
     Migrate,
+    Enqueue(jobs::Enqueue),
     /// Inspect, cancel and retry jobs.
     #[command(subcommand)]
     Jobs(jobs::Jobs),
@@ -110,6 +111,7 @@ async fn execute(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Test(test) => test.execute(settings).await,
         Command::Validate(validate) => validate.execute(),
         Command::Migrate => database::migrate(settings).await,
+        Command::Enqueue(enqueue) => enqueue.execute(settings).await,
         Command::Jobs(jobs) => jobs.execute(settings).await,
         Command::Stats => database::stats(settings).await,
         Command::Worker => unreachable!("the worker never returns"),

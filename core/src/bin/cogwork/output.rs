@@ -1,6 +1,8 @@
 //! What the commands print: the `--json` shapes (documented in the README and kept stable,
 //! since scripts read them), aligned tables for people, and times as RFC 3339 UTC.
 
+use std::time::SystemTime;
+
 use chrono::{DateTime, SecondsFormat};
 use cogwork_core::store::{AttemptRecord, JobRecord};
 use serde_json::{json, Value};
@@ -16,6 +18,11 @@ fn optional_time(micros: Option<i64>) -> Value {
 
 fn rfc3339(micros: i64, format: SecondsFormat) -> String {
     DateTime::from_timestamp_micros(micros).map_or_else(|| micros.to_string(), |at| at.to_rfc3339_opts(format, true))
+}
+
+/// `--run-at`: an RFC 3339 time (`2026-12-01T09:00:00Z`, `2026-12-01T10:00:00+01:00`).
+pub fn parse_time(text: &str) -> Result<SystemTime, String> {
+    DateTime::parse_from_rfc3339(text).map(SystemTime::from).map_err(|error| format!("expected an RFC 3339 time such as 2026-12-01T09:00:00Z ({error})"))
 }
 
 /// A time for people: to the second.
