@@ -1,5 +1,8 @@
 //! The job commands of the `cogwork` CLI, run as a program against a real SQLite file: the
-//! `--json` shapes scripts rely on, the configuration file and environment, and the errors.
+//! `--json` shapes scripts rely on, the configuration file and environment, and the errors;
+//! and the same commands against a throwaway PostgreSQL server (support::postgres).
+
+mod support;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -21,6 +24,10 @@ impl Workspace {
         let dir = tempfile::tempdir().unwrap();
         let database = format!("sqlite://{}", dir.path().join("jobs.db").display());
         Workspace { dir, database }
+    }
+
+    fn postgres() -> Workspace {
+        Workspace { dir: tempfile::tempdir().unwrap(), database: support::postgres::database() }
     }
 
     /// `cogwork` in this directory, without `--database`.
@@ -218,4 +225,17 @@ fn enqueue_stores_the_job_with_its_options_and_a_unique_key_returns_the_unfinish
     let output = workspace.cogwork(&["enqueue", "addition", "--input", "{oops"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr).contains("--input is not valid JSON"), "{}", text(&output.stderr));
+}
+
+#[test]
+fn the_job_commands_work_the_same_on_postgresql() {
+    let workspace = Workspace::postgres();
+    let version = workspace.json(&["migrate"]);
+    assert_eq!(workspace.json(&["migrate"]), version);
+    let id = workspace.json(&["enqueue", "addition", "--input", r#"{"n": 123456789012345678901234567890}"#, "--priority", "3"])["id"].as_i64().unwrap();
+    let job = workspace.json(&["jobs", "show", &id.to_string()]);
+    assert_eq!((&job["state"], &job["priority"], &job["attempts"]), (&json!("ready"), &json!(3), &json!([])));
+    assert_eq!(job["input"].to_string(), r#"{"n":123456789012345678901234567890}"#);
+    assert!(is_utc_time(&job["created_at"]) && job["finished_at"].is_null());
+    assert_eq!(workspace.json(&["stats"])["by_state"]["ready"], json!(1));
 }
