@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use cogwork_core::store::ClaimRequest;
 use cogwork_core::{Finished, NewJob, Outcome, Store, StoreOptions};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
@@ -91,12 +92,18 @@ async fn jobs_show_prints_a_job_with_its_attempts_in_the_documented_shape() {
     let store = workspace.store().await;
     let input = r#"{"num1": 2, "big": 123456789012345678901234567890}"#;
     let ids = store.enqueue_all(&[NewJob::new("addition", RawValue::from_string(input.into()).unwrap())]).await.unwrap();
-    let lease = Duration::from_secs(30);
-    let first = store.claim(&["default"], 1, "worker-1", lease).await.unwrap();
+    let request = |worker: &str| ClaimRequest {
+        queues: vec!["default".into()],
+        targets: None,
+        worker: worker.into(),
+        node: "node-a".into(),
+        lease: Duration::from_secs(30),
+    };
+    let first = store.claim(&request("worker-1"), 1).await.unwrap();
     let error = json!({"kind": "js", "name": "TypeError", "message": "boom", "stack": null, "retryable": null});
     let failed = Outcome::Failed { error: raw(error.clone()), retry_at: Some(0) };
     store.finish(&[Finished { id: ids[0], attempt: first[0].attempt, outcome: failed, console: Some(raw(json!([{"level": "log", "message": "trying"}]))) }]).await.unwrap();
-    let second = store.claim(&["default"], 1, "worker-2", lease).await.unwrap();
+    let second = store.claim(&request("worker-2"), 1).await.unwrap();
     let completed = Outcome::Completed { output: raw(json!({"sum": 5})) };
     store.finish(&[Finished { id: ids[0], attempt: second[0].attempt, outcome: completed, console: None }]).await.unwrap();
     store.close().await;
@@ -113,15 +120,16 @@ async fn jobs_show_prints_a_job_with_its_attempts_in_the_documented_shape() {
 
     let attempts = job["attempts"].as_array().unwrap();
     let keys: Vec<&str> = attempts[0].as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["attempt", "state", "started_at", "finished_at", "worker", "output", "error", "console"]);
-    assert_eq!((&attempts[0]["state"], &attempts[0]["worker"], &attempts[0]["error"]), (&json!("failed"), &json!("worker-1"), &error));
+    assert_eq!(keys, ["attempt", "state", "started_at", "finished_at", "worker", "node", "output", "error", "console"]);
+    assert_eq!((&attempts[0]["state"], &attempts[0]["worker"], &attempts[0]["node"]), (&json!("failed"), &json!("worker-1"), &json!("node-a")));
+    assert_eq!(attempts[0]["error"], error);
     assert_eq!(attempts[0]["console"], json!([{"level": "log", "message": "trying"}]));
     assert_eq!((&attempts[1]["attempt"], &attempts[1]["state"], &attempts[1]["output"]), (&json!(2), &json!("completed"), &json!({"sum": 5})));
     assert!(is_utc_time(&attempts[1]["started_at"]) && is_utc_time(&attempts[1]["finished_at"]));
 
     let output = workspace.cogwork(&["jobs", "show", &ids[0].to_string()]);
     let shown = text(&output.stdout);
-    assert!(shown.contains(&format!("job {} (completed)", ids[0])) && shown.contains("attempt 1: failed by worker-1"), "{shown}");
+    assert!(shown.contains(&format!("job {} (completed)", ids[0])) && shown.contains("attempt 1: failed by worker-1 on node-a"), "{shown}");
 }
 
 #[test]
@@ -135,11 +143,72 @@ fn a_missing_job_is_an_error_with_status_1_and_a_bad_id_a_usage_error_with_statu
 }
 
 #[test]
-fn stats_counts_every_state_including_zeros() {
+fn stats_counts_every_state_of_every_queue_including_zeros() {
     let workspace = Workspace::new();
     let stats = workspace.json(&["stats"]);
-    let states = json!({"scheduled": 0, "ready": 0, "running": 0, "completed": 0, "retrying": 0, "dead": 0, "cancelled": 0});
-    assert_eq!(stats["by_state"], states);
+    let zeros = json!({"scheduled": 0, "ready": 0, "running": 0, "completed": 0, "retrying": 0, "dead": 0, "cancelled": 0});
+    assert_eq!((&stats["by_state"], &stats["by_queue"], &stats["wait"]), (&zeros, &json!({}), &Value::Null));
+    for queue in ["mail", "mail", "math"] {
+        workspace.json(&["enqueue", "send", "--queue", queue]);
+    }
+    workspace.json(&["enqueue", "send", "--queue", "math", "--delay", "1h"]);
+    workspace.json(&["jobs", "cancel", "1"]);
+    let stats = workspace.json(&["stats", "--window", "10m"]);
+    assert_eq!((&stats["by_state"]["ready"], &stats["by_state"]["scheduled"], &stats["by_state"]["cancelled"]), (&json!(2), &json!(1), &json!(1)));
+    assert_eq!(stats["by_queue"]["mail"], json!({"scheduled": 0, "ready": 1, "running": 0, "completed": 0, "retrying": 0, "dead": 0, "cancelled": 1}));
+    assert_eq!((&stats["by_queue"]["math"]["ready"], &stats["window_seconds"], &stats["completed"]), (&json!(1), &json!(600.0), &json!(0)));
+    let keys: Vec<&str> = stats.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["by_state", "by_queue", "window_seconds", "completed", "failed", "completed_per_second", "wait", "run"]);
+}
+
+#[test]
+fn jobs_list_filters_and_pages_newest_first() {
+    let workspace = Workspace::new();
+    for (target, queue) in [("a", "one"), ("b", "one"), ("a", "two"), ("a", "one"), ("b", "two")] {
+        workspace.json(&["enqueue", target, "--queue", queue]);
+    }
+    workspace.json(&["jobs", "cancel", "2"]);
+    let ids = |page: &Value| page["jobs"].as_array().unwrap().iter().map(|job| job["id"].as_i64().unwrap()).collect::<Vec<_>>();
+    let all = workspace.json(&["jobs", "list"]);
+    assert_eq!((ids(&all), &all["next_before"]), (vec![5, 4, 3, 2, 1], &Value::Null));
+    assert!(all["jobs"][0].get("attempts").is_none(), "a listed job has no attempts: {}", all["jobs"][0]);
+    assert_eq!(all["jobs"][0]["target"], json!("b"));
+    assert_eq!(ids(&workspace.json(&["jobs", "list", "--target", "a", "--queue", "one"])), [4, 1]);
+    assert_eq!(ids(&workspace.json(&["jobs", "list", "--state", "cancelled"])), [2]);
+    assert_eq!(ids(&workspace.json(&["jobs", "list", "--state", "ready,cancelled", "--queue", "one"])), [4, 2, 1]);
+    let first = workspace.json(&["jobs", "list", "--limit", "2"]);
+    assert_eq!((ids(&first), &first["next_before"]), (vec![5, 4], &json!(4)));
+    let second = workspace.json(&["jobs", "list", "--limit", "2", "--before", "4"]);
+    assert_eq!(ids(&second), [3, 2]);
+    let output = workspace.cogwork(&["jobs", "list"]);
+    let table = text(&output.stdout);
+    assert!(table.starts_with("ID  STATE") && table.contains("2   cancelled  one    b"), "{table}");
+    let output = workspace.cogwork(&["jobs", "list", "--state", "finished"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("expected one of scheduled, ready, running"), "{}", text(&output.stderr));
+}
+
+#[test]
+fn cancel_and_retry_report_what_they_changed_and_fail_for_the_rest() {
+    let workspace = Workspace::new();
+    for _ in 0..2 {
+        workspace.json(&["enqueue", "send"]);
+    }
+    let output = workspace.cogwork(&["jobs", "cancel", "1", "2", "99", "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(serde_json::from_slice::<Value>(&output.stdout).unwrap(), json!({"cancelled": [1, 2], "unchanged": [99]}));
+    assert!(text(&output.stderr).contains("job 99 is already finished (or does not exist)"), "{}", text(&output.stderr));
+    assert_eq!(workspace.json(&["jobs", "show", "1"])["state"], json!("cancelled"));
+
+    assert_eq!(workspace.json(&["jobs", "retry", "1"]), json!({"retried": [1], "unchanged": []}));
+    assert_eq!(workspace.json(&["jobs", "show", "1"])["state"], json!("ready"));
+    let output = workspace.cogwork(&["jobs", "retry", "1"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("job 1 is neither dead nor cancelled"), "{}", text(&output.stderr));
+    let output = workspace.cogwork(&["jobs", "cancel", "2"]);
+    assert!(text(&output.stderr).contains("job 2 is already finished"));
+    let output = workspace.cogwork(&["jobs", "cancel"]);
+    assert_eq!(output.status.code(), Some(2), "ids are required");
 }
 
 #[test]
@@ -238,4 +307,6 @@ fn the_job_commands_work_the_same_on_postgresql() {
     assert_eq!(job["input"].to_string(), r#"{"n":123456789012345678901234567890}"#);
     assert!(is_utc_time(&job["created_at"]) && job["finished_at"].is_null());
     assert_eq!(workspace.json(&["stats"])["by_state"]["ready"], json!(1));
+    assert_eq!(workspace.json(&["jobs", "cancel", &id.to_string()]), json!({"cancelled": [id], "unchanged": []}));
+    assert_eq!(workspace.json(&["jobs", "list", "--state", "cancelled"])["jobs"][0]["id"], json!(id));
 }

@@ -3,11 +3,12 @@
 
 mod support;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cogwork_core::store::{latest_schema_version, Backend, ManualClock};
+use cogwork_core::queue::Backoff;
+use cogwork_core::store::{latest_schema_version, Backend, Cancelled, ClaimRequest, JobFilter, Latency, ManualClock};
 use cogwork_core::{Error, Finished, JobState, NewJob, Outcome, Store, StoreOptions};
 use serde_json::value::RawValue;
 
@@ -40,6 +41,18 @@ on_both_backends!(
     two_handles_claiming_at_once_never_receive_the_same_job,
     migrations_run_twice_or_concurrently_are_harmless,
     a_database_with_a_newer_schema_is_refused_naming_both_versions,
+    a_claim_takes_only_the_targets_it_can_run_and_records_its_node,
+    a_released_job_is_ready_at_once_and_its_attempt_does_not_count,
+    cancelling_stops_unfinished_jobs_and_fences_out_the_running_attempt,
+    retrying_a_dead_or_cancelled_job_allows_one_more_attempt,
+    purging_deletes_jobs_finished_before_the_cutoff_with_their_attempts,
+    a_concurrency_limit_skips_full_keys_without_holding_up_other_jobs,
+    an_expired_holder_frees_its_concurrency_slot,
+    a_concurrency_limit_holds_with_two_handles_claiming_at_once,
+    a_rate_limited_queue_hands_out_no_more_jobs_than_its_rate,
+    an_enqueue_wakes_a_waiting_dispatcher,
+    listing_filters_and_pages_newest_first,
+    stats_count_jobs_per_state_and_queue_and_time_the_window,
 );
 
 /// A fresh database of one backend, and a clock the test moves by hand.
@@ -76,6 +89,17 @@ fn raw(text: &str) -> Box<RawValue> {
     RawValue::from_string(text.to_owned()).unwrap()
 }
 
+/// A claim of `queues` by `worker` on node "node-1", of any target.
+fn request(queues: &[&str], worker: &str) -> ClaimRequest {
+    ClaimRequest {
+        queues: queues.iter().map(|queue| queue.to_string()).collect(),
+        targets: None,
+        worker: worker.into(),
+        node: "node-1".into(),
+        lease: LEASE,
+    }
+}
+
 fn job(target: &str) -> NewJob {
     NewJob::new(target, raw("{}"))
 }
@@ -97,7 +121,7 @@ async fn a_job_round_trips_with_input_and_output_kept_byte_for_byte(db: Database
     let input = r#"{ "big": 1180591620717411303424,"text" : "caf\u00e9 é", "list":[1.50, -0] }"#;
     let ids = store.enqueue_all(&[NewJob::new("addition", raw(input))]).await.unwrap();
 
-    let claims = store.claim(&["default"], 10, "worker-1", LEASE).await.unwrap();
+    let claims = store.claim(&request(&["default"], "worker-1"), 10).await.unwrap();
     assert_eq!(claims.len(), 1);
     assert_eq!((claims[0].id, claims[0].attempt, claims[0].target.as_str()), (ids[0], 1, "addition"));
     assert_eq!(claims[0].input.get(), input);
@@ -115,9 +139,10 @@ async fn a_job_round_trips_with_input_and_output_kept_byte_for_byte(db: Database
     assert_eq!(record.attempts.len(), 1);
     let attempt = &record.attempts[0];
     assert_eq!((attempt.attempt, attempt.state.as_str(), attempt.worker.as_str()), (1, "completed", "worker-1"));
+    assert_eq!(attempt.node, "node-1");
     assert_eq!(attempt.output.as_ref().unwrap().get(), output);
     assert_eq!(attempt.console.as_ref().unwrap().get(), console);
-    assert_eq!(store.counts().await.unwrap().into_iter().collect::<Vec<_>>(), [(JobState::Completed, 1)]);
+    assert_eq!(store.stats(Duration::from_secs(60)).await.unwrap().by_state.into_iter().collect::<Vec<_>>(), [(JobState::Completed, 1)]);
 }
 
 async fn jobs_are_claimed_by_priority_then_age_and_not_before_their_run_at(db: Database) {
@@ -134,13 +159,13 @@ async fn jobs_are_claimed_by_priority_then_age_and_not_before_their_run_at(db: D
     assert_eq!(state(&store, ids[2]).await, JobState::Scheduled);
 
     let mut order = Vec::new();
-    while let Some(claim) = store.claim(&["default"], 1, "w", LEASE).await.unwrap().pop() {
+    while let Some(claim) = store.claim(&request(&["default"], "w"), 1).await.unwrap().pop() {
         order.push(claim.target);
     }
     assert_eq!(order, ["high", "old-low", "new-low"]);
 
     db.clock.advance(Duration::from_secs(60));
-    let claims = store.claim(&["default", "other"], 10, "w", LEASE).await.unwrap();
+    let claims = store.claim(&request(&["default", "other"], "w"), 10).await.unwrap();
     let mut targets: Vec<_> = claims.iter().map(|claim| claim.target.as_str()).collect();
     targets.sort();
     assert_eq!(targets, ["other-queue", "scheduled-highest"]);
@@ -149,7 +174,7 @@ async fn jobs_are_claimed_by_priority_then_age_and_not_before_their_run_at(db: D
 async fn a_stale_attempt_cannot_finish_while_the_current_one_can(db: Database) {
     let store = db.open().await;
     let id = store.enqueue_all(&[job("t")]).await.unwrap()[0];
-    let claim = store.claim(&["default"], 1, "w", LEASE).await.unwrap().pop().unwrap();
+    let claim = store.claim(&request(&["default"], "w"), 1).await.unwrap().pop().unwrap();
     assert_eq!(claim.attempt, 1);
 
     assert_eq!(store.finish(&[completed(id, 0, "1"), completed(id, 2, "2")]).await.unwrap(), Vec::<i64>::new());
@@ -165,14 +190,14 @@ async fn a_stale_attempt_cannot_finish_while_the_current_one_can(db: Database) {
 async fn an_expired_lease_is_claimed_again_with_the_next_token_and_the_first_holder_is_refused(db: Database) {
     let store = db.open().await;
     let id = store.enqueue_all(&[job("t")]).await.unwrap()[0];
-    let first = store.claim(&["default"], 1, "first", LEASE).await.unwrap().pop().unwrap();
+    let first = store.claim(&request(&["default"], "first"), 1).await.unwrap().pop().unwrap();
     db.clock.advance(Duration::from_secs(20));
     assert_eq!(store.heartbeat(&[(id, first.attempt)], LEASE).await.unwrap(), [id], "a held lease is extended");
     db.clock.advance(Duration::from_secs(31));
     assert_eq!(store.heartbeat(&[(id, first.attempt)], LEASE).await.unwrap(), Vec::<i64>::new(), "a lease that ran out is lost");
 
     assert_eq!(store.expire_leases().await.unwrap(), [id]);
-    let second = store.claim(&["default"], 1, "second", LEASE).await.unwrap().pop().unwrap();
+    let second = store.claim(&request(&["default"], "second"), 1).await.unwrap().pop().unwrap();
     assert_eq!((second.id, second.attempt), (id, 2));
 
     assert_eq!(store.finish(&[completed(id, first.attempt, "\"first\"")]).await.unwrap(), Vec::<i64>::new());
@@ -190,7 +215,7 @@ async fn expired_leases_return_jobs_to_ready_or_to_dead_when_attempts_are_exhaus
         .enqueue_all(&[NewJob { max_attempts: 2, ..job("again") }, NewJob { max_attempts: 1, ..job("once") }])
         .await
         .unwrap();
-    store.claim(&["default"], 10, "w", LEASE).await.unwrap();
+    store.claim(&request(&["default"], "w"), 10).await.unwrap();
     assert_eq!(store.expire_leases().await.unwrap(), Vec::<i64>::new(), "leases still held stay");
 
     db.clock.advance(LEASE + Duration::from_secs(1));
@@ -203,7 +228,7 @@ async fn expired_leases_return_jobs_to_ready_or_to_dead_when_attempts_are_exhaus
     assert!(dead.error.unwrap().get().contains("LeaseExpired"));
     assert_eq!(dead.attempts[0].state, "lost");
 
-    let again = store.claim(&["default"], 10, "w", LEASE).await.unwrap();
+    let again = store.claim(&request(&["default"], "w"), 10).await.unwrap();
     assert_eq!(again.iter().map(|c| (c.id, c.attempt)).collect::<Vec<_>>(), [(ids[0], 2)]);
     db.clock.advance(LEASE + Duration::from_secs(1));
     assert_eq!(store.expire_leases().await.unwrap(), [ids[0]]);
@@ -213,16 +238,16 @@ async fn expired_leases_return_jobs_to_ready_or_to_dead_when_attempts_are_exhaus
 async fn a_failed_attempt_retries_at_its_retry_time_and_the_last_one_is_dead(db: Database) {
     let store = db.open().await;
     let id = store.enqueue_all(&[NewJob { max_attempts: 2, ..job("flaky") }]).await.unwrap()[0];
-    store.claim(&["default"], 1, "w", LEASE).await.unwrap();
+    store.claim(&request(&["default"], "w"), 1).await.unwrap();
     let retry_at = START + 10_000_000;
     assert_eq!(store.finish(&[failed(id, 1, Some(retry_at))]).await.unwrap(), [id]);
     let record = store.job(id).await.unwrap().unwrap();
     assert_eq!((record.state, record.run_at, record.finished_at), (JobState::Retrying, retry_at, None));
     assert_eq!(record.attempts[0].state, "failed");
 
-    assert!(store.claim(&["default"], 1, "w", LEASE).await.unwrap().is_empty(), "not before its retry time");
+    assert!(store.claim(&request(&["default"], "w"), 1).await.unwrap().is_empty(), "not before its retry time");
     db.clock.advance(Duration::from_secs(10));
-    let claim = store.claim(&["default"], 1, "w", LEASE).await.unwrap().pop().unwrap();
+    let claim = store.claim(&request(&["default"], "w"), 1).await.unwrap().pop().unwrap();
     assert_eq!(claim.attempt, 2);
     // The last attempt is final even when the caller asks for a retry.
     assert_eq!(store.finish(&[failed(id, 2, Some(retry_at + 1))]).await.unwrap(), [id]);
@@ -239,7 +264,7 @@ async fn a_unique_key_returns_the_unfinished_job_and_allows_a_new_one_once_it_fi
     assert_ne!(first[0], first[1]);
     assert_eq!(store.enqueue_all(&[job("x"), keyed()]).await.unwrap()[1], first[0]);
 
-    let claims = store.claim(&["default"], 10, "w", LEASE).await.unwrap();
+    let claims = store.claim(&request(&["default"], "w"), 10).await.unwrap();
     assert_eq!(claims.len(), 3, "three jobs exist: the keyed one once");
     assert_eq!(store.enqueue_all(&[keyed()]).await.unwrap(), [first[0]], "still unfinished while running");
 
@@ -261,7 +286,7 @@ async fn a_hundred_thousand_jobs_enqueue_in_one_call_with_their_ids_in_order(db:
         .collect();
     let ids = store.enqueue_all(&jobs).await.unwrap();
     assert_eq!(ids.len(), jobs.len());
-    assert_eq!(store.counts().await.unwrap()[&JobState::Ready], 100_000 - 49);
+    assert_eq!(store.stats(Duration::from_secs(60)).await.unwrap().by_state[&JobState::Ready], 100_000 - 49);
     let first_even = ids[0];
     for i in [0, 1, 2_000, 3_000, 4_001, 99_999] {
         let record = store.job(ids[i]).await.unwrap().unwrap();
@@ -283,7 +308,7 @@ async fn two_handles_claiming_at_once_never_receive_the_same_job(db: Database) {
         tokio::spawn(async move {
             let mut ids = Vec::new();
             loop {
-                let claims = store.claim(&["default"], 50, worker, LEASE).await.unwrap();
+                let claims = store.claim(&request(&["default"], worker), 50).await.unwrap();
                 if claims.is_empty() {
                     return ids;
                 }
@@ -339,6 +364,313 @@ async fn a_database_with_a_newer_schema_is_refused_naming_both_versions(db: Data
     assert!(message.contains(&format!("version {future}")) && message.contains(&format!("version {latest}")), "{message}");
 }
 
+async fn a_claim_takes_only_the_targets_it_can_run_and_records_its_node(db: Database) {
+    let store = db.open().await;
+    let backoff = Backoff { base: Duration::from_millis(250), cap: Duration::from_secs(90) };
+    let ids = store
+        .enqueue_all(&[job("js-task"), NewJob { backoff: Some(backoff), ..job("host-handler") }, job("unknown")])
+        .await
+        .unwrap();
+    let known = ClaimRequest {
+        targets: Some(vec!["host-handler".into(), "js-task".into()]),
+        node: "box-7".into(),
+        ..request(&["default"], "w")
+    };
+    let claims = store.claim(&known, 10).await.unwrap();
+    let mut taken: Vec<_> = claims.iter().map(|claim| (claim.id, claim.backoff, claim.run_at)).collect();
+    taken.sort_by_key(|(id, ..)| *id);
+    assert_eq!(taken, [(ids[0], None, START), (ids[1], Some(backoff), START)]);
+    assert!(store.claim(&known, 10).await.unwrap().is_empty(), "the unknown target is left for a process that can run it");
+
+    let record = store.job(ids[1]).await.unwrap().unwrap();
+    assert_eq!((record.backoff, record.attempts[0].node.as_str()), (Some(backoff), "box-7"));
+    assert_eq!(store.claim(&request(&["default"], "w"), 10).await.unwrap()[0].id, ids[2], "no target list takes any target");
+}
+
+async fn a_released_job_is_ready_at_once_and_its_attempt_does_not_count(db: Database) {
+    let store = db.open().await;
+    let id = store.enqueue_all(&[NewJob { max_attempts: 1, ..job("t") }]).await.unwrap()[0];
+    let first = store.claim(&request(&["default"], "w"), 1).await.unwrap().pop().unwrap();
+    assert_eq!(store.release(&[(id, first.attempt + 1)]).await.unwrap(), Vec::<i64>::new(), "a wrong token releases nothing");
+    assert_eq!(store.release(&[(id, first.attempt)]).await.unwrap(), [id]);
+    assert_eq!(state(&store, id).await, JobState::Ready);
+    assert_eq!(store.finish(&[completed(id, first.attempt, "1")]).await.unwrap(), Vec::<i64>::new(), "the releaser is fenced out");
+    assert_eq!(store.heartbeat(&[(id, first.attempt)], LEASE).await.unwrap(), Vec::<i64>::new());
+
+    let second = store.claim(&request(&["default"], "w"), 1).await.unwrap().pop().expect("claimable again at once");
+    assert_eq!((second.attempt, second.max_attempts), (2, 2), "the token keeps increasing; the released attempt is not counted");
+    assert_eq!(store.finish(&[failed(id, 2, Some(START + 1))]).await.unwrap(), [id]);
+    let record = store.job(id).await.unwrap().unwrap();
+    assert_eq!(record.state, JobState::Dead, "the one real attempt was the last");
+    let attempts: Vec<_> = record.attempts.iter().map(|a| (a.attempt, a.state.as_str(), a.finished_at)).collect();
+    assert_eq!(attempts, [(1, "released", Some(START)), (2, "failed", Some(START))]);
+}
+
+async fn cancelling_stops_unfinished_jobs_and_fences_out_the_running_attempt(db: Database) {
+    let store = db.open().await;
+    let running = store.enqueue_all(&[job("running")]).await.unwrap()[0];
+    store.claim(&request(&["default"], "w"), 1).await.unwrap();
+    let done = store.enqueue_all(&[job("done")]).await.unwrap()[0];
+    let claim = store.claim(&request(&["default"], "w"), 1).await.unwrap().pop().unwrap();
+    store.finish(&[completed(claim.id, claim.attempt, "null")]).await.unwrap();
+    let ids = store.enqueue_all(&[job("ready"), NewJob { run_at: Some(START + 60_000_000), ..job("scheduled") }]).await.unwrap();
+
+    let mut cancelled = store.cancel(&[running, done, ids[0], ids[1], 999_999]).await.unwrap();
+    cancelled.sort_by_key(|job| job.id);
+    assert_eq!(
+        cancelled,
+        [
+            Cancelled { id: running, was: JobState::Running, attempt: 1 },
+            Cancelled { id: ids[0], was: JobState::Ready, attempt: 0 },
+            Cancelled { id: ids[1], was: JobState::Scheduled, attempt: 0 },
+        ]
+    );
+    for id in [running, ids[0], ids[1]] {
+        let record = store.job(id).await.unwrap().unwrap();
+        assert_eq!((record.state, record.finished_at), (JobState::Cancelled, Some(START)));
+    }
+    assert_eq!(state(&store, done).await, JobState::Completed);
+    assert_eq!(store.job(running).await.unwrap().unwrap().attempts[0].state, "cancelled");
+    assert_eq!(store.finish(&[completed(running, 1, "1")]).await.unwrap(), Vec::<i64>::new());
+    assert_eq!(store.heartbeat(&[(running, 1)], LEASE).await.unwrap(), Vec::<i64>::new());
+    db.clock.advance(Duration::from_secs(120));
+    assert!(store.claim(&request(&["default"], "w"), 10).await.unwrap().is_empty(), "nothing cancelled runs");
+    assert!(store.cancel(&[running]).await.unwrap().is_empty(), "cancelling twice changes nothing");
+}
+
+async fn retrying_a_dead_or_cancelled_job_allows_one_more_attempt(db: Database) {
+    let store = db.open().await;
+    let keyed = || NewJob { max_attempts: 1, unique_key: Some("k".into()), ..job("keyed") };
+    let ids = store.enqueue_all(&[NewJob { max_attempts: 1, ..job("dies") }, keyed(), job("cancelled"), job("ready")]).await.unwrap();
+    let claims = store.claim(&request(&["default"], "w"), 2).await.unwrap();
+    let deaths: Vec<_> = claims.iter().map(|claim| failed(claim.id, claim.attempt, None)).collect();
+    store.finish(&deaths).await.unwrap();
+    store.cancel(&[ids[2]]).await.unwrap();
+    let holder = store.enqueue_all(&[keyed()]).await.unwrap()[0];
+    assert_ne!(holder, ids[1], "the dead job freed its key");
+
+    db.clock.advance(Duration::from_secs(5));
+    let mut retried = store.retry(&ids).await.unwrap();
+    retried.sort();
+    assert_eq!(retried, [ids[0], ids[2]], "not the ready job, nor the one whose key another job holds");
+    let record = store.job(ids[0]).await.unwrap().unwrap();
+    assert_eq!((record.state, record.run_at, record.finished_at, record.max_attempts), (JobState::Ready, START + 5_000_000, None, 2));
+    assert!(record.attempts[0].error.as_ref().unwrap().get().contains("boom"), "the failed attempt keeps its error");
+    assert_eq!(state(&store, ids[1]).await, JobState::Dead);
+
+    let mut claims = store.claim(&request(&["default"], "w"), 10).await.unwrap();
+    claims.sort_by_key(|claim| claim.id);
+    let taken: Vec<_> = claims.iter().map(|claim| (claim.id, claim.attempt)).collect();
+    assert_eq!(taken, [(ids[0], 2), (ids[2], 1), (ids[3], 1), (holder, 1)]);
+}
+
+async fn purging_deletes_jobs_finished_before_the_cutoff_with_their_attempts(db: Database) {
+    let store = db.open().await;
+    let old = store.enqueue_all(&[job("old"), job("old-dead")]).await.unwrap();
+    let claims = store.claim(&request(&["default"], "w"), 2).await.unwrap();
+    let ends: Vec<_> = claims
+        .iter()
+        .map(|claim| if claim.id == old[0] { completed(claim.id, claim.attempt, "1") } else { failed(claim.id, claim.attempt, None) })
+        .collect();
+    store.finish(&ends).await.unwrap();
+    db.clock.advance(Duration::from_secs(10));
+    let cutoff = START + 10_000_000;
+    let recent = store.enqueue_all(&[job("recent"), job("unfinished")]).await.unwrap();
+    store.cancel(&recent[..1]).await.unwrap();
+
+    assert_eq!(store.purge(cutoff).await.unwrap(), 2);
+    assert!(store.job(old[0]).await.unwrap().is_none() && store.job(old[1]).await.unwrap().is_none());
+    assert_eq!(state(&store, recent[0]).await, JobState::Cancelled, "finished at the cutoff, not before it");
+    assert_eq!(state(&store, recent[1]).await, JobState::Ready);
+    let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attempts").fetch_one(&raw_pool(&db.url).await).await.unwrap();
+    assert_eq!(attempts, 0, "the purged jobs' attempts went with them");
+    assert_eq!(store.purge(cutoff + 1).await.unwrap(), 1);
+}
+
+fn keyed(key: &str, limit: u32, priority: i32) -> NewJob {
+    NewJob { concurrency_key: Some(key.into()), concurrency_limit: limit, priority, ..job(key) }
+}
+
+async fn a_concurrency_limit_skips_full_keys_without_holding_up_other_jobs(db: Database) {
+    let store = db.open().await;
+    let mut jobs: Vec<_> = (0..5).map(|_| keyed("tenant-a", 2, 9)).collect();
+    jobs.extend((0..3).map(|_| keyed("tenant-b", 1, 9)));
+    jobs.extend((0..4).map(|_| job("free")));
+    store.enqueue_all(&jobs).await.unwrap();
+
+    let count = |claims: &[cogwork_core::Claim]| {
+        let mut by_target: BTreeMap<String, usize> = BTreeMap::new();
+        for claim in claims {
+            *by_target.entry(claim.target.clone()).or_default() += 1;
+        }
+        by_target.into_iter().collect::<Vec<_>>()
+    };
+    let first = store.claim(&request(&["default"], "w"), 5).await.unwrap();
+    assert_eq!(count(&first), [("free".into(), 2), ("tenant-a".into(), 2), ("tenant-b".into(), 1)]);
+    let second = store.claim(&request(&["default"], "w"), 5).await.unwrap();
+    assert_eq!(count(&second), [("free".into(), 2)], "full keys are skipped, the rest is claimed");
+
+    let a = first.iter().find(|claim| claim.target == "tenant-a").unwrap();
+    assert_eq!((a.concurrency_key.as_deref(), a.concurrency_limit), (Some("tenant-a"), 2));
+    store.finish(&[completed(a.id, a.attempt, "null")]).await.unwrap();
+    assert_eq!(count(&store.claim(&request(&["default"], "w"), 5).await.unwrap()), [("tenant-a".into(), 1)], "a finished holder frees its slot");
+}
+
+async fn an_expired_holder_frees_its_concurrency_slot(db: Database) {
+    let store = db.open().await;
+    store.enqueue_all(&[keyed("k", 1, 0), keyed("k", 1, 0)]).await.unwrap();
+    let crashed = store.claim(&request(&["default"], "crashed"), 5).await.unwrap();
+    assert_eq!(crashed.len(), 1);
+    db.clock.advance(LEASE);
+    assert!(store.claim(&request(&["default"], "w"), 5).await.unwrap().is_empty(), "the lease is still live at its last instant");
+    db.clock.advance(Duration::from_micros(1));
+    let next = store.claim(&request(&["default"], "w"), 5).await.unwrap();
+    assert_eq!(next.len(), 1, "the crashed holder's slot is free once its lease ran out");
+    assert_ne!(next[0].id, crashed[0].id);
+}
+
+async fn a_concurrency_limit_holds_with_two_handles_claiming_at_once(db: Database) {
+    let stores = [db.open().await, db.open().await];
+    // More jobs than the limit many times over: each round of claims is a chance to race.
+    let jobs: Vec<_> = (0..40).map(|_| keyed("shared", 2, 0)).collect();
+    stores[0].enqueue_all(&jobs).await.unwrap();
+    let running = JobFilter { states: vec![JobState::Running], ..JobFilter::default() };
+
+    let work = |store: Store, worker: &'static str| {
+        let running = running.clone();
+        tokio::spawn(async move {
+            let mut done = 0;
+            for _ in 0..1_000 {
+                let claims = store.claim(&request(&["default"], worker), 10).await.unwrap();
+                let now_running = store.list(&running).await.unwrap().len();
+                assert!(now_running <= 2, "{now_running} jobs of one key with limit 2 run at once");
+                tokio::task::yield_now().await;
+                let ends: Vec<_> = claims.iter().map(|claim| completed(claim.id, claim.attempt, "null")).collect();
+                done += store.finish(&ends).await.unwrap().len();
+                if store.stats(Duration::ZERO).await.unwrap().by_state.get(&JobState::Completed) == Some(&40) {
+                    return done;
+                }
+            }
+            panic!("the jobs did not all complete");
+        })
+    };
+    let [first, second] = stores;
+    let (a, b) = (work(first, "a"), work(second, "b"));
+    assert_eq!(a.await.unwrap() + b.await.unwrap(), 40, "every job completed once");
+}
+
+async fn a_rate_limited_queue_hands_out_no_more_jobs_than_its_rate(db: Database) {
+    let store = db.open().await;
+    let mut jobs: Vec<_> = (0..100).map(|_| NewJob { queue: "mail".into(), ..job("send") }).collect();
+    jobs.extend((0..3).map(|_| job("free")));
+    store.enqueue_all(&jobs).await.unwrap();
+    store.set_queue_rate_limit("mail", Some(10.0)).await.unwrap();
+
+    let both = request(&["mail", "default"], "w");
+    let claim = |limit| store.claim(&both, limit);
+    let first = claim(100).await.unwrap();
+    assert_eq!(first.iter().filter(|c| c.queue == "mail").count(), 10, "a burst of the rate");
+    assert_eq!(first.iter().filter(|c| c.queue == "default").count(), 3, "other queues are not limited");
+    assert!(claim(100).await.unwrap().is_empty(), "no tokens left");
+    db.clock.advance(Duration::from_millis(500));
+    assert_eq!(claim(100).await.unwrap().len(), 5, "refilled at 10 a second");
+    db.clock.advance(Duration::from_secs(60));
+    assert_eq!(claim(100).await.unwrap().len(), 10, "refilled no further than the burst");
+
+    let error = store.set_queue_rate_limit("mail", Some(-1.0)).await.unwrap_err();
+    assert!(error.to_string().contains("mail"), "{error}");
+    store.set_queue_rate_limit("mail", None).await.unwrap();
+    assert_eq!(claim(100).await.unwrap().len(), 75, "no limit once removed");
+}
+
+async fn an_enqueue_wakes_a_waiting_dispatcher(db: Database) {
+    let store = db.open().await;
+    let mut wakeups = store.wakeups();
+    assert!(!wakeups.wait(Duration::from_millis(50)).await, "nothing happened: the wait times out");
+
+    // Another handle enqueues while the dispatcher waits.
+    let other = db.open().await;
+    let enqueue = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        other.enqueue_all(&[job("t")]).await.unwrap();
+    });
+    assert!(wakeups.wait(Duration::from_secs(30)).await, "woken by the enqueue");
+    enqueue.await.unwrap();
+
+    // An enqueue made while the dispatcher was busy is not slept through.
+    store.enqueue_all(&[job("t")]).await.unwrap();
+    assert!(wakeups.wait(Duration::from_secs(30)).await);
+    assert!(!wakeups.wait(Duration::from_millis(50)).await, "and counted once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_enqueue_wakes_a_listener_in_another_process() {
+    let db = Database::postgres();
+    let store = db.open().await;
+    let mut wakeups = store.wakeups();
+    // A different spelling of the URL shares no in-process notifier: only NOTIFY reaches it.
+    let elsewhere = Store::open(&format!("{}?application_name=elsewhere", db.url), db.options()).await.unwrap();
+    assert!(!wakeups.wait(Duration::from_millis(300)).await, "the listener connects and hears nothing");
+    elsewhere.enqueue_all(&[job("t")]).await.unwrap();
+    assert!(wakeups.wait(Duration::from_secs(30)).await, "woken through LISTEN/NOTIFY");
+}
+
+async fn listing_filters_and_pages_newest_first(db: Database) {
+    let store = db.open().await;
+    let ids = store.enqueue_all(&[job("a"), NewJob { queue: "q".into(), ..job("b") }, job("a"), job("c")]).await.unwrap();
+    db.clock.advance(Duration::from_secs(10));
+    let later = store.enqueue_all(&[job("a")]).await.unwrap()[0];
+    store.claim(&ClaimRequest { targets: Some(vec!["c".into()]), ..request(&["default"], "w") }, 1).await.unwrap();
+
+    let listed = |filter: JobFilter| {
+        let store = store.clone();
+        async move { store.list(&filter).await.unwrap().iter().map(|job| job.id).collect::<Vec<_>>() }
+    };
+    assert_eq!(listed(JobFilter::default()).await, [later, ids[3], ids[2], ids[1], ids[0]]);
+    let page = JobFilter { limit: 2, ..JobFilter::default() };
+    assert_eq!(listed(page.clone()).await, [later, ids[3]]);
+    assert_eq!(listed(JobFilter { before_id: Some(ids[3]), ..page }).await, [ids[2], ids[1]]);
+    assert_eq!(listed(JobFilter { target: Some("a".into()), ..JobFilter::default() }).await, [later, ids[2], ids[0]]);
+    assert_eq!(listed(JobFilter { queue: Some("q".into()), ..JobFilter::default() }).await, [ids[1]]);
+    assert_eq!(listed(JobFilter { states: vec![JobState::Running, JobState::Dead], ..JobFilter::default() }).await, [ids[3]]);
+    let window = JobFilter { since: Some(START), until: Some(START + 10_000_000), target: Some("a".into()), ..JobFilter::default() };
+    assert_eq!(listed(window).await, [ids[2], ids[0]]);
+    assert!(store.list(&JobFilter::default()).await.unwrap().iter().all(|job| job.attempts.is_empty()));
+}
+
+async fn stats_count_jobs_per_state_and_queue_and_time_the_window(db: Database) {
+    let store = db.open().await;
+    store.enqueue_all(&[job("old")]).await.unwrap();
+    let old = store.claim(&request(&["default"], "w"), 1).await.unwrap();
+    store.finish(&[completed(old[0].id, 1, "null")]).await.unwrap();
+    db.clock.advance(Duration::from_secs(600));
+
+    let ids = store.enqueue_all(&[job("ok"), job("flaky"), NewJob { queue: "other".into(), ..job("waiting") }]).await.unwrap();
+    db.clock.advance(Duration::from_secs(2));
+    let claims = store.claim(&request(&["default"], "w"), 2).await.unwrap();
+    db.clock.advance(Duration::from_secs(4));
+    let ends: Vec<_> = claims
+        .iter()
+        .map(|claim| if claim.id == ids[0] { completed(claim.id, 1, "1") } else { failed(claim.id, 1, Some(START)) })
+        .collect();
+    store.finish(&ends).await.unwrap();
+
+    let stats = store.stats(Duration::from_secs(60)).await.unwrap();
+    let states = |pairs: &[(JobState, i64)]| pairs.iter().copied().collect::<BTreeMap<_, _>>();
+    assert_eq!(stats.by_state, states(&[(JobState::Completed, 2), (JobState::Retrying, 1), (JobState::Ready, 1)]));
+    assert_eq!(stats.by_queue["default"], states(&[(JobState::Completed, 2), (JobState::Retrying, 1)]));
+    assert_eq!(stats.by_queue["other"], states(&[(JobState::Ready, 1)]));
+    assert_eq!((stats.completed, stats.failed), (1, 1), "the attempt from ten minutes ago is outside the window");
+    let two = Duration::from_secs(2);
+    let four = Duration::from_secs(4);
+    assert_eq!(stats.wait, Some(Latency { mean: two, max: two }));
+    assert_eq!(stats.run, Some(Latency { mean: four, max: four }));
+
+    db.clock.advance(Duration::from_secs(3_600));
+    let quiet = store.stats(Duration::from_secs(60)).await.unwrap();
+    assert_eq!((quiet.completed, quiet.failed, quiet.wait, quiet.run), (0, 0, None, None));
+}
+
 #[tokio::test]
 async fn an_unreachable_server_is_named_without_its_password() {
     let options = StoreOptions::default().connect_timeout(Duration::from_secs(2));
@@ -361,12 +693,12 @@ async fn a_sqlite_file_another_program_holds_locked_is_a_clear_error() {
     let mut other = sqlx::AnyConnection::connect(&db.url).await.unwrap();
     sqlx::raw_sql("BEGIN EXCLUSIVE; DELETE FROM jobs;").execute(&mut other).await.unwrap();
 
-    for error in [store.claim(&["default"], 1, "w", LEASE).await.err(), Store::open(&db.url, impatient).await.err()] {
+    for error in [store.claim(&request(&["default"], "w"), 1).await.err(), Store::open(&db.url, impatient).await.err()] {
         let message = error.expect("the lock is held").to_string();
         assert!(message.contains(&db.url) && message.contains("write lock") && message.contains("busy_timeout"), "{message}");
     }
     sqlx::raw_sql("COMMIT").execute(&mut other).await.unwrap();
-    assert!(store.claim(&["default"], 1, "w", LEASE).await.unwrap().is_empty(), "the store works once the lock is gone");
+    assert!(store.claim(&request(&["default"], "w"), 1).await.unwrap().is_empty(), "the store works once the lock is gone");
 }
 
 #[tokio::test]
@@ -374,7 +706,7 @@ async fn an_in_memory_store_keeps_its_jobs_between_calls() {
     let store = Store::open("sqlite::memory:", StoreOptions::default()).await.unwrap();
     assert_eq!(store.backend(), Backend::Sqlite);
     let id = store.enqueue_all(&[job("t")]).await.unwrap()[0];
-    assert_eq!(store.claim(&["default"], 5, "w", LEASE).await.unwrap()[0].id, id);
+    assert_eq!(store.claim(&request(&["default"], "w"), 5).await.unwrap()[0].id, id);
 }
 
 /// A plain connection pool on the same database, to reach under the store's API.

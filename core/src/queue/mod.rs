@@ -3,5 +3,9 @@
 //! cron scheduler.
 
 mod retry;
+mod schedule;
+mod scheduler;
 
 pub use retry::Backoff;
+pub use schedule::{MissedTicks, Schedule, ScheduleRecord, Tick, Timetable, MISSED_TICKS_CAP, SKIP_GRACE};
+pub use scheduler::Scheduler;

@@ -22,6 +22,12 @@ use crate::{Error, Result};
 /// matches `state = 'running'` too, and on PostgreSQL an index on that predicate (full of
 /// entries for rows updated since the last vacuum) tempted the planner away from the
 /// primary key, making each finish scan thousands of rows.
+///
+/// `jobs_concurrency` counts the live holders of a concurrency key at claim time;
+/// `jobs_finished` serves purging; `attempts_started` the statistics over a recent window
+/// (its column never changes after the insert, so finishing an attempt pays nothing for it).
+/// `queues` holds a token bucket per rate-limited queue. Listing pages through the primary
+/// key, newest first.
 const MIGRATIONS: &[&str] = &["
 CREATE TABLE jobs (
     id {job_id},
@@ -36,6 +42,9 @@ CREATE TABLE jobs (
     timeout_ms bigint,
     unique_key text,
     concurrency_key text,
+    concurrency_limit bigint NOT NULL DEFAULT 1,
+    backoff_base_ms bigint,
+    backoff_cap_ms bigint,
     lease_until bigint,
     worker text,
     output text,
@@ -49,18 +58,47 @@ CREATE UNIQUE INDEX jobs_unique_key ON jobs (unique_key)
 CREATE INDEX jobs_claim ON jobs (queue, priority DESC, run_at, id)
     WHERE state IN ('scheduled', 'ready', 'retrying');
 CREATE INDEX jobs_lease ON jobs (lease_until) WHERE lease_until IS NOT NULL;
+CREATE INDEX jobs_concurrency ON jobs (concurrency_key, lease_until)
+    WHERE concurrency_key IS NOT NULL AND state = 'running';
+CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+CREATE TABLE queues (
+    name text PRIMARY KEY,
+    rate double precision NOT NULL,
+    tokens double precision NOT NULL,
+    refilled_at bigint NOT NULL
+);
 CREATE TABLE attempts (
     job_id bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     attempt bigint NOT NULL,
+    due_at bigint NOT NULL,
     state text NOT NULL,
     started_at bigint NOT NULL,
     finished_at bigint,
     worker text NOT NULL,
+    node text NOT NULL,
     output text,
     error text,
     console text,
     PRIMARY KEY (job_id, attempt)
 );
+CREATE INDEX attempts_started ON attempts (started_at);
+CREATE TABLE schedules (
+    name text PRIMARY KEY,
+    cron text NOT NULL,
+    timezone text NOT NULL,
+    target text NOT NULL,
+    input text NOT NULL,
+    queue text NOT NULL,
+    priority bigint NOT NULL,
+    max_attempts bigint NOT NULL,
+    missed text NOT NULL,
+    enabled bigint NOT NULL,
+    next_tick bigint NOT NULL,
+    last_tick bigint,
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL
+);
+CREATE INDEX schedules_due ON schedules (next_tick) WHERE enabled = 1;
 "];
 
 /// Any key will do as long as it is cogwork's alone: the bytes of "cogwork".

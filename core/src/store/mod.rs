@@ -16,23 +16,40 @@
 //!
 //! Both backends go through sqlx's `Any` driver, so one piece of code runs every
 //! operation; the SQL differs only where the dialects do ([`Dialect`]).
+//!
+//! The parts: [`records`] (what goes in and comes out), [`sql`] (the statements),
+//! `jobs` (enqueue, claim, heartbeat, finish, expire: the hot path), `limits` (concurrency
+//! and rate limits at claim time), `control` (release, cancel, retry, purge), `listing`
+//! (operator queries) and [`wakeups`].
 
+mod control;
+mod jobs;
+mod limits;
+mod listing;
 mod migrations;
 mod postgres;
+mod records;
+mod schedules;
+mod sql;
 mod sqlite;
+mod wakeups;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::value::RawValue;
-use sqlx::any::AnyRow;
-use sqlx::{Any, AnyPool, AssertSqlSafe, ColumnIndex, Row, Transaction};
+use sqlx::{Any, AnyPool, Transaction};
 
 use crate::{Error, Result};
 
+pub use listing::{JobFilter, Latency, Stats};
 pub use migrations::latest as latest_schema_version;
+pub use records::{AttemptRecord, Cancelled, Claim, ClaimRequest, Finished, JobRecord, JobState, NewJob, Outcome};
+pub use wakeups::Wakeups;
+
+use limits::RateLimited;
+use sql::Sql;
+use wakeups::Notifier;
 
 /// A source of the current time, in microseconds since the Unix epoch.
 pub trait Clock: Send + Sync + 'static {
@@ -150,158 +167,6 @@ impl StoreOptions {
     }
 }
 
-/// Where a job is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum JobState {
-    /// Waiting for its `run_at`.
-    Scheduled,
-    Ready,
-    Running,
-    Completed,
-    /// Failed, and will run again at its `run_at`.
-    Retrying,
-    /// Failed for the last time.
-    Dead,
-    Cancelled,
-}
-
-impl JobState {
-    pub const ALL: [JobState; 7] = [
-        JobState::Scheduled,
-        JobState::Ready,
-        JobState::Running,
-        JobState::Completed,
-        JobState::Retrying,
-        JobState::Dead,
-        JobState::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Scheduled => "scheduled",
-            JobState::Ready => "ready",
-            JobState::Running => "running",
-            JobState::Completed => "completed",
-            JobState::Retrying => "retrying",
-            JobState::Dead => "dead",
-            JobState::Cancelled => "cancelled",
-        }
-    }
-
-    fn parse(text: &str) -> Result<Self> {
-        JobState::ALL.into_iter().find(|state| state.as_str() == text).ok_or_else(|| Error::Database {
-            message: format!("a job has the unknown state `{text}`; was the database written by a newer cogwork?"),
-        })
-    }
-}
-
-/// A job to enqueue. [`NewJob::new`] fills in the defaults; change fields as needed.
-#[derive(Debug, Clone)]
-pub struct NewJob {
-    pub queue: String,
-    /// A JS task (`label`, `label@version`, uuid) or a host handler name.
-    pub target: String,
-    /// Stored exactly as given, byte for byte.
-    pub input: Box<RawValue>,
-    /// Higher runs first.
-    pub priority: i32,
-    /// Not before this time (microseconds since the epoch); `None` is now.
-    pub run_at: Option<i64>,
-    pub max_attempts: i32,
-    pub timeout: Option<Duration>,
-    /// While a job with this key is unfinished, enqueueing another returns its id.
-    pub unique_key: Option<String>,
-    pub concurrency_key: Option<String>,
-}
-
-impl NewJob {
-    /// A job for the `default` queue, priority 0, at most 3 attempts.
-    pub fn new(target: impl Into<String>, input: Box<RawValue>) -> Self {
-        NewJob {
-            queue: "default".into(),
-            target: target.into(),
-            input,
-            priority: 0,
-            run_at: None,
-            max_attempts: 3,
-            timeout: None,
-            unique_key: None,
-            concurrency_key: None,
-        }
-    }
-}
-
-/// A job handed to a worker: run it, heartbeat while it runs, and finish it with `attempt`.
-#[derive(Debug, Clone)]
-pub struct Claim {
-    pub id: i64,
-    /// The claim's fencing token: the number of this attempt, from 1.
-    pub attempt: i32,
-    pub target: String,
-    pub input: Box<RawValue>,
-    pub queue: String,
-    pub timeout: Option<Duration>,
-    pub max_attempts: i32,
-}
-
-/// How an attempt ended.
-#[derive(Debug, Clone)]
-pub enum Outcome {
-    Completed { output: Box<RawValue> },
-    /// `retry_at: None`, or no attempts left, makes the job dead.
-    Failed { error: Box<RawValue>, retry_at: Option<i64> },
-}
-
-/// The end of one attempt, to record with [`Store::finish`].
-#[derive(Debug, Clone)]
-pub struct Finished {
-    pub id: i64,
-    /// The token from the [`Claim`].
-    pub attempt: i32,
-    pub outcome: Outcome,
-    /// What the attempt logged, as JSON.
-    pub console: Option<Box<RawValue>>,
-}
-
-/// A job as stored, with its attempts, oldest first.
-#[derive(Debug, Clone)]
-pub struct JobRecord {
-    pub id: i64,
-    pub queue: String,
-    pub target: String,
-    pub input: Box<RawValue>,
-    pub state: JobState,
-    pub priority: i32,
-    pub run_at: i64,
-    pub attempt: i32,
-    pub max_attempts: i32,
-    pub timeout: Option<Duration>,
-    pub unique_key: Option<String>,
-    pub concurrency_key: Option<String>,
-    pub lease_until: Option<i64>,
-    pub worker: Option<String>,
-    pub output: Option<Box<RawValue>>,
-    pub error: Option<Box<RawValue>>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub finished_at: Option<i64>,
-    pub attempts: Vec<AttemptRecord>,
-}
-
-/// One execution of a job.
-#[derive(Debug, Clone)]
-pub struct AttemptRecord {
-    pub attempt: i32,
-    /// `running`, `completed`, `failed`, or `lost` (its lease expired).
-    pub state: String,
-    pub started_at: i64,
-    pub finished_at: Option<i64>,
-    pub worker: String,
-    pub output: Option<Box<RawValue>>,
-    pub error: Option<Box<RawValue>>,
-    pub console: Option<Box<RawValue>>,
-}
-
 /// Which database a [`Store`] uses, from the scheme of its URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -317,93 +182,23 @@ struct Dialect {
     rows: fn(&str) -> String,
     /// A JSON array of strings as a one-column subquery.
     texts: fn(&str) -> String,
-    /// The ids of the jobs a claim takes: the first `$5` due (`run_at <= $3`) in the queues
-    /// of the JSON array `$4`, by priority, then age.
+    /// A JSON array of integers as a one-column subquery.
+    integers: fn(&str) -> String,
+    /// The candidates of a claim (id, priority, run_at, concurrency_key, concurrency_limit):
+    /// the first `$5` jobs, by priority then age, of the queues of the JSON array `$4`
+    /// that pass `{filters}` (a text of `AND ...` conditions on `jobs`).
     due: &'static str,
     /// The n-th parameter (from 1) of a statement with thousands of them.
     param: fn(usize) -> String,
+    /// Appended to a SELECT whose rows the transaction goes on to change.
+    lock: &'static str,
+    /// When claims from other connections can run at the same time as ours: the statement
+    /// that locks the concurrency keys of the JSON array `$1`, under which a claim counts
+    /// their holders again before committing.
+    lock_keys: Option<&'static str>,
+    /// Announces, inside a transaction, that it makes jobs ready (PostgreSQL NOTIFY).
+    notify: Option<&'static str>,
 }
-
-/// The statements of every operation, rendered once per backend.
-struct Sql {
-    claim: Arc<str>,
-    start_attempts: Arc<str>,
-    heartbeat: Arc<str>,
-    finish_jobs: Arc<str>,
-    finish_attempts: Arc<str>,
-    expire_jobs: Arc<str>,
-    lose_attempts: Arc<str>,
-    unfinished_by_key: Arc<str>,
-}
-
-const UNFINISHED: &str = "('scheduled', 'ready', 'running', 'retrying')";
-
-impl Sql {
-    fn new(dialect: &Dialect) -> Self {
-        let rows = (dialect.rows)("$1");
-        let pairs = format!("SELECT CAST(r.value->>0 AS BIGINT) AS id, CAST(r.value->>1 AS BIGINT) AS attempt FROM {rows}");
-        let finished = format!(
-            "SELECT CAST(r.value->>0 AS BIGINT) AS id, CAST(r.value->>1 AS BIGINT) AS attempt, r.value->>2 AS kind, \
-             r.value->>3 AS output, r.value->>4 AS error, CAST(r.value->>5 AS BIGINT) AS retry_at, r.value->>6 AS console \
-             FROM {rows}"
-        );
-        // A failure becomes final when no retry time is given or no attempts are left.
-        let dead = "(f.retry_at IS NULL OR jobs.attempt >= jobs.max_attempts)";
-        let sql = |text: String| Arc::from(text);
-        Sql {
-            claim: sql(format!(
-                "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_until = $1, worker = $2, updated_at = $3 \
-                 WHERE id IN ({}) RETURNING id, attempt, target, input, queue, timeout_ms, max_attempts",
-                dialect.due
-            )),
-            start_attempts: sql(format!(
-                "INSERT INTO attempts (job_id, attempt, state, started_at, worker) \
-                 SELECT f.id, f.attempt, 'running', $2, $3 FROM ({pairs}) AS f"
-            )),
-            heartbeat: sql(format!(
-                "UPDATE jobs SET lease_until = $2, updated_at = $3 FROM ({pairs}) AS f \
-                 WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running' AND jobs.lease_until >= $3 \
-                 RETURNING jobs.id"
-            )),
-            finish_jobs: sql(format!(
-                "UPDATE jobs SET \
-                 state = CASE WHEN f.kind = 'completed' THEN 'completed' WHEN {dead} THEN 'dead' ELSE 'retrying' END, \
-                 output = f.output, error = f.error, run_at = COALESCE(f.retry_at, jobs.run_at), lease_until = NULL, \
-                 updated_at = $2, finished_at = CASE WHEN f.kind = 'completed' OR {dead} THEN $2 END \
-                 FROM ({finished}) AS f \
-                 WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running' RETURNING jobs.id"
-            )),
-            finish_attempts: sql(format!(
-                "UPDATE attempts SET state = CASE WHEN f.kind = 'completed' THEN 'completed' ELSE 'failed' END, \
-                 finished_at = $2, output = f.output, error = f.error, console = f.console \
-                 FROM ({finished}) AS f WHERE attempts.job_id = f.id AND attempts.attempt = f.attempt"
-            )),
-            expire_jobs: sql(
-                "UPDATE jobs SET state = CASE WHEN attempt >= max_attempts THEN 'dead' ELSE 'ready' END, \
-                 finished_at = CASE WHEN attempt >= max_attempts THEN $1 END, \
-                 error = CASE WHEN attempt >= max_attempts THEN $2 ELSE error END, \
-                 lease_until = NULL, worker = NULL, updated_at = $1 \
-                 WHERE state = 'running' AND lease_until < $1 RETURNING id, attempt"
-                    .to_owned(),
-            ),
-            lose_attempts: sql(format!(
-                "UPDATE attempts SET state = 'lost', finished_at = $2, error = $3 FROM ({pairs}) AS f \
-                 WHERE attempts.job_id = f.id AND attempts.attempt = f.attempt"
-            )),
-            unfinished_by_key: sql(format!(
-                "SELECT id, unique_key FROM jobs WHERE unique_key IN ({}) AND state IN {UNFINISHED}",
-                (dialect.texts)("$1")
-            )),
-        }
-    }
-}
-
-/// The error recorded on a job and its attempt when a lease runs out.
-const LEASE_EXPIRED: &str =
-    r#"{"name":"LeaseExpired","message":"the worker's lease expired before the attempt finished; the worker stopped heartbeating (crashed, hung or lost the database)"}"#;
-
-/// SQLite allows at most 32,766 parameters per statement; an insert binds 10 per job.
-const INSERT_CHUNK: usize = 3_000;
 
 /// A handle on a job database. Cheap to clone; clones share the connections.
 #[derive(Clone)]
@@ -419,6 +214,10 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// The URL without its password, for messages.
     url: String,
+    /// PostgreSQL: the URL with its password, for the connections that listen for wake-ups.
+    listen_url: Option<String>,
+    notifier: Arc<Notifier>,
+    rate_limited: Mutex<RateLimited>,
 }
 
 impl Store {
@@ -441,7 +240,17 @@ impl Store {
             Backend::Postgres => postgres::connect(url, &options).await,
         }
         .map_err(|error| Error::Database { message: format!("cannot open {shown}: {error}") })?;
-        let inner = Inner { pool, backend, dialect, sql: Sql::new(dialect), clock: options.clock, url: shown };
+        let inner = Inner {
+            pool,
+            backend,
+            dialect,
+            sql: Sql::new(dialect),
+            clock: options.clock,
+            notifier: Notifier::shared(&shown),
+            url: shown,
+            listen_url: (backend == Backend::Postgres).then(|| url.to_owned()),
+            rate_limited: Mutex::default(),
+        };
         let store = Store { inner: Arc::new(inner) };
         migrations::apply(&store).await?;
         Ok(store)
@@ -474,246 +283,23 @@ impl Store {
         self.inner.pool.begin_with(self.inner.dialect.begin).await.map_err(|error| self.error(what, error))
     }
 
-    /// Adds jobs in one transaction and returns their ids, in order. A job whose
-    /// `unique_key` belongs to an unfinished job gets that job's id and adds nothing.
-    pub async fn enqueue_all(&self, jobs: &[NewJob]) -> Result<Vec<i64>> {
-        let what = "enqueueing jobs";
-        let now = self.now();
-        let mut tx = self.begin(what).await?;
-        let mut ids = Vec::with_capacity(jobs.len());
-        for chunk in jobs.chunks(INSERT_CHUNK) {
-            ids.extend(self.enqueue_chunk(&mut tx, chunk, now).await.map_err(|error| self.error(what, error))?);
+    /// Waits for jobs to become ready: woken by enqueues, releases and retries made through
+    /// any store of this database in this process and, on PostgreSQL, in any process.
+    pub fn wakeups(&self) -> Wakeups {
+        Wakeups::new(self.inner.notifier.clone(), self.inner.listen_url.clone())
+    }
+
+    /// Inside a transaction that makes jobs ready: tells the other processes once it commits.
+    async fn announce(&self, tx: &mut Transaction<'static, Any>) -> sqlx::Result<()> {
+        if let Some(notify) = self.inner.dialect.notify {
+            sqlx::query(notify).bind(self.inner.notifier.origin()).execute(&mut **tx).await?;
         }
-        tx.commit().await.map_err(|error| self.error(what, error))?;
-        Ok(ids)
+        Ok(())
     }
 
-    async fn enqueue_chunk(&self, tx: &mut Transaction<'static, Any>, jobs: &[NewJob], now: i64) -> sqlx::Result<Vec<i64>> {
-        let mut ids: Vec<Option<i64>> = vec![None; jobs.len()];
-        // Rounds: insert what has no id, then look up the unfinished jobs holding the keys
-        // that conflicted. A conflicting job that finished in between is inserted next round.
-        loop {
-            let pending: Vec<usize> = (0..jobs.len()).filter(|&i| ids[i].is_none()).collect();
-            if pending.is_empty() {
-                return Ok(ids.into_iter().map(|id| id.expect("every job has an id")).collect());
-            }
-            let inserted = self.insert(tx, pending.iter().map(|&i| &jobs[i]), now).await?;
-            for (&i, id) in pending.iter().zip(inserted) {
-                ids[i] = id;
-            }
-            let keys: Vec<&str> =
-                pending.iter().filter(|&&i| ids[i].is_none()).filter_map(|&i| jobs[i].unique_key.as_deref()).collect();
-            let holders = self.unfinished_by_key(tx, &keys).await?;
-            for &i in &pending {
-                if ids[i].is_none() {
-                    ids[i] = jobs[i].unique_key.as_ref().and_then(|key| holders.get(key).copied());
-                }
-            }
-        }
-    }
-
-    /// One multi-row INSERT; the id of each job, or None where its unique key conflicted.
-    async fn insert<'j>(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        jobs: impl ExactSizeIterator<Item = &'j NewJob> + Clone,
-        now: i64,
-    ) -> sqlx::Result<Vec<Option<i64>>> {
-        let param = self.inner.dialect.param;
-        let values: Vec<String> = (0..jobs.len())
-            .map(|row| {
-                let params: Vec<String> = (1..=10).map(|column| param(row * 10 + column)).collect();
-                format!("({}, {now}, {now})", params.join(", "))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO jobs (queue, target, input, state, priority, run_at, max_attempts, timeout_ms, unique_key, \
-             concurrency_key, created_at, updated_at) VALUES {} \
-             ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN {UNFINISHED} DO NOTHING \
-             RETURNING id, unique_key",
-            values.join(", ")
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
-        for job in jobs.clone() {
-            let run_at = job.run_at.unwrap_or(now);
-            let state = if run_at > now { JobState::Scheduled } else { JobState::Ready };
-            query = query
-                .bind(job.queue.as_str())
-                .bind(job.target.as_str())
-                .bind(job.input.get())
-                .bind(state.as_str())
-                .bind(i64::from(job.priority))
-                .bind(run_at)
-                .bind(i64::from(job.max_attempts))
-                .bind(job.timeout.map(|timeout| timeout.as_millis() as i64))
-                .bind(job.unique_key.as_deref())
-                .bind(job.concurrency_key.as_deref());
-        }
-        let rows = query.fetch_all(&mut **tx).await?;
-        let mut returned: Vec<(i64, Option<String>)> =
-            rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect::<sqlx::Result<_>>()?;
-        // RETURNING promises no order, but ids are handed out in VALUES order: sorted, they
-        // line up with the rows that were inserted.
-        returned.sort_unstable_by_key(|(id, _)| *id);
-        let inserted_keys: HashSet<&str> = returned.iter().filter_map(|(_, key)| key.as_deref()).collect();
-        let mut fresh = returned.iter().map(|(id, _)| *id);
-        let mut taken = HashSet::new();
-        Ok(jobs
-            .map(|job| match job.unique_key.as_deref() {
-                // Of several jobs with one key in a batch, only the first was inserted.
-                Some(key) if !(inserted_keys.contains(key) && taken.insert(key)) => None,
-                _ => fresh.next(),
-            })
-            .collect())
-    }
-
-    async fn unfinished_by_key(&self, tx: &mut Transaction<'static, Any>, keys: &[&str]) -> sqlx::Result<HashMap<String, i64>> {
-        if keys.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let rows = sqlx::query(AssertSqlSafe(self.inner.sql.unfinished_by_key.clone()))
-            .bind(json(keys))
-            .fetch_all(&mut **tx)
-            .await?;
-        rows.iter().map(|row| Ok((row.try_get(1)?, row.try_get(0)?))).collect()
-    }
-
-    /// Claims up to `limit` due jobs of `queues`, highest priority first, then oldest, for
-    /// `worker`, leased until now + `lease`. Each claim's `attempt` is its fencing token.
-    pub async fn claim(&self, queues: &[&str], limit: usize, worker: &str, lease: Duration) -> Result<Vec<Claim>> {
-        let what = "claiming jobs";
-        let fail = |error| self.error(what, error);
-        let now = self.now();
-        let mut tx = self.begin(what).await?;
-        let rows = sqlx::query(AssertSqlSafe(self.inner.sql.claim.clone()))
-            .bind(now.saturating_add(micros(lease)))
-            .bind(worker)
-            .bind(now)
-            .bind(json(queues))
-            .bind(limit as i64)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(fail)?;
-        let claims = rows.iter().map(claim_from_row).collect::<Result<Vec<_>>>()?;
-        if !claims.is_empty() {
-            let tokens: Vec<(i64, i32)> = claims.iter().map(|claim| (claim.id, claim.attempt)).collect();
-            sqlx::query(AssertSqlSafe(self.inner.sql.start_attempts.clone()))
-                .bind(json(&tokens))
-                .bind(now)
-                .bind(worker)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-        }
-        tx.commit().await.map_err(fail)?;
-        Ok(claims)
-    }
-
-    /// Extends to now + `lease` the leases still held under the given `(id, attempt)`
-    /// tokens, and returns their ids: a job missing from the answer has lost its lease
-    /// (a lease that ran out is lost even before another worker claims the job).
-    pub async fn heartbeat(&self, tokens: &[(i64, i32)], lease: Duration) -> Result<Vec<i64>> {
-        let now = self.now();
-        let rows = sqlx::query(AssertSqlSafe(self.inner.sql.heartbeat.clone()))
-            .bind(json(tokens))
-            .bind(now.saturating_add(micros(lease)))
-            .bind(now)
-            .fetch_all(&self.inner.pool)
-            .await
-            .map_err(|error| self.error("extending leases", error))?;
-        ids(&rows)
-    }
-
-    /// Records the end of attempts, fenced by their tokens, and returns the ids recorded:
-    /// an attempt that no longer holds its job (its lease expired and the job was claimed
-    /// again, or it was already finished) is left out and changes nothing.
-    pub async fn finish(&self, finished: &[Finished]) -> Result<Vec<i64>> {
-        let what = "recording finished jobs";
-        let fail = |error| self.error(what, error);
-        let now = self.now();
-        let mut tx = self.begin(what).await?;
-        let rows = sqlx::query(AssertSqlSafe(self.inner.sql.finish_jobs.clone()))
-            .bind(finished_json(finished.iter()))
-            .bind(now)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(fail)?;
-        let recorded = ids(&rows)?;
-        if !recorded.is_empty() {
-            let kept: HashSet<i64> = recorded.iter().copied().collect();
-            sqlx::query(AssertSqlSafe(self.inner.sql.finish_attempts.clone()))
-                .bind(finished_json(finished.iter().filter(|done| kept.contains(&done.id))))
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-        }
-        tx.commit().await.map_err(fail)?;
-        Ok(recorded)
-    }
-
-    /// Takes back the jobs whose lease has run out: each goes back to ready, or to dead if
-    /// it has no attempts left, and its attempt is marked `lost`. Returns their ids.
-    pub async fn expire_leases(&self) -> Result<Vec<i64>> {
-        let what = "expiring leases";
-        let fail = |error| self.error(what, error);
-        let now = self.now();
-        let mut tx = self.begin(what).await?;
-        let rows = sqlx::query(AssertSqlSafe(self.inner.sql.expire_jobs.clone()))
-            .bind(now)
-            .bind(LEASE_EXPIRED)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(fail)?;
-        let tokens: Vec<(i64, i64)> =
-            rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect::<sqlx::Result<_>>().map_err(fail)?;
-        if !tokens.is_empty() {
-            sqlx::query(AssertSqlSafe(self.inner.sql.lose_attempts.clone()))
-                .bind(json(&tokens))
-                .bind(now)
-                .bind(LEASE_EXPIRED)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-        }
-        tx.commit().await.map_err(fail)?;
-        Ok(tokens.into_iter().map(|(id, _)| id).collect())
-    }
-
-    /// The job with this id and its attempts, if it exists.
-    pub async fn job(&self, id: i64) -> Result<Option<JobRecord>> {
-        let what = format!("reading job {id}");
-        let fail = |error| self.error(&what, error);
-        let mut tx = self.inner.pool.begin().await.map_err(fail)?;
-        let row = sqlx::query(
-            "SELECT id, queue, target, input, state, priority, run_at, attempt, max_attempts, timeout_ms, unique_key, \
-             concurrency_key, lease_until, worker, output, error, created_at, updated_at, finished_at FROM jobs WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(fail)?;
-        let Some(row) = row else { return Ok(None) };
-        let attempts = sqlx::query(
-            "SELECT attempt, state, started_at, finished_at, worker, output, error, console FROM attempts \
-             WHERE job_id = $1 ORDER BY attempt",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(fail)?;
-        tx.commit().await.map_err(fail)?;
-        let attempts = attempts.iter().map(attempt_from_row).collect::<Result<_>>()?;
-        job_from_row(&row, attempts).map(Some)
-    }
-
-    /// How many jobs are in each state (states without jobs are left out).
-    pub async fn counts(&self) -> Result<BTreeMap<JobState, i64>> {
-        let rows = sqlx::query("SELECT state, COUNT(*) FROM jobs GROUP BY state")
-            .fetch_all(&self.inner.pool)
-            .await
-            .map_err(|error| self.error("counting jobs", error))?;
-        rows.iter().map(|row| Ok((JobState::parse(&text(row, 0)?)?, integer(row, 1)?))).collect()
+    /// After a transaction that made jobs ready committed: wakes this process's waiters.
+    fn wake(&self) {
+        self.inner.notifier.wake();
     }
 }
 
@@ -726,109 +312,6 @@ fn is_busy(error: &sqlx::Error) -> bool {
 /// JSON text of a batch parameter.
 fn json(value: &(impl serde::Serialize + ?Sized)) -> String {
     serde_json::to_string(value).expect("ids, tokens and strings serialise")
-}
-
-/// The rows of the `finished` statements: JSON texts travel as strings so they are stored
-/// exactly as given, not re-rendered by the database's JSON functions.
-fn finished_json<'f>(finished: impl Iterator<Item = &'f Finished>) -> String {
-    let rows: Vec<_> = finished
-        .map(|done| {
-            let (kind, output, error, retry_at) = match &done.outcome {
-                Outcome::Completed { output } => ("completed", Some(output.get()), None, None),
-                Outcome::Failed { error, retry_at } => ("failed", None, Some(error.get()), *retry_at),
-            };
-            (done.id, done.attempt, kind, output, error, retry_at, done.console.as_deref().map(RawValue::get))
-        })
-        .collect();
-    json(&rows)
-}
-
-fn decode_error(error: sqlx::Error) -> Error {
-    Error::Database { message: format!("reading a row: {error}") }
-}
-
-fn text(row: &AnyRow, column: impl ColumnIndex<AnyRow>) -> Result<String> {
-    row.try_get(column).map_err(decode_error)
-}
-
-fn integer(row: &AnyRow, column: impl ColumnIndex<AnyRow>) -> Result<i64> {
-    row.try_get(column).map_err(decode_error)
-}
-
-/// An attempt number or a priority, stored as a 64-bit integer by some backends.
-fn small(row: &AnyRow, column: &str) -> Result<i32> {
-    let value = row.try_get::<i64, _>(column).map_err(decode_error)?;
-    i32::try_from(value).map_err(|_| Error::Database { message: format!("reading a row: column `{column}` holds {value}, beyond a 32-bit integer") })
-}
-
-fn optional<T: for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any>>(row: &AnyRow, column: &str) -> Result<Option<T>> {
-    row.try_get(column).map_err(decode_error)
-}
-
-fn raw(text: String) -> Result<Box<RawValue>> {
-    RawValue::from_string(text).map_err(|error| Error::Database { message: format!("a stored JSON value does not parse: {error}") })
-}
-
-fn optional_raw(row: &AnyRow, column: &str) -> Result<Option<Box<RawValue>>> {
-    optional::<String>(row, column)?.map(raw).transpose()
-}
-
-fn timeout(row: &AnyRow) -> Result<Option<Duration>> {
-    Ok(optional::<i64>(row, "timeout_ms")?.map(|ms| Duration::from_millis(ms as u64)))
-}
-
-fn ids(rows: &[AnyRow]) -> Result<Vec<i64>> {
-    rows.iter().map(|row| integer(row, 0)).collect()
-}
-
-fn claim_from_row(row: &AnyRow) -> Result<Claim> {
-    Ok(Claim {
-        id: integer(row, 0)?,
-        attempt: small(row, "attempt")?,
-        target: text(row, "target")?,
-        input: raw(text(row, "input")?)?,
-        queue: text(row, "queue")?,
-        timeout: timeout(row)?,
-        max_attempts: small(row, "max_attempts")?,
-    })
-}
-
-fn job_from_row(row: &AnyRow, attempts: Vec<AttemptRecord>) -> Result<JobRecord> {
-    Ok(JobRecord {
-        id: integer(row, 0)?,
-        queue: text(row, "queue")?,
-        target: text(row, "target")?,
-        input: raw(text(row, "input")?)?,
-        state: JobState::parse(&text(row, "state")?)?,
-        priority: small(row, "priority")?,
-        run_at: integer(row, "run_at")?,
-        attempt: small(row, "attempt")?,
-        max_attempts: small(row, "max_attempts")?,
-        timeout: timeout(row)?,
-        unique_key: optional(row, "unique_key")?,
-        concurrency_key: optional(row, "concurrency_key")?,
-        lease_until: optional(row, "lease_until")?,
-        worker: optional(row, "worker")?,
-        output: optional_raw(row, "output")?,
-        error: optional_raw(row, "error")?,
-        created_at: integer(row, "created_at")?,
-        updated_at: integer(row, "updated_at")?,
-        finished_at: optional(row, "finished_at")?,
-        attempts,
-    })
-}
-
-fn attempt_from_row(row: &AnyRow) -> Result<AttemptRecord> {
-    Ok(AttemptRecord {
-        attempt: small(row, "attempt")?,
-        state: text(row, "state")?,
-        started_at: integer(row, "started_at")?,
-        finished_at: optional(row, "finished_at")?,
-        worker: text(row, "worker")?,
-        output: optional_raw(row, "output")?,
-        error: optional_raw(row, "error")?,
-        console: optional_raw(row, "console")?,
-    })
 }
 
 /// The URL without its password (in the authority or as a `password=` parameter).

@@ -10,16 +10,30 @@ pub(super) const DIALECT: Dialect = Dialect {
     begin: "BEGIN",
     rows: |param| format!("json_array_elements({param}::json) AS r(value)"),
     texts: |param| format!("SELECT json_array_elements_text({param}::json)"),
+    integers: |param| format!("SELECT CAST(json_array_elements_text({param}::json) AS BIGINT)"),
     // Queue by queue, so each walks the claim index in order and stops at the limit (a
     // `queue IN (...)` makes PostgreSQL sort every due job first). SKIP LOCKED: concurrent
     // claimers take different jobs instead of queueing behind each other's locks. With
     // several queues a claim locks up to the limit in each, until it commits.
-    due: "SELECT j.id FROM json_array_elements_text($4::json) AS q(name) CROSS JOIN LATERAL \
-          (SELECT id, priority, run_at FROM jobs WHERE queue = q.name AND state IN ('scheduled', 'ready', 'retrying') \
-          AND run_at <= $3 ORDER BY priority DESC, run_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) AS j \
+    due: "SELECT j.* FROM json_array_elements_text($4::json) AS q(name) CROSS JOIN LATERAL \
+          (SELECT id, priority, run_at, concurrency_key, concurrency_limit FROM jobs WHERE queue = q.name {filters} \
+          ORDER BY priority DESC, run_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) AS j \
           ORDER BY j.priority DESC, j.run_at, j.id LIMIT $5",
     param: |n| format!("${n}"),
+    lock: " FOR UPDATE",
+    lock_keys: Some(LOCK_KEYS),
+    notify: Some(NOTIFY),
 };
+
+/// Announces on `cogwork_jobs` ([`CHANNEL`](super::wakeups::CHANNEL)) with the sender as
+/// payload `$1`; wrapped so the row has a type the Any driver decodes (pg_notify returns void).
+const NOTIFY: &str = "SELECT 1 FROM (SELECT pg_notify('cogwork_jobs', $1)) AS notified";
+
+/// Takes, in a fixed order (so two claimers cannot deadlock), a transaction lock per
+/// concurrency key of the JSON array `$1`. The two-number form keeps these locks apart from
+/// the single-number lock the migrations take.
+const LOCK_KEYS: &str = "SELECT 1 FROM (SELECT pg_advisory_xact_lock(1668245351, h) FROM \
+    (SELECT DISTINCT hashtext(k) AS h FROM json_array_elements_text($1::json) AS t(k) ORDER BY h OFFSET 0) AS ordered) AS locked";
 
 pub(super) async fn connect(url: &str, options: &StoreOptions) -> sqlx::Result<AnyPool> {
     AnyPoolOptions::new()

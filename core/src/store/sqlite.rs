@@ -15,11 +15,16 @@ pub(super) const DIALECT: Dialect = Dialect {
     begin: "BEGIN IMMEDIATE",
     rows: |param| format!("json_each({param}) AS r"),
     texts: |param| format!("SELECT value FROM json_each({param})"),
-    due: "SELECT id FROM jobs WHERE state IN ('scheduled', 'ready', 'retrying') AND run_at <= $3 \
-          AND queue IN (SELECT value FROM json_each($4)) ORDER BY priority DESC, run_at, id LIMIT $5",
+    integers: |param| format!("SELECT CAST(value AS BIGINT) FROM json_each({param})"),
+    due: "SELECT id, priority, run_at, concurrency_key, concurrency_limit FROM jobs \
+          WHERE queue IN (SELECT value FROM json_each($4)) {filters} ORDER BY priority DESC, run_at, id LIMIT $5",
     // Anonymous: SQLite looks up every named or numbered parameter in a list, which makes a
     // 30,000-parameter insert quadratic (seconds to prepare and bind).
     param: |_| "?".to_owned(),
+    // The one connection's write transaction already excludes every other writer.
+    lock: "",
+    lock_keys: None,
+    notify: None,
 };
 
 pub(super) async fn connect(url: &str, options: &StoreOptions) -> sqlx::Result<AnyPool> {

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
-use cogwork_core::{Error, NewJob, Result};
+use cogwork_core::store::{JobFilter, JobState};
+use cogwork_core::{Error, NewJob, Result, Store};
 use serde_json::json;
 use serde_json::value::RawValue;
 
@@ -38,9 +39,11 @@ pub struct Enqueue {
     /// While an unfinished job has this key, enqueueing another returns its id instead.
     #[arg(long)]
     unique_key: Option<String>,
-    /// Jobs sharing this key do not run at the same time.
+    /// Jobs sharing this key run at most --concurrency-limit at once, across all workers.
     #[arg(long)]
     concurrency_key: Option<String>,
+    #[arg(long, default_value_t = 1, requires = "concurrency_key", value_parser = clap::value_parser!(u32).range(1..))]
+    concurrency_limit: u32,
 }
 
 impl Enqueue {
@@ -59,6 +62,7 @@ impl Enqueue {
             timeout: self.timeout,
             unique_key: self.unique_key,
             concurrency_key: self.concurrency_key,
+            concurrency_limit: self.concurrency_limit,
             ..NewJob::new(self.target, input)
         };
         let store = settings.store().await?;
@@ -77,25 +81,94 @@ fn micros(at: SystemTime) -> i64 {
 
 #[derive(Subcommand)]
 pub enum Jobs {
+    /// List jobs, newest first.
+    List(List),
     /// Show a job and its attempts.
-    Show {
-        id: i64,
+    Show { id: i64 },
+    /// Cancel unfinished jobs; a running job's worker stops it at its next heartbeat.
+    Cancel {
+        #[arg(required = true)]
+        ids: Vec<i64>,
     },
+    /// Run dead or cancelled jobs again, with one more attempt if they had none left.
+    Retry {
+        #[arg(required = true)]
+        ids: Vec<i64>,
+    },
+}
+
+#[derive(Args)]
+pub struct List {
+    /// Only jobs in these states (repeatable, or separated by commas).
+    #[arg(long, value_delimiter = ',', value_parser = state)]
+    state: Vec<JobState>,
+    #[arg(long)]
+    queue: Option<String>,
+    #[arg(long)]
+    target: Option<String>,
+    /// At most this many jobs.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// Only jobs older than this id: pass the `next_before` of a page to get the next one.
+    #[arg(long, value_name = "ID")]
+    before: Option<i64>,
+}
+
+fn state(name: &str) -> std::result::Result<JobState, String> {
+    JobState::ALL.into_iter().find(|state| state.as_str() == name).ok_or_else(|| {
+        let names: Vec<&str> = JobState::ALL.iter().map(|state| state.as_str()).collect();
+        format!("expected one of {}", names.join(", "))
+    })
 }
 
 impl Jobs {
     pub async fn execute(self, settings: &Settings) -> Result<ExitCode> {
-        match self {
-            Jobs::Show { id } => show(settings, id).await,
-        }
+        let store = settings.store().await?;
+        let outcome = match self {
+            Jobs::List(list) => list.execute(settings, &store).await,
+            Jobs::Show { id } => show(settings, &store, id).await,
+            Jobs::Cancel { ids } => {
+                let cancelled = store.cancel(&ids).await.map(|jobs| jobs.iter().map(|job| job.id).collect());
+                report(settings, &ids, cancelled, "cancelled", "is already finished")
+            }
+            Jobs::Retry { ids } => report(settings, &ids, store.retry(&ids).await, "retried", "is neither dead nor cancelled"),
+        };
+        store.close().await;
+        outcome
     }
 }
 
-async fn show(settings: &Settings, id: i64) -> Result<ExitCode> {
-    let store = settings.store().await?;
-    let job = store.job(id).await;
-    store.close().await;
-    let job = job?.ok_or_else(|| Error::Configuration(format!("there is no job {id} in {}", settings.config.database())))?;
+impl List {
+    async fn execute(self, settings: &Settings, store: &Store) -> Result<ExitCode> {
+        let filter = JobFilter { states: self.state, queue: self.queue, target: self.target, before_id: self.before, limit: self.limit, ..JobFilter::default() };
+        let jobs = store.list(&filter).await?;
+        // The cursor of the next page, when this one is full.
+        let next = jobs.last().filter(|_| jobs.len() == self.limit).map(|job| job.id);
+        settings.print(
+            || json!({"jobs": jobs.iter().map(output::listed_job).collect::<Vec<_>>(), "next_before": next}),
+            || output::job_table(&jobs),
+        );
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+async fn show(settings: &Settings, store: &Store, id: i64) -> Result<ExitCode> {
+    let job = store.job(id).await?.ok_or_else(|| Error::Configuration(format!("there is no job {id} in {}", settings.config.database())))?;
     settings.print(|| output::job(&job), || output::job_details(&job));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reports which of `asked` an operation changed (`done`) and which it left alone, and why
+/// (`refusal`); exit status 1 if any was left alone.
+fn report(settings: &Settings, asked: &[i64], changed: Result<Vec<i64>>, done: &str, refusal: &str) -> Result<ExitCode> {
+    let changed = changed?;
+    let (changed, unchanged): (Vec<i64>, Vec<i64>) = asked.iter().partition(|id| changed.contains(id));
+    settings.print(
+        || json!({done: changed, "unchanged": unchanged}),
+        || changed.iter().map(|id| format!("{done} job {id}")).collect::<Vec<_>>().join("\n"),
+    );
+    for id in &unchanged {
+        eprintln!("job {id} {refusal} (or does not exist)");
+    }
+    Ok(if unchanged.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -54,8 +54,7 @@ enum Command {
     /// Inspect, cancel and retry jobs.
     #[command(subcommand)]
     Jobs(jobs::Jobs),
-    /// Count jobs by state and queue.
-    Stats,
+    Stats(database::StatsArgs),
     /// Serve as a worker process (started by an engine, not by hand).
     #[command(hide = true)]
     Worker,
@@ -113,7 +112,7 @@ async fn execute(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Migrate => database::migrate(settings).await,
         Command::Enqueue(enqueue) => enqueue.execute(settings).await,
         Command::Jobs(jobs) => jobs.execute(settings).await,
-        Command::Stats => database::stats(settings).await,
+        Command::Stats(stats) => stats.execute(settings).await,
         Command::Worker => unreachable!("the worker never returns"),
     }
 }

@@ -30,8 +30,15 @@ fn when(micros: i64) -> String {
     rfc3339(micros, SecondsFormat::Secs)
 }
 
-/// A job and its attempts, in the shape `--json` prints.
+/// A job and its attempts, in the shape `jobs show --json` prints.
 pub fn job(record: &JobRecord) -> Value {
+    let mut job = listed_job(record);
+    job["attempts"] = record.attempts.iter().map(attempt).collect();
+    job
+}
+
+/// A job without its attempts, as `jobs list --json` prints each.
+pub fn listed_job(record: &JobRecord) -> Value {
     json!({
         "id": record.id,
         "state": record.state.as_str(),
@@ -46,7 +53,6 @@ pub fn job(record: &JobRecord) -> Value {
         "run_at": time(record.run_at),
         "created_at": time(record.created_at),
         "finished_at": optional_time(record.finished_at),
-        "attempts": record.attempts.iter().map(attempt).collect::<Vec<_>>(),
     })
 }
 
@@ -57,6 +63,7 @@ fn attempt(record: &AttemptRecord) -> Value {
         "started_at": time(record.started_at),
         "finished_at": optional_time(record.finished_at),
         "worker": record.worker,
+        "node": record.node,
         "output": record.output,
         "error": record.error,
         "console": record.console,
@@ -66,6 +73,24 @@ fn attempt(record: &AttemptRecord) -> Value {
 /// One JSON document on one line: what `--json` prints.
 pub fn print_json(value: &Value) {
     println!("{value}");
+}
+
+/// Jobs as a table, one line each.
+pub fn job_table(records: &[JobRecord]) -> String {
+    let rows = records
+        .iter()
+        .map(|record| {
+            vec![
+                record.id.to_string(),
+                record.state.as_str().to_owned(),
+                record.queue.clone(),
+                record.target.clone(),
+                format!("{}/{}", record.attempt, record.max_attempts),
+                when(record.run_at),
+            ]
+        })
+        .collect();
+    table(&["ID", "STATE", "QUEUE", "TARGET", "ATTEMPT", "RUN AT"], rows)
 }
 
 /// A job and its attempts for people.
@@ -83,7 +108,7 @@ pub fn job_details(record: &JobRecord) -> String {
     lines.extend(record.error.as_ref().map(|error| format!("  error     {}", error.get())));
     for attempt in &record.attempts {
         let ended = attempt.finished_at.map_or_else(|| "not finished".to_owned(), when);
-        lines.push(format!("  attempt {}: {} by {}, {} → {}", attempt.attempt, attempt.state, attempt.worker, when(attempt.started_at), ended));
+        lines.push(format!("  attempt {}: {} by {} on {}, {} → {}", attempt.attempt, attempt.state, attempt.worker, attempt.node, when(attempt.started_at), ended));
         lines.extend(attempt.error.as_ref().map(|error| format!("    error   {}", error.get())));
     }
     lines.join("\n")

@@ -1,0 +1,324 @@
+//! The hot path of the job store: enqueue, claim, heartbeat, finish and expire, each one
+//! transaction of a few set-based statements whatever the batch size.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use serde_json::value::RawValue;
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+
+use super::records::{claim_from_row, ids, Claim, ClaimRequest, Finished, NewJob, Outcome};
+use super::sql::UNFINISHED;
+use super::{json, micros, JobState, Store};
+use crate::Result;
+
+/// The error recorded on a job and its attempt when a lease runs out.
+const LEASE_EXPIRED: &str =
+    r#"{"kind":"engine","name":"LeaseExpired","message":"the worker's lease expired before the attempt finished; the worker stopped heartbeating (crashed, hung or lost the database)"}"#;
+
+/// The columns an insert binds per job.
+const COLUMNS: usize = 13;
+
+/// SQLite allows at most 32,766 parameters per statement.
+const INSERT_CHUNK: usize = 32_766 / COLUMNS;
+
+impl Store {
+    /// Adds jobs in one transaction and returns their ids, in order. A job whose
+    /// `unique_key` belongs to an unfinished job gets that job's id and adds nothing.
+    pub async fn enqueue_all(&self, jobs: &[NewJob]) -> Result<Vec<i64>> {
+        let what = "enqueueing jobs";
+        let now = self.now();
+        let mut tx = self.begin(what).await?;
+        let ids = self.enqueue_in(&mut tx, jobs, now).await.map_err(|error| self.error(what, error))?;
+        tx.commit().await.map_err(|error| self.error(what, error))?;
+        self.wake();
+        Ok(ids)
+    }
+
+    /// Inserts `jobs` in `tx`, in chunks a statement can bind, and tells the other
+    /// processes about them once `tx` commits; the caller wakes this process's waiters
+    /// after the commit. Returns their ids, as [`Store::enqueue_all`] does.
+    pub(super) async fn enqueue_in(&self, tx: &mut Transaction<'static, Any>, jobs: &[NewJob], now: i64) -> sqlx::Result<Vec<i64>> {
+        let mut ids = Vec::with_capacity(jobs.len());
+        for chunk in jobs.chunks(INSERT_CHUNK) {
+            ids.extend(self.enqueue_chunk(tx, chunk, now).await?);
+        }
+        if !jobs.is_empty() {
+            self.announce(tx).await?;
+        }
+        Ok(ids)
+    }
+
+    async fn enqueue_chunk(&self, tx: &mut Transaction<'static, Any>, jobs: &[NewJob], now: i64) -> sqlx::Result<Vec<i64>> {
+        let mut ids: Vec<Option<i64>> = vec![None; jobs.len()];
+        // Rounds: insert what has no id, then look up the unfinished jobs holding the keys
+        // that conflicted. A conflicting job that finished in between is inserted next round.
+        loop {
+            let pending: Vec<usize> = (0..jobs.len()).filter(|&i| ids[i].is_none()).collect();
+            if pending.is_empty() {
+                return Ok(ids.into_iter().map(|id| id.expect("every job has an id")).collect());
+            }
+            let inserted = self.insert(tx, pending.iter().map(|&i| &jobs[i]), now).await?;
+            for (&i, id) in pending.iter().zip(inserted) {
+                ids[i] = id;
+            }
+            let keys: Vec<&str> =
+                pending.iter().filter(|&&i| ids[i].is_none()).filter_map(|&i| jobs[i].unique_key.as_deref()).collect();
+            let holders = self.unfinished_by_key(tx, &keys).await?;
+            for &i in &pending {
+                if ids[i].is_none() {
+                    ids[i] = jobs[i].unique_key.as_ref().and_then(|key| holders.get(key).copied());
+                }
+            }
+        }
+    }
+
+    /// One multi-row INSERT; the id of each job, or None where its unique key conflicted.
+    async fn insert<'j>(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        jobs: impl ExactSizeIterator<Item = &'j NewJob> + Clone,
+        now: i64,
+    ) -> sqlx::Result<Vec<Option<i64>>> {
+        let param = self.inner.dialect.param;
+        let values: Vec<String> = (0..jobs.len())
+            .map(|row| {
+                let params: Vec<String> = (1..=COLUMNS).map(|column| param(row * COLUMNS + column)).collect();
+                format!("({}, {now}, {now})", params.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO jobs (queue, target, input, state, priority, run_at, max_attempts, timeout_ms, unique_key, \
+             concurrency_key, concurrency_limit, backoff_base_ms, backoff_cap_ms, created_at, updated_at) VALUES {} \
+             ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN {UNFINISHED} DO NOTHING \
+             RETURNING id, unique_key",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+        for job in jobs.clone() {
+            let run_at = job.run_at.unwrap_or(now);
+            let state = if run_at > now { JobState::Scheduled } else { JobState::Ready };
+            query = query
+                .bind(job.queue.as_str())
+                .bind(job.target.as_str())
+                .bind(job.input.get())
+                .bind(state.as_str())
+                .bind(i64::from(job.priority))
+                .bind(run_at)
+                .bind(i64::from(job.max_attempts))
+                .bind(job.timeout.map(millis))
+                .bind(job.unique_key.as_deref())
+                .bind(job.concurrency_key.as_deref())
+                .bind(i64::from(job.concurrency_limit))
+                .bind(job.backoff.map(|backoff| millis(backoff.base)))
+                .bind(job.backoff.map(|backoff| millis(backoff.cap)));
+        }
+        let rows = query.fetch_all(&mut **tx).await?;
+        let mut returned: Vec<(i64, Option<String>)> =
+            rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect::<sqlx::Result<_>>()?;
+        // RETURNING promises no order, but ids are handed out in VALUES order: sorted, they
+        // line up with the rows that were inserted.
+        returned.sort_unstable_by_key(|(id, _)| *id);
+        let inserted_keys: HashSet<&str> = returned.iter().filter_map(|(_, key)| key.as_deref()).collect();
+        let mut fresh = returned.iter().map(|(id, _)| *id);
+        let mut taken = HashSet::new();
+        Ok(jobs
+            .map(|job| match job.unique_key.as_deref() {
+                // Of several jobs with one key in a batch, only the first was inserted.
+                Some(key) if !(inserted_keys.contains(key) && taken.insert(key)) => None,
+                _ => fresh.next(),
+            })
+            .collect())
+    }
+
+    async fn unfinished_by_key(&self, tx: &mut Transaction<'static, Any>, keys: &[&str]) -> sqlx::Result<HashMap<String, i64>> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = sqlx::query(AssertSqlSafe(self.inner.sql.unfinished_by_key.clone()))
+            .bind(json(keys))
+            .fetch_all(&mut **tx)
+            .await?;
+        rows.iter().map(|row| Ok((row.try_get(1)?, row.try_get(0)?))).collect()
+    }
+
+    /// Claims up to `limit` due jobs of the request's queues (and targets), highest
+    /// priority first, then oldest, leased until now + `lease`. Each claim's `attempt` is its
+    /// fencing token. Concurrency and rate limits hold: a claim may return fewer jobs than
+    /// are due.
+    pub async fn claim(&self, request: &ClaimRequest, limit: usize) -> Result<Vec<Claim>> {
+        let what = "claiming jobs";
+        let fail = |error| self.error(what, error);
+        let now = self.now();
+        let limited = self.rate_limited(&request.queues, now).await?;
+        let mut tx = self.begin(what).await?;
+        let mut claims = if limited.is_empty() {
+            self.claim_due(&mut tx, request, &request.queues, limit, now).await?
+        } else {
+            self.claim_within_rates(&mut tx, request, &limited, limit, now).await?
+        };
+        self.enforce_concurrency(&mut tx, &mut claims, now).await?;
+        if !claims.is_empty() {
+            let started: Vec<(i64, i32, i64)> = claims.iter().map(|claim| (claim.id, claim.attempt, claim.run_at)).collect();
+            sqlx::query(AssertSqlSafe(self.inner.sql.start_attempts.clone()))
+                .bind(json(&started))
+                .bind(now)
+                .bind(request.worker.as_str())
+                .bind(request.node.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(claims)
+    }
+
+    /// Up to `limit` due jobs of `queues`: one claim statement, unless it took jobs with a
+    /// concurrency key. A statement picks its candidates before it drops those past their
+    /// key's room, so it may return fewer than it could; it then fills its keys, and the next
+    /// round (seeing them full) picks other candidates.
+    pub(super) async fn claim_due(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        request: &ClaimRequest,
+        queues: &[String],
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<Claim>> {
+        let mut claims = Vec::new();
+        while claims.len() < limit && !queues.is_empty() {
+            let round = self.claim_round(tx, request, queues, limit - claims.len(), now).await?;
+            let more = round.len() < limit - claims.len() && round.iter().any(|claim| claim.concurrency_key.is_some());
+            claims.extend(round);
+            if !more {
+                break;
+            }
+        }
+        Ok(claims)
+    }
+
+    async fn claim_round(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        request: &ClaimRequest,
+        queues: &[String],
+        limit: usize,
+        now: i64,
+    ) -> Result<Vec<Claim>> {
+        let rows = sqlx::query(AssertSqlSafe(self.inner.sql.claim.clone()))
+            .bind(now.saturating_add(micros(request.lease)))
+            .bind(request.worker.as_str())
+            .bind(now)
+            .bind(json(queues))
+            .bind(limit as i64)
+            .bind(request.targets.as_ref().map(json))
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(|error| self.error("claiming jobs", error))?;
+        rows.iter().map(claim_from_row).collect()
+    }
+
+    /// Extends to now + `lease` the leases still held under the given `(id, attempt)`
+    /// tokens, and returns their ids: a job missing from the answer has lost its lease
+    /// (a lease that ran out is lost even before another worker claims the job).
+    pub async fn heartbeat(&self, tokens: &[(i64, i32)], lease: Duration) -> Result<Vec<i64>> {
+        let now = self.now();
+        let rows = sqlx::query(AssertSqlSafe(self.inner.sql.heartbeat.clone()))
+            .bind(json(tokens))
+            .bind(now.saturating_add(micros(lease)))
+            .bind(now)
+            .fetch_all(&self.inner.pool)
+            .await
+            .map_err(|error| self.error("extending leases", error))?;
+        ids(&rows)
+    }
+
+    /// Records the end of attempts, fenced by their tokens, and returns the ids recorded:
+    /// an attempt that no longer holds its job (its lease expired and the job was claimed
+    /// again, or it was already finished) is left out and changes nothing.
+    pub async fn finish(&self, finished: &[Finished]) -> Result<Vec<i64>> {
+        let what = "recording finished jobs";
+        let fail = |error| self.error(what, error);
+        let now = self.now();
+        let mut tx = self.begin(what).await?;
+        let rows = sqlx::query(AssertSqlSafe(self.inner.sql.finish_jobs.clone()))
+            .bind(finished_json(finished.iter()))
+            .bind(now)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let recorded = ids(&rows)?;
+        if !recorded.is_empty() {
+            let kept: HashSet<i64> = recorded.iter().copied().collect();
+            sqlx::query(AssertSqlSafe(self.inner.sql.finish_attempts.clone()))
+                .bind(finished_json(finished.iter().filter(|done| kept.contains(&done.id))))
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(recorded)
+    }
+
+    /// Takes back the jobs whose lease has run out: each goes back to ready, or to dead if
+    /// it has no attempts left, and its attempt is marked `lost`. Returns their ids.
+    pub async fn expire_leases(&self) -> Result<Vec<i64>> {
+        let what = "expiring leases";
+        let fail = |error| self.error(what, error);
+        let now = self.now();
+        let mut tx = self.begin(what).await?;
+        let rows = sqlx::query(AssertSqlSafe(self.inner.sql.expire_jobs.clone()))
+            .bind(now)
+            .bind(LEASE_EXPIRED)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(fail)?;
+        let tokens: Vec<(i64, i64)> =
+            rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect::<sqlx::Result<_>>().map_err(fail)?;
+        if !tokens.is_empty() {
+            self.end_attempts(&mut tx, &json(&tokens), now, "lost", Some(LEASE_EXPIRED)).await.map_err(fail)?;
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(tokens.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// Ends the attempts of the JSON `(id, attempt)` pairs `tokens` in `state`, with `error`.
+    pub(super) async fn end_attempts(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        tokens: &str,
+        now: i64,
+        state: &str,
+        error: Option<&str>,
+    ) -> sqlx::Result<()> {
+        sqlx::query(AssertSqlSafe(self.inner.sql.end_attempts.clone()))
+            .bind(tokens)
+            .bind(now)
+            .bind(state)
+            .bind(error)
+            .execute(&mut **tx)
+            .await
+            .map(drop)
+    }
+}
+
+/// A duration in whole milliseconds, as stored.
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The rows of the `finished` statements: JSON texts travel as strings so they are stored
+/// exactly as given, not re-rendered by the database's JSON functions.
+fn finished_json<'f>(finished: impl Iterator<Item = &'f Finished>) -> String {
+    let rows: Vec<_> = finished
+        .map(|done| {
+            let (kind, output, error, retry_at) = match &done.outcome {
+                Outcome::Completed { output } => ("completed", Some(output.get()), None, None),
+                Outcome::Failed { error, retry_at } => ("failed", None, Some(error.get()), *retry_at),
+            };
+            (done.id, done.attempt, kind, output, error, retry_at, done.console.as_deref().map(RawValue::get))
+        })
+        .collect();
+    json(&rows)
+}

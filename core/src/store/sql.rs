@@ -1,0 +1,170 @@
+//! The statements of every operation, rendered once per backend from one text each: the
+//! [`Dialect`] fills in only what the two databases spell differently.
+//!
+//! Batches travel as one JSON array parameter (`$1`): `(id, attempt)` tokens as pairs,
+//! finished attempts as 7-tuples, ids and names as plain arrays.
+
+use std::sync::Arc;
+
+use super::records::CLAIM_COLUMNS;
+use super::Dialect;
+
+/// The states in which a job still has work ahead of it.
+pub(super) const UNFINISHED: &str = "('scheduled', 'ready', 'running', 'retrying')";
+
+/// The states a claim takes jobs from (when their `run_at` has come).
+const DUE: &str = "('scheduled', 'ready', 'retrying')";
+
+pub(super) struct Sql {
+    pub claim: Arc<str>,
+    pub start_attempts: Arc<str>,
+    pub heartbeat: Arc<str>,
+    pub finish_jobs: Arc<str>,
+    pub finish_attempts: Arc<str>,
+    pub expire_jobs: Arc<str>,
+    /// Ends attempts `$1` (pairs) at `$2` with state `$3` and error `$4`.
+    pub end_attempts: Arc<str>,
+    pub unfinished_by_key: Arc<str>,
+    pub release: Arc<str>,
+    pub cancellable: Arc<str>,
+    pub cancel: Arc<str>,
+    pub retry: Arc<str>,
+    pub running_by_key: Arc<str>,
+    pub unclaim: Arc<str>,
+    pub buckets: Arc<str>,
+    pub refill: Arc<str>,
+}
+
+/// How many jobs of the same concurrency key as the row `alias` hold a live lease at `$3`.
+fn busy(alias: &str) -> String {
+    format!(
+        "(SELECT COUNT(*) FROM jobs AS busy WHERE busy.concurrency_key = {alias}.concurrency_key \
+         AND busy.state = 'running' AND busy.lease_until >= $3)"
+    )
+}
+
+impl Sql {
+    pub fn new(dialect: &Dialect) -> Self {
+        let rows = (dialect.rows)("$1");
+        let pairs = format!("SELECT CAST(r.value->>0 AS BIGINT) AS id, CAST(r.value->>1 AS BIGINT) AS attempt FROM {rows}");
+        let finished = format!(
+            "SELECT CAST(r.value->>0 AS BIGINT) AS id, CAST(r.value->>1 AS BIGINT) AS attempt, r.value->>2 AS kind, \
+             r.value->>3 AS output, r.value->>4 AS error, CAST(r.value->>5 AS BIGINT) AS retry_at, r.value->>6 AS console \
+             FROM {rows}"
+        );
+        let ids = (dialect.integers)("$1");
+        // A failure becomes final when no retry time is given or no attempts are left.
+        let dead = "(f.retry_at IS NULL OR jobs.attempt >= jobs.max_attempts)";
+        let sql = |text: String| Arc::from(text);
+        Sql {
+            claim: sql(format!(
+                "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_until = $1, worker = $2, updated_at = $3 \
+                 WHERE id IN ({}) RETURNING {CLAIM_COLUMNS}",
+                claimable(dialect)
+            )),
+            start_attempts: sql(format!(
+                "INSERT INTO attempts (job_id, attempt, due_at, state, started_at, worker, node) \
+                 SELECT f.id, f.attempt, f.due_at, 'running', $2, $3, $4 FROM \
+                 (SELECT CAST(r.value->>0 AS BIGINT) AS id, CAST(r.value->>1 AS BIGINT) AS attempt, \
+                 CAST(r.value->>2 AS BIGINT) AS due_at FROM {rows}) AS f"
+            )),
+            heartbeat: sql(format!(
+                "UPDATE jobs SET lease_until = $2, updated_at = $3 FROM ({pairs}) AS f \
+                 WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running' AND jobs.lease_until >= $3 \
+                 RETURNING jobs.id"
+            )),
+            finish_jobs: sql(format!(
+                "UPDATE jobs SET \
+                 state = CASE WHEN f.kind = 'completed' THEN 'completed' WHEN {dead} THEN 'dead' ELSE 'retrying' END, \
+                 output = f.output, error = f.error, run_at = COALESCE(f.retry_at, jobs.run_at), lease_until = NULL, \
+                 updated_at = $2, finished_at = CASE WHEN f.kind = 'completed' OR {dead} THEN $2 END \
+                 FROM ({finished}) AS f \
+                 WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running' RETURNING jobs.id"
+            )),
+            finish_attempts: sql(format!(
+                "UPDATE attempts SET state = CASE WHEN f.kind = 'completed' THEN 'completed' ELSE 'failed' END, \
+                 finished_at = $2, output = f.output, error = f.error, console = f.console \
+                 FROM ({finished}) AS f WHERE attempts.job_id = f.id AND attempts.attempt = f.attempt"
+            )),
+            expire_jobs: sql(
+                "UPDATE jobs SET state = CASE WHEN attempt >= max_attempts THEN 'dead' ELSE 'ready' END, \
+                 finished_at = CASE WHEN attempt >= max_attempts THEN $1 END, \
+                 error = CASE WHEN attempt >= max_attempts THEN $2 ELSE error END, \
+                 lease_until = NULL, worker = NULL, updated_at = $1 \
+                 WHERE state = 'running' AND lease_until < $1 RETURNING id, attempt"
+                    .to_owned(),
+            ),
+            end_attempts: sql(format!(
+                "UPDATE attempts SET state = $3, finished_at = $2, error = $4 FROM ({pairs}) AS f \
+                 WHERE attempts.job_id = f.id AND attempts.attempt = f.attempt"
+            )),
+            unfinished_by_key: sql(format!(
+                "SELECT id, unique_key FROM jobs WHERE unique_key IN ({}) AND state IN {UNFINISHED}",
+                (dialect.texts)("$1")
+            )),
+            // One more attempt allowed: the released one does not count, and the token
+            // (attempt) keeps increasing so the releasing worker stays fenced out.
+            release: sql(format!(
+                "UPDATE jobs SET state = 'ready', max_attempts = jobs.max_attempts + 1, lease_until = NULL, worker = NULL, \
+                 updated_at = $2 FROM ({pairs}) AS f \
+                 WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running' RETURNING jobs.id, jobs.attempt"
+            )),
+            cancellable: sql(format!(
+                "SELECT id, state, attempt FROM jobs WHERE id IN ({ids}) AND state IN {UNFINISHED}{}",
+                dialect.lock
+            )),
+            cancel: sql(format!(
+                "UPDATE jobs SET state = 'cancelled', finished_at = $2, lease_until = NULL, updated_at = $2 WHERE id IN ({ids})"
+            )),
+            // A job whose unique key another unfinished job took meanwhile stays where it is.
+            retry: sql(format!(
+                "UPDATE jobs SET state = 'ready', run_at = $2, finished_at = NULL, lease_until = NULL, worker = NULL, \
+                 updated_at = $2, max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE max_attempts END \
+                 WHERE id IN ({ids}) AND state IN ('dead', 'cancelled') AND (unique_key IS NULL OR NOT EXISTS \
+                 (SELECT 1 FROM jobs AS holder WHERE holder.unique_key = jobs.unique_key AND holder.state IN {UNFINISHED})) \
+                 RETURNING id"
+            )),
+            running_by_key: sql(format!(
+                "SELECT concurrency_key, COUNT(*) FROM jobs WHERE concurrency_key IN ({}) AND state = 'running' \
+                 AND lease_until >= $2 GROUP BY concurrency_key",
+                (dialect.texts)("$1")
+            )),
+            unclaim: sql(format!(
+                "UPDATE jobs SET state = 'ready', attempt = jobs.attempt - 1, lease_until = NULL, worker = NULL \
+                 FROM ({pairs}) AS f WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running'"
+            )),
+            buckets: sql(format!(
+                "SELECT name, rate, tokens, refilled_at FROM queues WHERE name IN ({}) ORDER BY name{}",
+                (dialect.texts)("$1"),
+                dialect.lock
+            )),
+            refill: sql(format!(
+                "UPDATE queues SET tokens = CAST(r.value->>1 AS DOUBLE PRECISION), refilled_at = $2 FROM {rows} \
+                 WHERE queues.name = r.value->>0"
+            )),
+        }
+    }
+}
+
+/// The ids a claim takes: the first `$5` due jobs (`run_at <= $3`) of the queues `$4`
+/// (whose target is in `$6`, unless it is null), by priority then age, skipping jobs whose
+/// concurrency key is at its limit, and taking no more of one key than it has room for.
+///
+/// The candidates are picked first (the backend's `due`, which walks the claim index and
+/// stops at the limit), then ranked within each key: ranking every due job would sort
+/// millions of rows.
+fn claimable(dialect: &Dialect) -> String {
+    let filters = format!(
+        "AND state IN {DUE} AND run_at <= $3 AND ($6 IS NULL OR target IN ({})) \
+         AND (concurrency_key IS NULL OR concurrency_limit > {})",
+        (dialect.texts)("$6"),
+        busy("jobs")
+    );
+    let due = dialect.due.replace("{filters}", &filters);
+    format!(
+        "SELECT ranked.id FROM (SELECT c.id, c.concurrency_key, c.concurrency_limit, ROW_NUMBER() OVER \
+         (PARTITION BY c.concurrency_key ORDER BY c.priority DESC, c.run_at, c.id) AS nth FROM ({due}) AS c) AS ranked \
+         WHERE ranked.concurrency_key IS NULL OR ranked.nth + {} <= ranked.concurrency_limit",
+        busy("ranked")
+    )
+}
