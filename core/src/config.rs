@@ -26,6 +26,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use serde_json::value::RawValue;
+
+use crate::queue::Schedule;
 use crate::{EngineOptions, Error, Result};
 
 /// The file [`Config::load`] reads from the working directory when no path is given.
@@ -36,7 +39,7 @@ pub const DEFAULT_DATABASE: &str = "sqlite://cogwork.db";
 
 /// Everything `cogwork.yml` and the environment can set. A setting left out is `None` (or
 /// empty), so whoever applies the configuration keeps its own default.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Config {
     /// The file the settings came from, if any.
     pub file: Option<PathBuf>,
@@ -52,7 +55,8 @@ pub struct Config {
     pub retention: Option<Duration>,
     pub fetch_allow: Vec<String>,
     pub queues: BTreeMap<String, QueueConfig>,
-    pub schedules: Vec<ScheduleConfig>,
+    /// Checked when read: their expressions and time zones parse.
+    pub schedules: Vec<Schedule>,
 }
 
 /// The settings of one queue.
@@ -64,42 +68,9 @@ pub struct QueueConfig {
     pub rate_limit: Option<f64>,
 }
 
-/// A cron entry that enqueues `target` with `input` at each tick.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScheduleConfig {
-    pub name: String,
-    pub cron: String,
-    /// An IANA time zone; `UTC` when left out.
-    pub timezone: String,
-    pub target: String,
-    pub input: Value,
-    pub queue: String,
-    /// What to do with ticks that fell while nothing ran: `skip`, `run_once` or `run_all`.
-    pub missed: MissedTicks,
-}
-
-/// What a schedule does with the ticks that fell while no scheduler was running.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MissedTicks {
-    #[default]
-    Skip,
-    RunOnce,
-    RunAll,
-}
-
-impl MissedTicks {
-    const NAMES: [(&'static str, MissedTicks); 3] =
-        [("skip", MissedTicks::Skip), ("run_once", MissedTicks::RunOnce), ("run_all", MissedTicks::RunAll)];
-
-    /// The policy named `skip`, `run_once` or `run_all`.
-    pub fn parse(name: &str) -> Option<MissedTicks> {
-        MissedTicks::NAMES.iter().find(|(known, _)| *known == name).map(|(_, policy)| *policy)
-    }
-}
-
 const TOP_LEVEL: &[&str] = &["database", "tasks", "workers", "timeout", "lease", "retention", "fetch_allow", "queues", "schedules"];
 const QUEUE: &[&str] = &["concurrency", "rate_limit"];
-const SCHEDULE: &[&str] = &["name", "cron", "timezone", "target", "input", "queue", "missed"];
+const SCHEDULE: &[&str] = &["name", "cron", "timezone", "target", "input", "queue", "priority", "max_attempts", "missed"];
 
 impl Config {
     /// Reads `path`, which must exist, or else `./cogwork.yml` if there is one, then applies
@@ -304,33 +275,39 @@ fn rate(value: &Value, key: &Key) -> Result<f64> {
     value.as_f64().filter(|rate| rate.is_finite() && *rate > 0.0).ok_or_else(|| key.refuse("a positive number of jobs per second", value))
 }
 
-fn schedules(value: &Value, key: &Key) -> Result<Vec<ScheduleConfig>> {
+fn schedules(value: &Value, key: &Key) -> Result<Vec<Schedule>> {
     let items = value.as_array().ok_or_else(|| key.refuse("a list of schedules", value))?;
     items.iter().enumerate().map(|(index, item)| schedule(item, &key.item(index))).collect()
 }
 
-fn schedule(value: &Value, key: &Key) -> Result<ScheduleConfig> {
+fn schedule(value: &Value, key: &Key) -> Result<Schedule> {
     let map = fields(value, key, SCHEDULE)?;
     let text = |name: &str| text_of(required(map, name, key)?, &key.child(name));
-    let optional = |name: &str, default: &str| map.get(name).map_or(Ok(default.to_owned()), |value| text_of(value, &key.child(name)));
-    let missed = match map.get("missed") {
-        Some(value) => value.as_str().and_then(MissedTicks::parse).ok_or_else(|| key.child("missed").refuse("skip, run_once or run_all", value))?,
-        None => MissedTicks::default(),
-    };
-    Ok(ScheduleConfig {
-        name: text("name")?,
-        cron: text("cron")?,
-        timezone: optional("timezone", "UTC")?,
-        target: text("target")?,
-        input: map.get("input").cloned().unwrap_or_else(|| Value::Object(Map::new())),
-        queue: optional("queue", "default")?,
-        missed,
-    })
+    let input = map.get("input").map_or_else(|| "{}".to_owned(), Value::to_string);
+    let mut schedule = Schedule::new(text("name")?, text("cron")?, text("target")?, RawValue::from_string(input).expect("JSON text of a value"));
+    for (name, value) in map {
+        let key = key.child(name);
+        match name.as_str() {
+            "timezone" => schedule.timezone = text_of(value, &key)?,
+            "queue" => schedule.queue = text_of(value, &key)?,
+            "priority" => schedule.priority = value.as_i64().and_then(|n| i32::try_from(n).ok()).ok_or_else(|| key.refuse("a whole number", value))?,
+            "max_attempts" => schedule.max_attempts = i32::try_from(count(value, &key)?).map_err(|_| key.refuse("a whole number of at least 1", value))?,
+            "missed" => schedule.missed = value.as_str().and_then(|name| name.parse().ok()).ok_or_else(|| key.refuse("skip, run_once or run_all", value))?,
+            _ => {} // name, cron, target and input, read above
+        }
+    }
+    // A bad expression or time zone is refused now, not at the first tick.
+    schedule.timetable().map_err(|error| match error {
+        Error::Configuration(message) => Error::Configuration(format!("{}: `{}`: {message}", key.origin, key.path)),
+        other => other,
+    })?;
+    Ok(schedule)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::queue::MissedTicks;
 
     fn parse(text: &str) -> Result<Config> {
         Config::parse(text, Path::new("/srv/app/cogwork.yml"))
@@ -361,18 +338,20 @@ mod tests {
         assert_eq!(config.fetch_allow, ["api.example.com"]);
         assert_eq!(config.queues["mail"], QueueConfig { concurrency: Some(5), rate_limit: Some(2.5) });
         assert_eq!(config.queues["bulk"], QueueConfig::default());
-        assert_eq!(config.schedules[0].timezone, "Europe/Paris");
-        assert_eq!(config.schedules[0].input, serde_json::json!({"n": 1}));
-        assert_eq!(config.schedules[0].missed, MissedTicks::RunOnce);
+        let nightly = &config.schedules[0];
+        assert_eq!((nightly.name.as_str(), nightly.cron.as_str(), nightly.target.as_str()), ("nightly", "0 3 * * *", "report"));
+        assert_eq!((nightly.timezone.as_str(), nightly.input.get(), nightly.missed), ("Europe/Paris", r#"{"n":1}"#, MissedTicks::RunOnce));
         let defaults = &config.schedules[1];
         assert_eq!((defaults.timezone.as_str(), defaults.queue.as_str(), defaults.missed), ("UTC", "default", MissedTicks::Skip));
-        assert_eq!(defaults.input, serde_json::json!({}));
+        assert_eq!(defaults.input.get(), "{}");
     }
 
     #[test]
     fn an_empty_file_sets_nothing_and_the_database_defaults_to_sqlite() {
         let config = parse("").unwrap();
-        assert_eq!(config, Config { file: Some(PathBuf::from("/srv/app/cogwork.yml")), ..Config::default() });
+        assert_eq!(config.file, Some(PathBuf::from("/srv/app/cogwork.yml")));
+        assert!(config.database.is_none() && config.workers.is_none() && config.timeout.is_none() && config.tasks.is_empty());
+        assert!(config.queues.is_empty() && config.schedules.is_empty());
         assert_eq!(config.database(), DEFAULT_DATABASE);
     }
 
@@ -407,7 +386,9 @@ mod tests {
         assert!(refusal("timeout: forever\n").contains("`timeout` must be a positive duration"));
         assert!(refusal("tasks: [a, 3]\n").contains("`tasks[1]` must be a string, not 3"));
         assert!(refusal("schedules:\n  - {name: a, target: t}\n").contains("`schedules[0]` needs a `cron`"));
-        assert!(refusal("schedules:\n  - {name: a, cron: x, target: t, missed: sometimes}\n").contains("`schedules[0].missed` must be skip, run_once or run_all"));
+        assert!(refusal("schedules:\n  - {name: a, cron: '* * * * *', target: t, missed: sometimes}\n").contains("`schedules[0].missed` must be skip, run_once or run_all"));
+        let message = refusal("schedules:\n  - {name: a, cron: '* * * * *', target: t}\n  - {name: nightly, cron: '0 25 * * *', target: t}\n");
+        assert!(message.contains("/srv/app/cogwork.yml: `schedules[1]`: ") && message.contains("nightly") && message.contains("25"), "{message}");
         assert!(refusal("- just\n- a list\n").contains("the document must be a mapping"));
         assert!(refusal("workers: [\n").contains("/srv/app/cogwork.yml is not valid YAML"));
     }

@@ -310,3 +310,34 @@ fn the_job_commands_work_the_same_on_postgresql() {
     assert_eq!(workspace.json(&["jobs", "cancel", &id.to_string()]), json!({"cancelled": [id], "unchanged": []}));
     assert_eq!(workspace.json(&["jobs", "list", "--state", "cancelled"])["jobs"][0]["id"], json!(id));
 }
+
+#[test]
+fn schedules_are_added_listed_disabled_and_removed() {
+    let workspace = Workspace::new();
+    let added = workspace.json(&["schedule", "add", "nightly", "0 3 * * *", "report", "--input", r#"{"format": "pdf"}"#, "--timezone", "Europe/Paris", "--missed", "run_once", "--queue", "reports"]);
+    let keys: Vec<&str> = added.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["name", "cron", "timezone", "target", "input", "queue", "priority", "max_attempts", "missed", "enabled", "next_tick", "last_tick"]);
+    assert_eq!((&added["missed"], &added["input"], &added["enabled"], &added["last_tick"]), (&json!("run_once"), &json!({"format": "pdf"}), &json!(true), &Value::Null));
+    let next = added["next_tick"].as_str().unwrap();
+    assert!(is_utc_time(&added["next_tick"]) && (next.contains("T01:00:00") || next.contains("T02:00:00")), "3:00 in Paris is 1:00 or 2:00 UTC: {next}");
+    workspace.json(&["schedule", "add", "tick", "*/5 * * * * *", "ping"]);
+
+    let names = |list: &Value| list["schedules"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(names(&workspace.json(&["schedule", "list"])), ["nightly", "tick"]);
+    assert_eq!(workspace.json(&["schedule", "disable", "tick"]), json!({"disabled": "tick"}));
+    assert_eq!(workspace.json(&["schedule", "list"])["schedules"][1]["enabled"], json!(false));
+    workspace.json(&["schedule", "enable", "tick"]);
+    assert_eq!(workspace.json(&["schedule", "remove", "nightly"]), json!({"removed": "nightly"}));
+    assert_eq!(names(&workspace.json(&["schedule", "list"])), ["tick"]);
+    let table = text(&workspace.cogwork(&["schedule", "list"]).stdout);
+    assert!(table.starts_with("NAME") && table.contains("tick  */5 * * * * * UTC  ping    enabled"), "{table}");
+
+    let output = workspace.cogwork(&["schedule", "remove", "nightly"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("there is no schedule `nightly`"), "{}", text(&output.stderr));
+    let output = workspace.cogwork(&["schedule", "add", "bad", "0 25 * * *", "report"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("bad") && text(&output.stderr).contains("0 25 * * *"), "{}", text(&output.stderr));
+    let output = workspace.cogwork(&["schedule", "add", "bad", "* * * * *", "report", "--missed", "sometimes"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+}

@@ -9,6 +9,7 @@
 mod database;
 mod jobs;
 mod output;
+mod schedule;
 mod tasks;
 
 use std::path::PathBuf;
@@ -55,6 +56,9 @@ enum Command {
     #[command(subcommand)]
     Jobs(jobs::Jobs),
     Stats(database::StatsArgs),
+    /// Add, list, remove, enable and disable cron schedules.
+    #[command(subcommand)]
+    Schedule(schedule::Schedules),
     /// Serve as a worker process (started by an engine, not by hand).
     #[command(hide = true)]
     Worker,
@@ -113,6 +117,7 @@ async fn execute(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Enqueue(enqueue) => enqueue.execute(settings).await,
         Command::Jobs(jobs) => jobs.execute(settings).await,
         Command::Stats(stats) => stats.execute(settings).await,
+        Command::Schedule(schedules) => schedules.execute(settings).await,
         Command::Worker => unreachable!("the worker never returns"),
     }
 }

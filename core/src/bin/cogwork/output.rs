@@ -12,7 +12,7 @@ pub fn time(micros: i64) -> Value {
     Value::String(rfc3339(micros, SecondsFormat::Micros))
 }
 
-fn optional_time(micros: Option<i64>) -> Value {
+pub fn optional_time(micros: Option<i64>) -> Value {
     micros.map_or(Value::Null, time)
 }
 
@@ -26,7 +26,7 @@ pub fn parse_time(text: &str) -> Result<SystemTime, String> {
 }
 
 /// A time for people: to the second.
-fn when(micros: i64) -> String {
+pub fn when(micros: i64) -> String {
     rfc3339(micros, SecondsFormat::Secs)
 }
 
