@@ -13,9 +13,15 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use tokio::sync::mpsc;
 
-use crate::js::{Completion, Execution, ExecutionRequest, HttpMock, Pool, PoolOptions, RawExecution, RequestContext, WorkerCommand};
+use crate::js::{Completion, Execution, ExecutionRequest, HttpMock, Pool, PoolOptions, RawExecution, RequestContext, Submission, WorkerCommand};
 use crate::value::{output_from_payload, payload_from_input};
+use crate::queue::Backoff;
+use crate::store::StoreOptions;
 use crate::task::{Registry, Task, Watcher};
+
+mod jobs;
+
+pub use jobs::{HandlerOptions, JobOptions, JobSpec};
 
 /// Where JavaScript runs.
 #[derive(Debug, Clone)]
@@ -41,6 +47,11 @@ pub struct EngineOptions {
     fetch_max_response_bytes: usize,
     console_max_bytes: usize,
     watch: bool,
+    database: String,
+    store_options: StoreOptions,
+    node: String,
+    lease: Duration,
+    backoff: Backoff,
 }
 
 impl Default for EngineOptions {
@@ -56,6 +67,11 @@ impl Default for EngineOptions {
             fetch_max_response_bytes: 10 << 20,
             console_max_bytes: 1 << 20,
             watch: false,
+            database: DEFAULT_DATABASE.into(),
+            store_options: StoreOptions::default(),
+            node: default_node(),
+            lease: Duration::from_secs(30),
+            backoff: Backoff::default(),
         }
     }
 }
@@ -127,11 +143,46 @@ impl EngineOptions {
         self
     }
 
+    /// The job database: `sqlite://path` (the default is `sqlite://cogwork.db`),
+    /// `sqlite::memory:`, or `postgres://user:password@host/database`. It is opened on the
+    /// first job call, so an engine that only runs tasks never creates it.
+    pub fn database(mut self, url: impl Into<String>) -> Self {
+        self.database = url.into();
+        self
+    }
+    /// How the job database is opened (SQLite durability, pool size, the clock).
+    pub fn store_options(mut self, options: StoreOptions) -> Self {
+        self.store_options = options;
+        self
+    }
+    /// The name attempts record as where they ran; defaults to the host name.
+    pub fn node(mut self, name: impl Into<String>) -> Self {
+        self.node = name.into();
+        self
+    }
+    /// How long a claimed job stays this process's without a heartbeat (30 s by default;
+    /// heartbeats go every third of it). A crashed process's jobs run again after it.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+    /// The retry delays of jobs whose job and handler set none.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
     fn validate(&self) -> Result<()> {
         if self.workers == 0 {
             return Err(Error::Configuration("workers must be at least 1".into()));
         }
         check_timeout(self.timeout, "timeout")?;
+        if self.lease < Duration::from_millis(300) {
+            return Err(Error::Configuration(format!(
+                "lease must be at least 0.3s (heartbeats go every third of it), not {:.3}s",
+                self.lease.as_secs_f64()
+            )));
+        }
         if self.memory_limit.is_some_and(|bytes| bytes < 64 << 20) {
             return Err(Error::Configuration(
                 "memory_limit below 64 MiB leaves a worker no room to start; raise it or pass none".into(),
@@ -139,6 +190,18 @@ impl EngineOptions {
         }
         Ok(())
     }
+}
+
+/// The job database unless the options say otherwise: a file in the working directory.
+pub const DEFAULT_DATABASE: &str = "sqlite://cogwork.db";
+
+/// This machine's host name, or `localhost` when it cannot be read.
+fn default_node() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// The address-space cap of a worker process unless the options say otherwise: 1 GiB.
@@ -183,6 +246,7 @@ struct Inner {
     /// The process that opened the engine: its workers and runtime do not survive a fork.
     pid: u32,
     _watcher: Option<Watcher>,
+    jobs: jobs::JobSettings,
 }
 
 impl Engine {
@@ -208,7 +272,9 @@ impl Engine {
             console_max_bytes: options.console_max_bytes,
         })
         .await?;
-        let inner = Inner { registry, pool: ManuallyDrop::new(pool), timeout: options.timeout, pid: std::process::id(), _watcher: watcher };
+        let jobs = jobs::JobSettings::new(options.database, options.store_options, options.node, options.lease, options.backoff);
+        let inner =
+            Inner { registry, pool: ManuallyDrop::new(pool), timeout: options.timeout, pid: std::process::id(), _watcher: watcher, jobs };
         Ok(Engine { inner: Arc::new(inner) })
     }
 
@@ -234,7 +300,7 @@ impl Engine {
             match self.request(task, &input, &options) {
                 Ok((task, request)) => {
                     batch.tasks.push(Some(task));
-                    requests.push((index as u64, request));
+                    requests.push(Submission { id: index as u64, request, interest: None });
                 }
                 Err(error) => {
                     batch.tasks.push(None);
@@ -279,15 +345,32 @@ impl Engine {
         self.registry().warnings().to_vec()
     }
 
-    /// Stops the workers. Runs already under way finish first; later runs fail. In a
-    /// forked child it does nothing: the workers belong to the parent.
+    /// Stops the workers and closes the job database. Runs already under way finish
+    /// first; later runs fail. In a forked child it does nothing: the workers belong to the
+    /// parent.
     pub async fn close(&self) {
         if self.check_process().is_ok() {
             self.inner.pool.close().await;
+            self.inner.jobs.close().await;
         }
     }
 
-    fn registry(&self) -> Arc<Registry> {
+    /// Submits JavaScript executions for the dispatcher.
+    pub(crate) fn submit(&self, batch: Vec<Submission>, completions: &mpsc::UnboundedSender<Completion>) -> Result<()> {
+        self.inner.pool.submit(batch, completions)
+    }
+
+    /// The timeout of runs and jobs that set none.
+    pub(crate) fn default_timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    /// Checks an execution's output as [`run`](Self::run) does: limits, then the output schema.
+    pub(crate) fn check_output(&self, task: &Task, execution: &RawExecution) -> Result<()> {
+        task.validate_output(&output_from_payload(task, &execution.output)?)
+    }
+
+    pub(crate) fn registry(&self) -> Arc<Registry> {
         self.inner.registry.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 

@@ -101,6 +101,17 @@ pub enum Error {
     #[error("worker protocol error: {0}")]
     Protocol(String),
 
+    /// A job's target is neither a loaded task nor a registered handler.
+    #[error("unknown target `{target}`: no loaded task or registered handler has this name; {hint}")]
+    UnknownTarget { target: String, hint: String },
+
+    #[error("job {id} not found; it never existed or was purged")]
+    JobNotFound { id: i64 },
+
+    /// An operation that the job's state does not allow, such as retrying a completed job.
+    #[error("job {id} is {state}: {reason}")]
+    InvalidJobState { id: i64, state: String, reason: String },
+
     /// The job store could not open, migrate, read or write its database. The message names
     /// the database (its URL without a password) and the operation.
     #[error("database error: {message}")]
@@ -135,11 +146,13 @@ pub enum ErrorKind {
     Protocol,
     LimitExceeded,
     Database,
+    JobNotFound,
+    InvalidJobState,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order: `ALL[kind as usize] == kind`.
-    pub const ALL: [ErrorKind; 14] = [
+    pub const ALL: [ErrorKind; 16] = [
         ErrorKind::InvalidTask,
         ErrorKind::TaskNotFound,
         ErrorKind::InvalidInput,
@@ -154,6 +167,8 @@ impl ErrorKind {
         ErrorKind::Protocol,
         ErrorKind::LimitExceeded,
         ErrorKind::Database,
+        ErrorKind::JobNotFound,
+        ErrorKind::InvalidJobState,
     ];
 
     /// The name both bindings give the exception class of this kind. None is the name of a
@@ -175,6 +190,8 @@ impl ErrorKind {
             ErrorKind::Protocol => "ProtocolError",
             ErrorKind::LimitExceeded => "LimitExceededError",
             ErrorKind::Database => "DatabaseError",
+            ErrorKind::JobNotFound => "JobNotFoundError",
+            ErrorKind::InvalidJobState => "InvalidJobStateError",
         }
     }
 
@@ -278,7 +295,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::InvalidTask { .. } => ErrorKind::InvalidTask,
-            Error::TaskNotFound { .. } => ErrorKind::TaskNotFound,
+            Error::TaskNotFound { .. } | Error::UnknownTarget { .. } => ErrorKind::TaskNotFound,
             Error::InvalidInput { .. } => ErrorKind::InvalidInput,
             Error::InvalidOutput { .. } => ErrorKind::InvalidOutput,
             Error::TaskFailed { .. } => ErrorKind::TaskFailed,
@@ -291,6 +308,8 @@ impl Error {
             Error::Protocol(_) => ErrorKind::Protocol,
             Error::ValueTooDeep { .. } | Error::ValueTooLarge { .. } => ErrorKind::LimitExceeded,
             Error::Database { .. } => ErrorKind::Database,
+            Error::JobNotFound { .. } => ErrorKind::JobNotFound,
+            Error::InvalidJobState { .. } => ErrorKind::InvalidJobState,
         }
     }
 
@@ -301,7 +320,7 @@ impl Error {
         let task = |name: &'a str| (Field::Task, Detail::Text(name));
         match self {
             Error::InvalidTask { path, .. } => vec![(Field::Path, Detail::Path(path))],
-            Error::TaskNotFound { name, .. } => vec![task(name)],
+            Error::TaskNotFound { name, .. } | Error::UnknownTarget { target: name, .. } => vec![task(name)],
             Error::InvalidInput { task: name, violations } | Error::InvalidOutput { task: name, violations } => {
                 vec![task(name), (Field::Violations, Detail::Violations(violations))]
             }
@@ -322,7 +341,13 @@ impl Error {
             Error::Interrupted { task: name } => vec![task(name)],
             Error::ValueTooDeep { task: name, path, limit } => vec![task(name), text(Field::Path, path), (Field::Limit, Detail::Integer(*limit as u64))],
             Error::ValueTooLarge { task: name, limit, .. } => vec![task(name), (Field::Limit, Detail::Integer(*limit as u64))],
-            Error::Configuration(_) | Error::EngineClosed(_) | Error::Io { .. } | Error::Protocol(_) | Error::Database { .. } => Vec::new(),
+            Error::Configuration(_)
+            | Error::EngineClosed(_)
+            | Error::Io { .. }
+            | Error::Protocol(_)
+            | Error::Database { .. }
+            | Error::JobNotFound { .. }
+            | Error::InvalidJobState { .. } => Vec::new(),
         }
     }
 }

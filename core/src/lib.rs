@@ -27,7 +27,9 @@ pub mod store;
 pub mod task;
 pub mod value;
 
-pub use engine::{Engine, EngineOptions, ExecutionMode, RunOptions, Runs, DEFAULT_MEMORY_LIMIT, MAX_TIMEOUT};
+pub use engine::{
+    Engine, EngineOptions, ExecutionMode, HandlerOptions, JobOptions, JobSpec, RunOptions, Runs, DEFAULT_DATABASE, DEFAULT_MEMORY_LIMIT, MAX_TIMEOUT,
+};
 pub use error::{Detail, Error, ErrorKind, Field, JsError, Result, SchemaViolation};
 pub use js::{ConsoleLine, Execution, HttpMock, RequestContext, WorkerCommand};
 pub use serde_json::Value;

@@ -111,6 +111,14 @@ class DatabaseError(CogworkError):
     the database (without its password) and what to do."""
 
 
+class JobNotFoundError(CogworkError):
+    """No job has the id asked for: it never existed, or finished jobs were purged."""
+
+
+class InvalidJobStateError(CogworkError):
+    """The job's state does not allow what was asked, such as retrying a completed job."""
+
+
 class LimitExceededError(CogworkError):
     """An input or output went past one of the engine's limits: nested deeper than ``limit``
     levels (``path`` says where), or larger than ``limit`` bytes of JSON. Nothing ran with it.
@@ -135,8 +143,10 @@ __all__ = [
     "DatabaseError",
     "EngineClosedError",
     "InvalidInputError",
+    "InvalidJobStateError",
     "InvalidOutputError",
     "InvalidTaskError",
+    "JobNotFoundError",
     "LimitExceededError",
     "OperatingSystemError",
     "ProtocolError",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::value::RawValue;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::fetch::HttpMock;
@@ -81,16 +81,35 @@ pub(crate) struct Reply(Option<ReplyTo>);
 
 enum ReplyTo {
     One(oneshot::Sender<Result<RawExecution>>),
-    Batch { id: u64, completions: mpsc::UnboundedSender<Completion> },
+    Batch { id: u64, completions: mpsc::UnboundedSender<Completion>, interest: Option<watch::Receiver<()>> },
 }
+
+/// Held by whoever submitted an execution that may be given up on its own (a job that was
+/// cancelled or lost its lease): dropping it abandons that one execution, as a caller
+/// leaving does. Create with [`Interest::new`], and submit the other half with the request.
+#[derive(Debug)]
+pub(crate) struct Interest {
+    _held: watch::Sender<()>,
+}
+
+impl Interest {
+    pub fn new() -> (Interest, InterestWatch) {
+        let (sender, receiver) = watch::channel(());
+        (Interest { _held: sender }, InterestWatch(receiver))
+    }
+}
+
+/// The submitted half of an [`Interest`].
+#[derive(Debug)]
+pub(crate) struct InterestWatch(watch::Receiver<()>);
 
 impl Reply {
     pub fn one(sender: oneshot::Sender<Result<RawExecution>>) -> Reply {
         Reply(Some(ReplyTo::One(sender)))
     }
 
-    pub fn batch(id: u64, completions: mpsc::UnboundedSender<Completion>) -> Reply {
-        Reply(Some(ReplyTo::Batch { id, completions }))
+    pub fn batch(id: u64, completions: mpsc::UnboundedSender<Completion>, interest: Option<InterestWatch>) -> Reply {
+        Reply(Some(ReplyTo::Batch { id, completions, interest: interest.map(|watch| watch.0) }))
     }
 
     pub fn send(mut self, result: Result<RawExecution>) {
@@ -100,7 +119,7 @@ impl Reply {
     fn answer(&mut self, result: Result<RawExecution>) {
         match self.0.take() {
             Some(ReplyTo::One(sender)) => drop(sender.send(result)),
-            Some(ReplyTo::Batch { id, completions }) => drop(completions.send(Completion { id, result })),
+            Some(ReplyTo::Batch { id, completions, .. }) => drop(completions.send(Completion { id, result })),
             None => {}
         }
     }
@@ -109,7 +128,9 @@ impl Reply {
     pub fn is_abandoned(&self) -> bool {
         match &self.0 {
             Some(ReplyTo::One(sender)) => sender.is_closed(),
-            Some(ReplyTo::Batch { completions, .. }) => completions.is_closed(),
+            Some(ReplyTo::Batch { completions, interest, .. }) => {
+                completions.is_closed() || interest.as_ref().is_some_and(|interest| interest.has_changed().is_err())
+            }
             None => true,
         }
     }
@@ -118,7 +139,13 @@ impl Reply {
     pub async fn abandoned(&mut self) {
         match &mut self.0 {
             Some(ReplyTo::One(sender)) => sender.closed().await,
-            Some(ReplyTo::Batch { completions, .. }) => completions.closed().await,
+            Some(ReplyTo::Batch { completions, interest: None, .. }) => completions.closed().await,
+            Some(ReplyTo::Batch { completions, interest: Some(interest), .. }) => {
+                tokio::select! {
+                    _ = completions.closed() => {}
+                    _ = async { while interest.changed().await.is_ok() {} } => {}
+                }
+            }
             None => {}
         }
     }

@@ -11,9 +11,9 @@ mod protocol;
 mod sandbox;
 mod worker;
 
-pub(crate) use execution::{Completion, ExecutionRequest, RawExecution};
+pub(crate) use execution::{Completion, ExecutionRequest, Interest, RawExecution};
 pub use execution::{ConsoleLine, Execution, RequestContext};
 pub use fetch::HttpMock;
 pub use launch::{WorkerCommand, INHERITED_ENVIRONMENT};
-pub(crate) use pool::{Pool, PoolOptions};
+pub(crate) use pool::{Pool, PoolOptions, Submission};
 pub use worker::worker_main;

@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::execution::{Completion, ConsoleLine, ExecutionRequest, Pending, RawExecution, Reply, RequestContext};
+use super::execution::{Completion, ConsoleLine, ExecutionRequest, InterestWatch, Pending, RawExecution, Reply, RequestContext};
 use super::fetch::{FetchPolicy, Fetcher};
 use super::link::WorkerLink;
 use super::protocol::{encode_into, ExecuteFrame, Failure, FetchFailure, HostMessage, WorkerMessage};
@@ -61,6 +61,14 @@ struct Shared {
     in_flight: AtomicUsize,
     next_worker: AtomicU64,
     next_execution: AtomicU64,
+}
+
+/// One execution of a batch given to [`Pool::submit`].
+pub(crate) struct Submission {
+    /// Tags its [`Completion`].
+    pub id: u64,
+    pub request: ExecutionRequest,
+    pub interest: Option<InterestWatch>,
 }
 
 pub(crate) struct Pool {
@@ -110,11 +118,12 @@ impl Pool {
     }
 
     /// Submits a batch at once; each result arrives on `completions`, tagged with its id,
-    /// as soon as it is done. Dropping the receiver abandons whatever has not finished.
-    pub fn submit(&self, batch: Vec<(u64, ExecutionRequest)>, completions: &mpsc::UnboundedSender<Completion>) -> Result<()> {
+    /// as soon as it is done. Dropping the receiver abandons whatever has not finished;
+    /// dropping the [`Interest`](super::Interest) of a submission abandons that one.
+    pub fn submit(&self, batch: Vec<Submission>, completions: &mpsc::UnboundedSender<Completion>) -> Result<()> {
         let pending = batch
             .into_iter()
-            .map(|(id, request)| Pending::new(request, Reply::batch(id, completions.clone())))
+            .map(|Submission { id, request, interest }| Pending::new(request, Reply::batch(id, completions.clone(), interest)))
             .collect();
         self.shared.submissions.push(pending)
     }

@@ -124,6 +124,17 @@ pub struct StoreOptions {
     clock: Arc<dyn Clock>,
 }
 
+impl std::fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreOptions")
+            .field("synchronous", &self.synchronous)
+            .field("busy_timeout", &self.busy_timeout)
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
@@ -267,6 +278,11 @@ impl Store {
 
     fn now(&self) -> i64 {
         self.inner.clock.now_micros()
+    }
+
+    /// The store's clock now, in microseconds since the epoch: what its times are read against.
+    pub fn now_micros(&self) -> i64 {
+        self.now()
     }
 
     fn error(&self, what: &str, error: sqlx::Error) -> Error {

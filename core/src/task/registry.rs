@@ -80,6 +80,17 @@ impl Registry {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.by_label.is_empty()
+    }
+
+    /// Every name [`lookup`](Self::lookup) answers to: each label and uuid, alone and with
+    /// each of its versions.
+    pub fn names(&self) -> Vec<String> {
+        let keyed = self.by_label.iter().chain(&self.by_uuid);
+        keyed.flat_map(|(key, versions)| std::iter::once(key.clone()).chain(versions.iter().map(move |task| format!("{key}@{}", task.metadata.version)))).collect()
+    }
+
     /// Every task, sorted by label then newest version first.
     pub fn tasks(&self) -> Vec<Arc<Task>> {
         let mut labels: Vec<_> = self.by_label.keys().collect();

@@ -78,6 +78,12 @@ module Cogwork
   # database (without its password) and what to do.
   class DatabaseError < Error; end
 
+  # No job has the id asked for: it never existed, or finished jobs were purged.
+  class JobNotFoundError < Error; end
+
+  # The job's state does not allow what was asked, such as retrying a completed job.
+  class InvalidJobStateError < Error; end
+
   # An input or output went past one of the engine's limits: nested deeper than #limit
   # levels (#path says where), or larger than #limit bytes of JSON. Nothing ran with it.
   class LimitExceededError < Error

@@ -1,0 +1,306 @@
+//! Jobs through the engine, end to end: enqueue (with its checks), the dispatcher running
+//! JavaScript jobs in real worker processes and Rust handler jobs on handler threads,
+//! retries on a clock the test moves, cancel, retry, graceful stop and events — on a
+//! SQLite file and on a throwaway PostgreSQL server.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cogwork_core::queue::{Backoff, HostError, WorkOptions};
+use cogwork_core::store::{JobState, ManualClock, StoreOptions};
+use cogwork_core::{Engine, EngineOptions, Error, JobOptions, JobSpec};
+use serde_json::{json, Value};
+use support::write_task;
+
+/// Runs one scenario against each backend, as `<scenario>::sqlite` and `<scenario>::postgres`.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$scenario(super::Setup::sqlite()).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$scenario(super::Setup::postgres()).await
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    a_javascript_job_runs_once_and_records_its_output_and_attempt,
+    a_failing_handler_is_retried_after_its_backoff_and_then_dead,
+    a_non_retryable_error_sends_the_job_straight_to_dead,
+    a_cancelled_running_job_stays_cancelled_when_its_handler_returns,
+    a_dead_job_retried_runs_again_and_completes,
+    a_graceful_stop_finishes_short_jobs_and_hands_back_long_ones,
+);
+
+const START: i64 = 1_800_000_000_000_000;
+
+/// A database of one backend, task sources, and a clock the test moves by hand.
+struct Setup {
+    database: String,
+    clock: Arc<ManualClock>,
+    tasks: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Setup {
+    fn sqlite() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let database = format!("sqlite://{}", dir.path().join("jobs.db").display());
+        Setup::new(database, Some(dir))
+    }
+
+    fn postgres() -> Setup {
+        Setup::new(support::postgres::database(), None)
+    }
+
+    fn new(database: String, dir: Option<tempfile::TempDir>) -> Setup {
+        let tasks = tempfile::tempdir().unwrap();
+        write_task(tasks.path(), "double", "(input, context) => ({doubled: input.n * 2, attempt: context.attempt})");
+        write_task(tasks.path(), "refuse", "(input) => { throw new ValidationError('never valid', {retryable: false}); }");
+        Setup { database, clock: Arc::new(ManualClock::new(START)), tasks, _dir: dir }
+    }
+
+    fn options(&self) -> EngineOptions {
+        support::options(self.tasks.path(), 1)
+            .database(&self.database)
+            .store_options(StoreOptions::default().clock(self.clock.clone()))
+            .backoff(Backoff { base: Duration::from_secs(10), cap: Duration::from_secs(10) })
+    }
+
+    async fn engine(&self) -> Engine {
+        Engine::open(self.options()).await.expect("the engine opens")
+    }
+}
+
+fn drain_options() -> WorkOptions {
+    WorkOptions { stop_timeout: Duration::from_secs(5), ..WorkOptions::default() }
+}
+
+fn parsed(raw: &Option<Box<serde_json::value::RawValue>>) -> Value {
+    serde_json::from_str(raw.as_ref().expect("a value is recorded").get()).unwrap()
+}
+
+async fn a_javascript_job_runs_once_and_records_its_output_and_attempt(setup: Setup) {
+    let engine = setup.engine().await;
+    let id = engine.enqueue("double", json!({"n": 21}), JobOptions::default()).await.unwrap();
+    assert_eq!(engine.job(id).await.unwrap().state, JobState::Ready);
+    let progress = engine.drain(drain_options()).await.unwrap();
+    assert_eq!(progress.completed, 1);
+    let job = engine.job(id).await.unwrap();
+    assert_eq!(job.state, JobState::Completed);
+    assert_eq!(parsed(&job.output), json!({"doubled": 42, "attempt": 1}));
+    assert_eq!(job.attempts.len(), 1);
+    assert_eq!(job.attempts[0].state, "completed");
+    assert!(job.attempts[0].finished_at.is_some());
+    engine.close().await;
+}
+
+async fn a_failing_handler_is_retried_after_its_backoff_and_then_dead(setup: Setup) {
+    let engine = setup.engine().await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    engine
+        .handler("flaky", Default::default(), move |_job| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Err(HostError { class: "IOError".into(), message: "the disk is full".into(), backtrace: vec!["flaky.rs:1".into()], retryable: None })
+        })
+        .unwrap();
+    let options = JobOptions { max_attempts: Some(2), ..JobOptions::default() };
+    let id = engine.enqueue("flaky", json!({}), options).await.unwrap();
+    engine.drain(drain_options()).await.unwrap();
+    let job = engine.job(id).await.unwrap();
+    assert_eq!(job.state, JobState::Retrying);
+    assert!(job.run_at > START && job.run_at <= START + 10_000_000, "run_at {} within the 10 s backoff", job.run_at);
+    assert_eq!(parsed(&job.error)["class"], "IOError");
+
+    // Not yet due: a drain leaves it alone.
+    engine.drain(drain_options()).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    setup.clock.advance(Duration::from_secs(10));
+    engine.drain(drain_options()).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    let job = engine.job(id).await.unwrap();
+    assert_eq!(job.state, JobState::Dead);
+    assert_eq!(job.attempts.iter().map(|a| a.state.as_str()).collect::<Vec<_>>(), ["failed", "failed"]);
+    assert_eq!(parsed(&job.attempts[1].error)["backtrace"], json!(["flaky.rs:1"]));
+    engine.close().await;
+}
+
+async fn a_non_retryable_error_sends_the_job_straight_to_dead(setup: Setup) {
+    let engine = setup.engine().await;
+    let id = engine.enqueue("refuse", json!({}), JobOptions { max_attempts: Some(5), ..JobOptions::default() }).await.unwrap();
+    engine.drain(drain_options()).await.unwrap();
+    let job = engine.job(id).await.unwrap();
+    assert_eq!(job.state, JobState::Dead);
+    assert_eq!(job.attempts.len(), 1);
+    let error = parsed(&job.error);
+    assert_eq!((error["kind"].as_str(), error["name"].as_str(), error["retryable"].as_bool()), (Some("js"), Some("ValidationError"), Some(false)));
+    engine.close().await;
+}
+
+async fn a_cancelled_running_job_stays_cancelled_when_its_handler_returns(setup: Setup) {
+    let engine = setup.engine().await;
+    let (started, is_started) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let released = std::sync::Mutex::new(released);
+    engine
+        .handler("slow", Default::default(), move |_job| {
+            started.send(()).unwrap();
+            released.lock().unwrap().recv().unwrap();
+            Ok(json!({"done": true}))
+        })
+        .unwrap();
+    let id = engine.enqueue("slow", json!({}), JobOptions::default()).await.unwrap();
+    let worker = engine.start(drain_options()).await.unwrap();
+    tokio::task::spawn_blocking(move || is_started.recv().unwrap()).await.unwrap();
+    engine.cancel(id).await.unwrap();
+    release.send(()).unwrap();
+    let progress = worker.stop().await.unwrap();
+    assert_eq!(progress.completed, 0, "the late result was not recorded");
+    let job = engine.job(id).await.unwrap();
+    assert_eq!(job.state, JobState::Cancelled);
+    assert!(job.output.is_none());
+    let error = engine.cancel(id).await.unwrap_err();
+    assert!(matches!(error, Error::InvalidJobState { .. }), "{error}");
+    engine.close().await;
+}
+
+async fn a_dead_job_retried_runs_again_and_completes(setup: Setup) {
+    let engine = setup.engine().await;
+    let fail = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let failing = fail.clone();
+    engine
+        .handler("sometimes", Default::default(), move |_job| match failing.load(Ordering::SeqCst) {
+            true => Err(HostError { class: "Boom".into(), message: "boom".into(), ..HostError::default() }),
+            false => Ok(json!("fine")),
+        })
+        .unwrap();
+    let id = engine.enqueue("sometimes", json!({}), JobOptions { max_attempts: Some(1), ..JobOptions::default() }).await.unwrap();
+    engine.drain(drain_options()).await.unwrap();
+    assert_eq!(engine.job(id).await.unwrap().state, JobState::Dead);
+    let error = engine.retry(999_999).await.unwrap_err();
+    assert!(matches!(error, Error::JobNotFound { id: 999_999 }), "{error}");
+    fail.store(false, Ordering::SeqCst);
+    engine.retry(id).await.unwrap();
+    engine.drain(drain_options()).await.unwrap();
+    let job = engine.job(id).await.unwrap();
+    assert_eq!(job.state, JobState::Completed);
+    assert_eq!(parsed(&job.output), json!("fine"));
+    assert_eq!(job.attempts.len(), 2);
+    engine.close().await;
+}
+
+async fn a_graceful_stop_finishes_short_jobs_and_hands_back_long_ones(setup: Setup) {
+    let engine = setup.engine().await;
+    let (started, is_started) = std::sync::mpsc::channel();
+    let started = std::sync::Mutex::new(started);
+    engine
+        .handler("nap", Default::default(), move |job| {
+            let millis = serde_json::from_str::<Value>(job.input.get()).unwrap()["ms"].as_u64().unwrap();
+            started.lock().unwrap().send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(millis));
+            Ok(json!(millis))
+        })
+        .unwrap();
+    // One at a time, so each handler thread takes one (a thread reports its batch at once).
+    let options = WorkOptions { stop_timeout: Duration::from_millis(500), handler_threads: 2, ..WorkOptions::default() };
+    let worker = engine.start(options).await.unwrap();
+    let long = engine.enqueue("nap", json!({"ms": 3_000}), JobOptions::default()).await.unwrap();
+    let is_started = Arc::new(std::sync::Mutex::new(is_started));
+    let wait_start = || {
+        let is_started = is_started.clone();
+        tokio::task::spawn_blocking(move || is_started.lock().unwrap().recv().unwrap())
+    };
+    wait_start().await.unwrap();
+    let short = engine.enqueue("nap", json!({"ms": 50}), JobOptions::default()).await.unwrap();
+    wait_start().await.unwrap();
+    let progress = worker.stop().await.unwrap();
+    assert_eq!((progress.completed, progress.released), (1, 1));
+    assert_eq!(engine.job(short).await.unwrap().state, JobState::Completed);
+    let long = engine.job(long).await.unwrap();
+    assert_eq!(long.state, JobState::Ready, "handed back to run again");
+    assert_eq!(long.attempts[0].state, "released");
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enqueue_refuses_an_unknown_target_naming_close_ones_and_an_input_that_breaks_the_schema() {
+    let setup = Setup::sqlite();
+    let strict = write_task(setup.tasks.path(), "strict", "(input) => input");
+    support::write_json(&strict.join("input.schema.json"), &json!({"type": "object", "required": ["n"]}));
+    let engine = setup.engine().await;
+    let error = engine.enqueue("doubel", json!({}), JobOptions::default()).await.unwrap_err();
+    assert!(matches!(error, Error::UnknownTarget { .. }), "{error}");
+    assert!(error.to_string().contains("did you mean `double`?"), "{error}");
+    let error = engine.enqueue("strict", json!({"m": 1}), JobOptions::default()).await.unwrap_err();
+    assert!(matches!(error, Error::InvalidInput { .. }), "{error}");
+    let batch = vec![
+        JobSpec { target: "double".into(), input: json!({"n": 1}), options: JobOptions::default() },
+        JobSpec { target: "strict".into(), input: json!({}), options: JobOptions::default() },
+    ];
+    assert!(engine.enqueue_all(batch).await.is_err());
+    assert!(engine.jobs(&Default::default()).await.unwrap().is_empty(), "a refused batch enqueues nothing");
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_integer_input_is_stored_and_handed_to_the_handler_exactly() {
+    let setup = Setup::sqlite();
+    let engine = setup.engine().await;
+    engine.handler("echo", Default::default(), |job| Ok(serde_json::from_str(job.input.get()).unwrap())).unwrap();
+    let big: Value = serde_json::from_str(r#"{"n": 123456789012345678901234567890}"#).unwrap();
+    let id = engine.enqueue("echo", big.clone(), JobOptions::default()).await.unwrap();
+    engine.drain(drain_options()).await.unwrap();
+    let job = engine.job(id).await.unwrap();
+    assert_eq!(job.input.get(), r#"{"n":123456789012345678901234567890}"#);
+    assert_eq!(parsed(&job.output), big);
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_see_each_job_enqueued_started_and_completed_in_order() {
+    let setup = Setup::sqlite();
+    let engine = setup.engine().await;
+    let mut events = engine.subscribe(["job.*"]).unwrap();
+    assert!(engine.subscribe(["job.finished"]).is_err(), "an unknown event name is refused");
+    let id = engine.enqueue("double", json!({"n": 1}), JobOptions::default()).await.unwrap();
+    engine.drain(drain_options()).await.unwrap();
+    let seen = events.next_batch(10, Duration::from_secs(5)).await;
+    let names: Vec<(&str, i64)> = seen.iter().map(|event| (event.name, event.job_id)).collect();
+    assert_eq!(names, [("job.enqueued", id), ("job.started", id), ("job.completed", id)]);
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_enqueues_with_one_unique_key_make_one_job() {
+    let setup = Setup::postgres();
+    let engine = setup.engine().await;
+    let enqueues = (0..16).map(|n| {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            let options = JobOptions { unique_key: Some("report:2026-11".into()), ..JobOptions::default() };
+            engine.enqueue("double", json!({"n": n}), options).await.unwrap()
+        })
+    });
+    let ids: Vec<i64> = futures_ids(enqueues).await;
+    assert!(ids.windows(2).all(|pair| pair[0] == pair[1]), "every enqueue got the one job: {ids:?}");
+    assert_eq!(engine.jobs(&Default::default()).await.unwrap().len(), 1);
+    engine.close().await;
+}
+
+async fn futures_ids(handles: impl Iterator<Item = tokio::task::JoinHandle<i64>>) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for handle in handles {
+        ids.push(handle.await.unwrap());
+    }
+    ids
+}
