@@ -28,14 +28,11 @@ use serde_json::{Map, Value};
 
 use serde_json::value::RawValue;
 
-use crate::queue::Schedule;
-use crate::{EngineOptions, Error, Result};
+use crate::queue::{Schedule, WorkOptions};
+use crate::{EngineOptions, Error, Result, DEFAULT_DATABASE};
 
 /// The file [`Config::load`] reads from the working directory when no path is given.
 pub const DEFAULT_FILE: &str = "cogwork.yml";
-
-/// The database used when neither the configuration nor the command line names one.
-pub const DEFAULT_DATABASE: &str = "sqlite://cogwork.db";
 
 /// Everything `cogwork.yml` and the environment can set. A setting left out is `None` (or
 /// empty), so whoever applies the configuration keeps its own default.
@@ -145,7 +142,11 @@ impl Config {
 
     /// Engine options with every setting this configuration makes, over the defaults.
     pub fn engine_options(&self) -> EngineOptions {
-        let mut options = EngineOptions::default().tasks(self.tasks.clone()).fetch_allow(self.fetch_allow.clone());
+        let mut options =
+            EngineOptions::default().database(self.database()).tasks(self.tasks.clone()).fetch_allow(self.fetch_allow.clone());
+        if let Some(lease) = self.lease {
+            options = options.lease(lease);
+        }
         if let Some(workers) = self.workers {
             options = options.workers(workers);
         }
@@ -153,6 +154,13 @@ impl Config {
             options = options.timeout(timeout);
         }
         options
+    }
+
+    /// Work options taking jobs from the `default` queue and every configured queue.
+    pub fn work_options(&self) -> WorkOptions {
+        let mut queues = vec!["default".to_owned()];
+        queues.extend(self.queues.keys().filter(|queue| *queue != "default").cloned());
+        WorkOptions { queues, ..WorkOptions::default() }
     }
 }
 
@@ -338,6 +346,7 @@ mod tests {
         assert_eq!(config.fetch_allow, ["api.example.com"]);
         assert_eq!(config.queues["mail"], QueueConfig { concurrency: Some(5), rate_limit: Some(2.5) });
         assert_eq!(config.queues["bulk"], QueueConfig::default());
+        assert_eq!(config.work_options().queues, ["default", "bulk", "mail"]);
         let nightly = &config.schedules[0];
         assert_eq!((nightly.name.as_str(), nightly.cron.as_str(), nightly.target.as_str()), ("nightly", "0 3 * * *", "report"));
         assert_eq!((nightly.timezone.as_str(), nightly.input.get(), nightly.missed), ("Europe/Paris", r#"{"n":1}"#, MissedTicks::RunOnce));

@@ -341,3 +341,42 @@ fn schedules_are_added_listed_disabled_and_removed() {
     let output = workspace.cogwork(&["schedule", "add", "bad", "* * * * *", "report", "--missed", "sometimes"]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
 }
+
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/tasks");
+
+#[test]
+fn drain_runs_the_due_jobs_and_reports_what_it_did() {
+    let workspace = Workspace::new();
+    for (a, b) in [(1, 2), (3, 4), (5, 6)] {
+        workspace.json(&["enqueue", "addition", "--input", &json!({"num1": a, "num2": b}).to_string()]);
+    }
+    workspace.json(&["enqueue", "addition", "--delay", "1h"]);
+    let report = workspace.json(&["drain", "--tasks", EXAMPLES, "--concurrency", "1"]);
+    assert_eq!(report, json!({"completed": 3, "failed": 0, "dead": 0, "released": 0}));
+    let job = workspace.json(&["jobs", "show", "2"]);
+    assert_eq!((&job["state"], &job["output"]), (&json!("completed"), &json!({"sum": 7})));
+    assert_eq!(job["attempts"][0]["state"], json!("completed"));
+    assert_eq!(workspace.json(&["jobs", "show", "4"])["state"], json!("scheduled"), "a job not yet due is left");
+    let stats = workspace.json(&["stats"]);
+    assert_eq!((&stats["by_state"]["completed"], &stats["completed"]), (&json!(3), &json!(3)));
+}
+
+#[test]
+fn work_runs_jobs_until_sigterm_then_stops_gracefully_and_reports() {
+    let workspace = Workspace::new();
+    workspace.json(&["migrate"]);
+    let mut work = workspace.command(&["work", "--tasks", EXAMPLES, "--queues", "math,default", "--json", "--database", &workspace.database]);
+    let child = work.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    workspace.json(&["enqueue", "addition", "--queue", "math", "--input", r#"{"num1": 20, "num2": 22}"#]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while workspace.json(&["jobs", "show", "1"])["state"] != json!("completed") {
+        assert!(std::time::Instant::now() < deadline, "the worker did not run the job");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: kill only sends a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(serde_json::from_slice::<Value>(&output.stdout).unwrap(), json!({"completed": 1, "failed": 0, "dead": 0, "released": 0}));
+    assert_eq!(workspace.json(&["jobs", "show", "1"])["output"], json!({"sum": 42}));
+}

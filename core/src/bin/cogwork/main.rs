@@ -11,6 +11,7 @@ mod jobs;
 mod output;
 mod schedule;
 mod tasks;
+mod work;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +57,8 @@ enum Command {
     #[command(subcommand)]
     Jobs(jobs::Jobs),
     Stats(database::StatsArgs),
+    Work(work::Work),
+    Drain(work::Drain),
     /// Add, list, remove, enable and disable cron schedules.
     #[command(subcommand)]
     Schedule(schedule::Schedules),
@@ -118,6 +121,8 @@ async fn execute(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Jobs(jobs) => jobs.execute(settings).await,
         Command::Stats(stats) => stats.execute(settings).await,
         Command::Schedule(schedules) => schedules.execute(settings).await,
+        Command::Work(work) => work.execute(settings).await,
+        Command::Drain(drain) => drain.execute(settings).await,
         Command::Worker => unreachable!("the worker never returns"),
     }
 }

@@ -1,10 +1,14 @@
 //! What the commands print: the `--json` shapes (documented in the README and kept stable,
-//! since scripts read them), aligned tables for people, and times as RFC 3339 UTC.
+//! since scripts read them), aligned tables for people, times as RFC 3339 UTC, and the live
+//! status line and progress bar (on a terminal only).
 
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, SecondsFormat};
-use cogwork_core::store::{AttemptRecord, JobRecord};
+use cogwork_core::queue::Progress;
+use cogwork_core::store::{AttemptRecord, JobRecord, JobState};
+use cogwork_core::{Result, Store};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
 
 /// Microseconds since the epoch as an RFC 3339 UTC string, to the microsecond.
@@ -21,7 +25,7 @@ fn rfc3339(micros: i64, format: SecondsFormat) -> String {
 }
 
 /// `--run-at`: an RFC 3339 time (`2026-12-01T09:00:00Z`, `2026-12-01T10:00:00+01:00`).
-pub fn parse_time(text: &str) -> Result<SystemTime, String> {
+pub fn parse_time(text: &str) -> std::result::Result<SystemTime, String> {
     DateTime::parse_from_rfc3339(text).map(SystemTime::from).map_err(|error| format!("expected an RFC 3339 time such as 2026-12-01T09:00:00Z ({error})"))
 }
 
@@ -131,4 +135,68 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// The live line `work` keeps on a terminal: jobs per second, running, failed. Hidden when
+/// stderr is not a terminal, so logs and pipes get none of it.
+pub struct StatusLine {
+    bar: ProgressBar,
+    last: Option<(Instant, u64)>,
+}
+
+impl StatusLine {
+    pub fn start() -> StatusLine {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"));
+        StatusLine { bar, last: None }
+    }
+
+    pub fn update(&mut self, progress: Progress) {
+        let done = progress.completed + progress.failed;
+        let now = Instant::now();
+        let rate = self.last.map_or(0.0, |(at, before)| (done - before) as f64 / now.duration_since(at).as_secs_f64().max(1e-3));
+        self.last = Some((now, done));
+        self.bar.set_message(format!("{rate:.0} jobs/s · {} running · {} completed · {} failed", progress.running, progress.completed, progress.failed));
+        self.bar.tick();
+    }
+
+    pub fn finish(self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// The progress bar `drain` shows on a terminal: jobs finished since it started, of those
+/// finished plus those still ready or running (which grows if jobs are added meanwhile).
+pub struct DrainBar {
+    bar: ProgressBar,
+    finished_before: i64,
+}
+
+impl DrainBar {
+    pub async fn start(store: &Store) -> Result<DrainBar> {
+        let (finished, _) = tally(store).await?;
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} jobs · {per_sec} · {eta} left").expect("a valid template"));
+        Ok(DrainBar { bar, finished_before: finished })
+    }
+
+    /// A failed reading leaves the bar as it was: it is only a display.
+    pub async fn update(&mut self, store: &Store) {
+        if let Ok((finished, waiting)) = tally(store).await {
+            let done = (finished - self.finished_before).max(0) as u64;
+            self.bar.set_length(done + waiting.max(0) as u64);
+            self.bar.set_position(done);
+        }
+    }
+
+    pub fn finish(self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Jobs finished (completed, dead, cancelled) and jobs waiting to run or running.
+async fn tally(store: &Store) -> Result<(i64, i64)> {
+    let stats = store.stats(Duration::from_secs(60)).await?;
+    let count = |states: &[JobState]| states.iter().map(|state| stats.by_state.get(state).copied().unwrap_or(0)).sum();
+    Ok((count(&[JobState::Completed, JobState::Dead, JobState::Cancelled]), count(&[JobState::Ready, JobState::Running])))
 }
