@@ -137,7 +137,7 @@ fn a_missing_job_is_an_error_with_status_1_and_a_bad_id_a_usage_error_with_statu
     let workspace = Workspace::new();
     let output = workspace.cogwork(&["jobs", "show", "42"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stderr).contains("there is no job 42"), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("job 42 not found"), "{}", text(&output.stderr));
     let output = workspace.cogwork(&["jobs", "show", "forty-two"]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
 }

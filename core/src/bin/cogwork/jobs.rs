@@ -153,7 +153,7 @@ impl List {
 }
 
 async fn show(settings: &Settings, store: &Store, id: i64) -> Result<ExitCode> {
-    let job = store.job(id).await?.ok_or_else(|| Error::Configuration(format!("there is no job {id} in {}", settings.config.database())))?;
+    let job = store.job(id).await?.ok_or(Error::JobNotFound { id })?;
     settings.print(|| output::job(&job), || output::job_details(&job));
     Ok(ExitCode::SUCCESS)
 }
