@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod config;
 mod engine;
 mod error;
 pub mod js;
