@@ -20,6 +20,7 @@ use crate::store::StoreOptions;
 use crate::task::{Registry, Task, Watcher};
 
 mod jobs;
+mod schedules;
 
 pub use jobs::{HandlerOptions, JobOptions, JobSpec};
 

@@ -149,9 +149,9 @@ fn stats_counts_every_state_of_every_queue_including_zeros() {
     let zeros = json!({"scheduled": 0, "ready": 0, "running": 0, "completed": 0, "retrying": 0, "dead": 0, "cancelled": 0});
     assert_eq!((&stats["by_state"], &stats["by_queue"], &stats["wait"]), (&zeros, &json!({}), &Value::Null));
     for queue in ["mail", "mail", "math"] {
-        workspace.json(&["enqueue", "send", "--queue", queue]);
+        workspace.json(&["enqueue", "send", "--handler", "--queue", queue]);
     }
-    workspace.json(&["enqueue", "send", "--queue", "math", "--delay", "1h"]);
+    workspace.json(&["enqueue", "send", "--handler", "--queue", "math", "--delay", "1h"]);
     workspace.json(&["jobs", "cancel", "1"]);
     let stats = workspace.json(&["stats", "--window", "10m"]);
     assert_eq!((&stats["by_state"]["ready"], &stats["by_state"]["scheduled"], &stats["by_state"]["cancelled"]), (&json!(2), &json!(1), &json!(1)));
@@ -165,7 +165,7 @@ fn stats_counts_every_state_of_every_queue_including_zeros() {
 fn jobs_list_filters_and_pages_newest_first() {
     let workspace = Workspace::new();
     for (target, queue) in [("a", "one"), ("b", "one"), ("a", "two"), ("a", "one"), ("b", "two")] {
-        workspace.json(&["enqueue", target, "--queue", queue]);
+        workspace.json(&["enqueue", target, "--handler", "--queue", queue]);
     }
     workspace.json(&["jobs", "cancel", "2"]);
     let ids = |page: &Value| page["jobs"].as_array().unwrap().iter().map(|job| job["id"].as_i64().unwrap()).collect::<Vec<_>>();
@@ -192,7 +192,7 @@ fn jobs_list_filters_and_pages_newest_first() {
 fn cancel_and_retry_report_what_they_changed_and_fail_for_the_rest() {
     let workspace = Workspace::new();
     for _ in 0..2 {
-        workspace.json(&["enqueue", "send"]);
+        workspace.json(&["enqueue", "send", "--handler"]);
     }
     let output = workspace.cogwork(&["jobs", "cancel", "1", "2", "99", "--json"]);
     assert_eq!(output.status.code(), Some(1));
@@ -272,8 +272,8 @@ fn task_sources_and_the_timeout_come_from_the_configuration_file() {
 fn enqueue_stores_the_job_with_its_options_and_a_unique_key_returns_the_unfinished_job() {
     let workspace = Workspace::new();
     let id = |value: Value| value["id"].as_i64().unwrap();
-    let first = id(workspace.json(&["enqueue", "addition", "--input", r#"{"num1": 1, "num2": 2}"#, "--queue", "math", "--priority", "-5", "--max-attempts", "7", "--unique-key", "sum-1"]));
-    let again = id(workspace.json(&["enqueue", "addition", "--input", r#"{"num1": 1, "num2": 2}"#, "--unique-key", "sum-1"]));
+    let first = id(workspace.json(&["enqueue", "addition", "--tasks", EXAMPLES, "--input", r#"{"num1": 1, "num2": 2}"#, "--queue", "math", "--priority", "-5", "--max-attempts", "7", "--unique-key", "sum-1"]));
+    let again = id(workspace.json(&["enqueue", "addition", "--tasks", EXAMPLES, "--input", r#"{"num1": 1, "num2": 2}"#, "--unique-key", "sum-1"]));
     assert_eq!(again, first);
     let job = workspace.json(&["jobs", "show", &first.to_string()]);
     assert_eq!((&job["queue"], &job["priority"], &job["max_attempts"], &job["state"]), (&json!("math"), &json!(-5), &json!(7), &json!("ready")));
@@ -281,10 +281,10 @@ fn enqueue_stores_the_job_with_its_options_and_a_unique_key_returns_the_unfinish
 
     let input = workspace.dir.path().join("input.json");
     std::fs::write(&input, r#"{"num1": 3, "num2": 4}"#).unwrap();
-    let later = id(workspace.json(&["enqueue", "addition", "--input", &format!("@{}", input.display()), "--run-at", "2999-01-01T01:00:00+01:00"]));
+    let later = id(workspace.json(&["enqueue", "addition", "--tasks", EXAMPLES, "--input", &format!("@{}", input.display()), "--run-at", "2999-01-01T01:00:00+01:00"]));
     let job = workspace.json(&["jobs", "show", &later.to_string()]);
     assert_eq!((&job["state"], &job["run_at"], &job["input"]), (&json!("scheduled"), &json!("2999-01-01T00:00:00.000000Z"), &json!({"num1": 3, "num2": 4})));
-    let delayed = id(workspace.json(&["enqueue", "addition", "--delay", "1h"]));
+    let delayed = id(workspace.json(&["enqueue", "addition", "--tasks", EXAMPLES, "--input", r#"{"num1": 5, "num2": 6}"#, "--delay", "1h"]));
     assert_eq!(workspace.json(&["jobs", "show", &delayed.to_string()])["state"], json!("scheduled"));
 
     for bad in [["--run-at", "tomorrow"], ["--delay", "soon"], ["--max-attempts", "0"]] {
@@ -294,6 +294,12 @@ fn enqueue_stores_the_job_with_its_options_and_a_unique_key_returns_the_unfinish
     let output = workspace.cogwork(&["enqueue", "addition", "--input", "{oops"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr).contains("--input is not valid JSON"), "{}", text(&output.stderr));
+    let output = workspace.cogwork(&["enqueue", "additon", "--tasks", EXAMPLES]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("unknown target `additon`") && text(&output.stderr).contains("did you mean `addition`?"), "{}", text(&output.stderr));
+    let output = workspace.cogwork(&["enqueue", "addition", "--tasks", EXAMPLES, "--input", r#"{"num1": "one"}"#]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("does not match its input schema"), "{}", text(&output.stderr));
 }
 
 #[test]
@@ -301,7 +307,7 @@ fn the_job_commands_work_the_same_on_postgresql() {
     let workspace = Workspace::postgres();
     let version = workspace.json(&["migrate"]);
     assert_eq!(workspace.json(&["migrate"]), version);
-    let id = workspace.json(&["enqueue", "addition", "--input", r#"{"n": 123456789012345678901234567890}"#, "--priority", "3"])["id"].as_i64().unwrap();
+    let id = workspace.json(&["enqueue", "echo", "--handler", "--input", r#"{"n": 123456789012345678901234567890}"#, "--priority", "3"])["id"].as_i64().unwrap();
     let job = workspace.json(&["jobs", "show", &id.to_string()]);
     assert_eq!((&job["state"], &job["priority"], &job["attempts"]), (&json!("ready"), &json!(3), &json!([])));
     assert_eq!(job["input"].to_string(), r#"{"n":123456789012345678901234567890}"#);
@@ -314,13 +320,13 @@ fn the_job_commands_work_the_same_on_postgresql() {
 #[test]
 fn schedules_are_added_listed_disabled_and_removed() {
     let workspace = Workspace::new();
-    let added = workspace.json(&["schedule", "add", "nightly", "0 3 * * *", "report", "--input", r#"{"format": "pdf"}"#, "--timezone", "Europe/Paris", "--missed", "run_once", "--queue", "reports"]);
+    let added = workspace.json(&["schedule", "add", "nightly", "0 3 * * *", "report", "--handler", "--input", r#"{"format": "pdf"}"#, "--timezone", "Europe/Paris", "--missed", "run_once", "--queue", "reports"]);
     let keys: Vec<&str> = added.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, ["name", "cron", "timezone", "target", "input", "queue", "priority", "max_attempts", "missed", "enabled", "next_tick", "last_tick"]);
     assert_eq!((&added["missed"], &added["input"], &added["enabled"], &added["last_tick"]), (&json!("run_once"), &json!({"format": "pdf"}), &json!(true), &Value::Null));
     let next = added["next_tick"].as_str().unwrap();
     assert!(is_utc_time(&added["next_tick"]) && (next.contains("T01:00:00") || next.contains("T02:00:00")), "3:00 in Paris is 1:00 or 2:00 UTC: {next}");
-    workspace.json(&["schedule", "add", "tick", "*/5 * * * * *", "ping"]);
+    workspace.json(&["schedule", "add", "tick", "*/5 * * * * *", "ping", "--handler"]);
 
     let names = |list: &Value| list["schedules"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
     assert_eq!(names(&workspace.json(&["schedule", "list"])), ["nightly", "tick"]);
@@ -335,10 +341,10 @@ fn schedules_are_added_listed_disabled_and_removed() {
     let output = workspace.cogwork(&["schedule", "remove", "nightly"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr).contains("there is no schedule `nightly`"), "{}", text(&output.stderr));
-    let output = workspace.cogwork(&["schedule", "add", "bad", "0 25 * * *", "report"]);
+    let output = workspace.cogwork(&["schedule", "add", "bad", "0 25 * * *", "report", "--handler"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr).contains("bad") && text(&output.stderr).contains("0 25 * * *"), "{}", text(&output.stderr));
-    let output = workspace.cogwork(&["schedule", "add", "bad", "* * * * *", "report", "--missed", "sometimes"]);
+    let output = workspace.cogwork(&["schedule", "add", "bad", "* * * * *", "report", "--handler", "--missed", "sometimes"]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
 }
 
@@ -348,9 +354,9 @@ const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/tasks")
 fn drain_runs_the_due_jobs_and_reports_what_it_did() {
     let workspace = Workspace::new();
     for (a, b) in [(1, 2), (3, 4), (5, 6)] {
-        workspace.json(&["enqueue", "addition", "--input", &json!({"num1": a, "num2": b}).to_string()]);
+        workspace.json(&["enqueue", "addition", "--tasks", EXAMPLES, "--input", &json!({"num1": a, "num2": b}).to_string()]);
     }
-    workspace.json(&["enqueue", "addition", "--delay", "1h"]);
+    workspace.json(&["enqueue", "addition", "--tasks", EXAMPLES, "--input", r#"{"num1": 0, "num2": 0}"#, "--delay", "1h"]);
     let report = workspace.json(&["drain", "--tasks", EXAMPLES, "--concurrency", "1"]);
     assert_eq!(report, json!({"completed": 3, "failed": 0, "dead": 0, "released": 0}));
     let job = workspace.json(&["jobs", "show", "2"]);
@@ -367,7 +373,7 @@ fn work_runs_jobs_until_sigterm_then_stops_gracefully_and_reports() {
     workspace.json(&["migrate"]);
     let mut work = workspace.command(&["work", "--tasks", EXAMPLES, "--queues", "math,default", "--json", "--database", &workspace.database]);
     let child = work.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    workspace.json(&["enqueue", "addition", "--queue", "math", "--input", r#"{"num1": 20, "num2": 22}"#]);
+    workspace.json(&["enqueue", "addition", "--tasks", EXAMPLES, "--queue", "math", "--input", r#"{"num1": 20, "num2": 22}"#]);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while workspace.json(&["jobs", "show", "1"])["state"] != json!("completed") {
         assert!(std::time::Instant::now() < deadline, "the worker did not run the job");

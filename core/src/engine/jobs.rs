@@ -142,14 +142,7 @@ impl Engine {
     /// The stored job for a spec: target known, input checked, times resolved.
     fn new_job(&self, spec: &JobSpec, now: i64) -> Result<NewJob> {
         let options = &spec.options;
-        let input = match self.has_handler(&spec.target) {
-            true => serde_json::value::to_raw_value(&spec.input).map_err(|error| Error::Configuration(format!("the input of a `{}` job: {error}", spec.target)))?,
-            false => {
-                let task = self.task(&spec.target).map_err(|_| self.unknown_target(&spec.target))?;
-                task.validate_input(&spec.input)?;
-                payload_from_input(&task, &spec.input)?
-            }
-        };
+        let input = self.check_target(&spec.target, &spec.input)?;
         let mut job = NewJob::new(spec.target.clone(), input);
         if let Some(queue) = &options.queue {
             job.queue = queue.clone();
@@ -172,6 +165,18 @@ impl Engine {
         job.concurrency_limit = options.concurrency_limit.unwrap_or(1).max(1);
         job.backoff = options.backoff;
         Ok(job)
+    }
+
+    /// Checks that `target` is a handler or a task, and `input` fits the task's schema and
+    /// limits; returns the input as it will be stored.
+    pub(crate) fn check_target(&self, target: &str, input: &Value) -> Result<Box<serde_json::value::RawValue>> {
+        if self.has_handler(target) {
+            return serde_json::value::to_raw_value(input)
+                .map_err(|error| Error::Configuration(format!("the input of a `{target}` job: {error}")));
+        }
+        let task = self.task(target).map_err(|_| self.unknown_target(target))?;
+        task.validate_input(input)?;
+        payload_from_input(&task, input)
     }
 
     /// The error for a target nothing answers to, naming the close ones.

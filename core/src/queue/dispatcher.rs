@@ -33,6 +33,10 @@ const HOST_PREFETCH: usize = 32;
 /// for retries and scheduled jobs coming due.
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
+/// The pause after a failed round (the database unreachable), doubling up to the maximum.
+const ERROR_PAUSE: Duration = Duration::from_millis(100);
+const MAX_ERROR_PAUSE: Duration = Duration::from_secs(5);
+
 /// What a [`Worker`](super::Worker) or a drain works on.
 #[derive(Debug, Clone)]
 pub struct WorkOptions {
@@ -59,6 +63,9 @@ pub struct Counters {
     pub dead: AtomicU64,
     pub released: AtomicU64,
     pub running: AtomicU64,
+    /// Rounds that failed (the database unreachable), and the last such error.
+    pub errors: AtomicU64,
+    pub last_error: std::sync::Mutex<Option<String>>,
 }
 
 /// A snapshot of [`Counters`].
@@ -69,6 +76,7 @@ pub struct Progress {
     pub dead: u64,
     pub released: u64,
     pub running: u64,
+    pub errors: u64,
 }
 
 impl Counters {
@@ -80,7 +88,18 @@ impl Counters {
             dead: read(&self.dead),
             released: read(&self.released),
             running: read(&self.running),
+            errors: read(&self.errors),
         }
+    }
+
+    pub(crate) fn note_error(&self, error: &Error) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.to_string());
+    }
+
+    /// The last error a round met, if any did.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -179,20 +198,39 @@ impl Dispatcher {
         let mut heartbeat = tokio::time::interval(self.request.lease / 3);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         heartbeat.tick().await;
+        let mut pause = ERROR_PAUSE;
         loop {
-            if self.stop_by.is_none() && self.more_due {
-                self.claim_and_start().await?;
+            match self.step(&mut wakeups, &mut heartbeat).await {
+                Ok(true) => break,
+                Ok(false) => pause = ERROR_PAUSE,
+                // A drain reports the failure; a worker rides it out (the database restarting,
+                // a network blip), keeping what it holds, and tries again.
+                Err(error) if self.until == Until::Drained => return Err(error),
+                Err(error) => {
+                    self.counters.note_error(&error);
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_ERROR_PAUSE);
+                }
             }
-            if self.is_done() {
-                break;
-            }
-            self.wait(&mut wakeups, &mut heartbeat).await?;
-            if !self.finished.is_empty() {
-                self.record().await?;
-            }
-            self.counters.running.store(self.held.len() as u64, Ordering::Relaxed);
         }
         self.release_held().await
+    }
+
+    /// One round: claim if there is room, wait for something to happen, record what
+    /// finished. Returns whether the dispatcher is done.
+    async fn step(&mut self, wakeups: &mut Wakeups, heartbeat: &mut tokio::time::Interval) -> Result<bool> {
+        if self.stop_by.is_none() && self.more_due {
+            self.claim_and_start().await?;
+        }
+        if self.is_done() {
+            return Ok(true);
+        }
+        self.wait(wakeups, heartbeat).await?;
+        if !self.finished.is_empty() {
+            self.record().await?;
+        }
+        self.counters.running.store(self.held.len() as u64, Ordering::Relaxed);
+        Ok(false)
     }
 
     fn is_done(&self) -> bool {
@@ -382,7 +420,14 @@ impl Dispatcher {
     /// were recorded (an attempt that lost its lease records nothing).
     async fn record(&mut self) -> Result<()> {
         let finished = std::mem::take(&mut self.finished);
-        let recorded: HashSet<i64> = self.store.finish(&finished).await?.into_iter().collect();
+        let recorded: HashSet<i64> = match self.store.finish(&finished).await {
+            Ok(recorded) => recorded.into_iter().collect(),
+            Err(error) => {
+                // Kept to record on the next round: nothing that finished is forgotten.
+                self.finished = finished;
+                return Err(error);
+            }
+        };
         self.more_due = true;
         for done in finished.iter().filter(|done| recorded.contains(&done.id)) {
             let counter = match &done.outcome {

@@ -156,6 +156,9 @@ pub struct Tick {
     /// The tick's time, which is also the job's `run_at`.
     pub at: i64,
     pub job_id: i64,
+    /// The job's target and queue, as the schedule set them.
+    pub target: String,
+    pub queue: String,
 }
 
 /// A parsed cron expression in its time zone: computes ticks.

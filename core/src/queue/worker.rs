@@ -10,8 +10,9 @@ use tokio::task::JoinHandle;
 
 use super::dispatcher::{Counters, Dispatcher, Progress, Setup, Until, WorkOptions};
 use super::host::{HostError, HostResult};
+use super::Scheduler;
 use crate::engine::Engine;
-use crate::store::ClaimRequest;
+use crate::store::{ClaimRequest, Store};
 use crate::{runtime, Error, Result};
 
 /// How long a handler thread waits for jobs before checking whether to stop.
@@ -24,6 +25,8 @@ pub struct Worker {
     engine: Engine,
     stop: watch::Sender<bool>,
     dispatcher: JoinHandle<Result<()>>,
+    /// Enqueues schedule ticks while the worker runs (not for a drain).
+    scheduler: Option<Scheduler>,
     threads: Vec<ThreadHandle<()>>,
     counters: Arc<Counters>,
 }
@@ -35,10 +38,19 @@ impl Worker {
             return Err(Error::Configuration("a worker needs at least one queue".into()));
         }
         let store = engine.store().await?.clone();
+        let counters = Arc::new(Counters::default());
+        let scheduler = match until {
+            Until::Stopped => Some(start_scheduler(&engine, &store, &counters)),
+            // A drain runs what is due now, ticks included, and then ends.
+            Until::Drained => {
+                let ticks = store.enqueue_due_ticks().await?;
+                engine.publish_ticks(&store, &ticks);
+                None
+            }
+        };
         let (inbox, commands) = mpsc::unbounded_channel();
         engine.attach_dispatcher(inbox)?;
         let (stop, stopped) = watch::channel(false);
-        let counters = Arc::new(Counters::default());
         let request = ClaimRequest {
             queues: options.queues.clone(),
             targets: Some(engine.runnable_targets()),
@@ -52,12 +64,18 @@ impl Worker {
             true => (0..options.handler_threads.max(1)).map(|n| spawn_handler_thread(engine.clone(), stop.subscribe(), n)).collect(),
             false => Vec::new(),
         };
-        Ok(Worker { engine, stop, dispatcher, threads, counters })
+        Ok(Worker { engine, stop, dispatcher, scheduler, threads, counters })
     }
 
     /// Its counters now.
     pub fn progress(&self) -> Progress {
         self.counters.snapshot()
+    }
+
+    /// The last error a round met (the database unreachable, say), if any did; the worker
+    /// keeps trying.
+    pub fn last_error(&self) -> Option<String> {
+        self.counters.last_error()
     }
 
     /// Stops claiming, waits up to the stop timeout for running jobs, hands back the rest.
@@ -70,6 +88,9 @@ impl Worker {
     pub(crate) async fn finish(mut self) -> Result<Progress> {
         let result = (&mut self.dispatcher).await;
         let _ = self.stop.send(true);
+        if let Some(scheduler) = self.scheduler.take() {
+            scheduler.stop().await;
+        }
         self.engine.wake_host_threads();
         for thread in std::mem::take(&mut self.threads) {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
@@ -83,6 +104,17 @@ impl Drop for Worker {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
     }
+}
+
+/// A scheduler on the process runtime that tells subscribers of the jobs it enqueues and
+/// keeps its errors with the worker's (it tries again a second later).
+fn start_scheduler(engine: &Engine, store: &Store, counters: &Arc<Counters>) -> Scheduler {
+    let _runtime = runtime::handle().enter();
+    let (engine, events_store, counters) = (engine.clone(), store.clone(), counters.clone());
+    Scheduler::start(store.clone(), move |round| match round {
+        Ok(ticks) => engine.publish_ticks(&events_store, &ticks),
+        Err(error) => counters.note_error(&error),
+    })
 }
 
 fn runtime_worker_id() -> u64 {

@@ -128,7 +128,8 @@ impl Store {
         if !ids.is_empty() {
             self.wake();
         }
-        Ok(due.ticks.into_iter().zip(ids).map(|((schedule, at), job_id)| Tick { schedule, at, job_id }).collect())
+        let jobs = due.ticks.into_iter().zip(due.jobs).zip(ids);
+        Ok(jobs.map(|(((schedule, at), job), job_id)| Tick { schedule, at, job_id, target: job.target, queue: job.queue }).collect())
     }
 
     /// How long until the earliest tick of an enabled schedule (zero if one is due), by

@@ -1,15 +1,14 @@
 //! `enqueue` and `jobs ...`: add jobs and look at them.
 
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand};
 use cogwork_core::store::{JobFilter, JobState};
-use cogwork_core::{Error, NewJob, Result, Store};
+use cogwork_core::{Engine, Error, JobOptions, Result, Store};
 use serde_json::json;
-use serde_json::value::RawValue;
 
-use crate::tasks::read_input;
+use crate::tasks::{open, read_input, TaskSources};
 use crate::{output, Settings};
 
 /// Add a job that runs a task or a handler.
@@ -31,8 +30,8 @@ pub struct Enqueue {
     /// Run no sooner than this time (RFC 3339: 2026-12-01T09:00:00Z, 2026-12-01T10:00:00+01:00).
     #[arg(long, value_parser = output::parse_time)]
     run_at: Option<SystemTime>,
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..))]
-    max_attempts: i32,
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    max_attempts: u32,
     /// How long one attempt may take (30s, 5m...).
     #[arg(long, value_parser = crate::duration)]
     timeout: Option<Duration>,
@@ -44,39 +43,56 @@ pub struct Enqueue {
     concurrency_key: Option<String>,
     #[arg(long, default_value_t = 1, requires = "concurrency_key", value_parser = clap::value_parser!(u32).range(1..))]
     concurrency_limit: u32,
+    #[command(flatten)]
+    target_args: TargetArgs,
+}
+
+/// How a command that names a target checks it: against the tasks it loads, unless the
+/// target is declared a host handler (which only the processes that run it know).
+#[derive(Args)]
+pub struct TargetArgs {
+    /// The target is a host handler (Ruby, Python or Rust) that workers register, not a task:
+    /// it is not checked here.
+    #[arg(long)]
+    handler: bool,
+    #[command(flatten)]
+    tasks: TaskSources,
+}
+
+impl TargetArgs {
+    /// An engine that knows the tasks, and `target` as a handler if declared one.
+    pub async fn engine(&self, settings: &Settings, target: &str) -> Result<Engine> {
+        // One worker: this engine checks and enqueues, it runs nothing.
+        let engine = open(self.tasks.options(settings).workers(1)).await?;
+        if self.handler {
+            engine.register_handler(target, Default::default())?;
+        }
+        Ok(engine)
+    }
 }
 
 impl Enqueue {
     pub async fn execute(self, settings: &Settings) -> Result<ExitCode> {
-        let input = RawValue::from_string(read_input(&self.input)?.to_string()).expect("JSON text of a parsed value");
-        let run_at = match (self.run_at, self.delay) {
-            (Some(at), _) => Some(at),
-            (None, Some(delay)) => Some(SystemTime::now() + delay),
-            (None, None) => None,
-        };
-        let job = NewJob {
-            queue: self.queue,
+        let input = read_input(&self.input)?;
+        let options = JobOptions {
+            queue: Some(self.queue),
             priority: self.priority,
-            run_at: run_at.map(micros),
-            max_attempts: self.max_attempts,
+            run_at: self.run_at,
+            delay: self.delay,
+            max_attempts: Some(self.max_attempts),
             timeout: self.timeout,
             unique_key: self.unique_key,
             concurrency_key: self.concurrency_key,
-            concurrency_limit: self.concurrency_limit,
-            ..NewJob::new(self.target, input)
+            concurrency_limit: Some(self.concurrency_limit),
+            backoff: None,
         };
-        let store = settings.store().await?;
-        let ids = store.enqueue_all(&[job]).await;
-        store.close().await;
-        let id = ids?[0];
+        let engine = self.target_args.engine(settings, &self.target).await?;
+        let id = engine.enqueue(&self.target, input, options).await;
+        engine.close().await;
+        let id = id?;
         settings.print(|| json!({"id": id}), || format!("enqueued job {id}"));
         Ok(ExitCode::SUCCESS)
     }
-}
-
-/// Microseconds since the epoch, as the store keeps time; before the epoch is the epoch.
-fn micros(at: SystemTime) -> i64 {
-    at.duration_since(UNIX_EPOCH).map_or(0, |since| i64::try_from(since.as_micros()).unwrap_or(i64::MAX))
 }
 
 #[derive(Subcommand)]

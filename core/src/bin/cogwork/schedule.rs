@@ -5,10 +5,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use cogwork_core::queue::{MissedTicks, Schedule, ScheduleRecord};
-use cogwork_core::{Error, Result, Store};
+use cogwork_core::{Engine, Error, Result, Store};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
+use crate::jobs::TargetArgs;
 use crate::tasks::read_input;
 use crate::{output, Settings};
 
@@ -49,6 +50,8 @@ pub struct Add {
     /// What to do with ticks missed while nothing ran: skip, run_once or run_all.
     #[arg(long, default_value = "skip", value_parser = missed)]
     missed: MissedTicks,
+    #[command(flatten)]
+    target_args: TargetArgs,
 }
 
 fn missed(name: &str) -> std::result::Result<MissedTicks, String> {
@@ -59,7 +62,7 @@ impl Schedules {
     pub async fn execute(self, settings: &Settings) -> Result<ExitCode> {
         let store = settings.store().await?;
         let outcome = match self {
-            Schedules::Add(add) => add.execute(settings, &store).await,
+            Schedules::Add(add) => add.execute(settings).await,
             Schedules::List => list(settings, &store).await,
             Schedules::Remove { name } => found(settings, &name, "removed", store.remove_schedule(&name).await),
             Schedules::Enable { name } => found(settings, &name, "enabled", store.set_schedule_enabled(&name, true).await),
@@ -71,8 +74,9 @@ impl Schedules {
 }
 
 impl Add {
-    async fn execute(self, settings: &Settings, store: &Store) -> Result<ExitCode> {
+    async fn execute(self, settings: &Settings) -> Result<ExitCode> {
         let input = RawValue::from_string(read_input(&self.input)?.to_string()).expect("JSON text of a parsed value");
+        let engine = self.target_args.engine(settings, &self.target).await?;
         let schedule = Schedule {
             timezone: self.timezone,
             queue: self.queue,
@@ -81,12 +85,21 @@ impl Add {
             missed: self.missed,
             ..Schedule::new(self.name, self.cron, self.target, input)
         };
-        store.add_schedule(&schedule).await?;
-        let added = store.schedules().await?.into_iter().find(|record| record.schedule.name == schedule.name);
-        let added = added.ok_or_else(|| Error::Database { message: format!("schedule `{}` was removed as it was added", schedule.name) })?;
-        settings.print(|| schedule_json(&added), || format!("schedule `{}` added; next tick {}", schedule.name, output::when(added.next_tick)));
+        let name = schedule.name.clone();
+        let added = add(&engine, schedule).await;
+        engine.close().await;
+        let added = added?;
+        settings.print(|| schedule_json(&added), || format!("schedule `{name}` added; next tick {}", output::when(added.next_tick)));
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// Adds the schedule and reads it back, with its next tick.
+async fn add(engine: &Engine, schedule: Schedule) -> Result<ScheduleRecord> {
+    let name = schedule.name.clone();
+    engine.add_schedule(schedule).await?;
+    let added = engine.schedules().await?.into_iter().find(|record| record.schedule.name == name);
+    added.ok_or_else(|| Error::Database { message: format!("schedule `{name}` was removed as it was added") })
 }
 
 async fn list(settings: &Settings, store: &Store) -> Result<ExitCode> {

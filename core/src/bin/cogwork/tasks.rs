@@ -42,9 +42,8 @@ pub struct Validate {
 /// How to open the engine that runs tasks; each option left out comes from the configuration.
 #[derive(Args)]
 pub struct EngineArgs {
-    /// Where tasks are loaded from (repeatable; default: the configuration's, else `.`).
-    #[arg(long = "tasks")]
-    tasks: Vec<PathBuf>,
+    #[command(flatten)]
+    tasks: TaskSources,
     /// Number of worker processes.
     #[arg(long)]
     workers: Option<usize>,
@@ -63,8 +62,16 @@ pub struct EngineArgs {
     in_process: bool,
 }
 
-impl EngineArgs {
-    /// The configuration's engine options with this command line's over them.
+/// Where a command loads tasks from.
+#[derive(Args)]
+pub struct TaskSources {
+    /// Where tasks are loaded from (repeatable; default: the configuration's, else `.`).
+    #[arg(long = "tasks")]
+    tasks: Vec<PathBuf>,
+}
+
+impl TaskSources {
+    /// The configuration's engine options with these task sources.
     pub fn options(&self, settings: &Settings) -> EngineOptions {
         let config = &settings.config;
         let tasks = match (&self.tasks, &config.tasks) {
@@ -72,7 +79,14 @@ impl EngineArgs {
             (_, configured) if !configured.is_empty() => configured.clone(),
             _ => vec![PathBuf::from(".")],
         };
-        let mut options = config.engine_options().tasks(tasks);
+        config.engine_options().tasks(tasks)
+    }
+}
+
+impl EngineArgs {
+    /// The configuration's engine options with this command line's over them.
+    pub fn options(&self, settings: &Settings) -> EngineOptions {
+        let mut options = self.tasks.options(settings);
         if let Some(workers) = self.workers {
             options = options.workers(workers);
         }

@@ -62,6 +62,10 @@ impl RunArgs {
                 store.set_queue_rate_limit(queue, Some(rate)).await?;
             }
         }
+        // Every node adds the configured schedules; one unchanged keeps its place.
+        for schedule in &settings.config.schedules {
+            engine.add_schedule(schedule.clone()).await?;
+        }
         Ok(engine)
     }
 }
@@ -74,10 +78,12 @@ impl Work {
         let worker = engine.start(self.run.work_options(settings)).await?;
         let mut status = StatusLine::start();
         let mut ticks = tokio::time::interval(Duration::from_secs(1));
+        let mut purges = tokio::time::interval(PURGE_INTERVAL);
         loop {
             tokio::select! {
                 _ = signals.next() => break,
                 _ = ticks.tick() => status.update(worker.progress()),
+                _ = purges.tick(), if settings.config.retention.is_some() => purge(&engine, settings).await,
             }
         }
         status.finish();
@@ -89,6 +95,17 @@ impl Work {
         engine.close().await;
         print_report(settings, &report?);
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// How often `work` deletes the jobs finished longer ago than the configured retention.
+const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Deletes finished jobs past the retention; a failure is reported and tried next time.
+async fn purge(engine: &Engine, settings: &Settings) {
+    let Some(retention) = settings.config.retention else { return };
+    if let Err(error) = engine.purge(retention).await {
+        eprintln!("warning: purging finished jobs failed (tried again in an hour): {error}");
     }
 }
 
