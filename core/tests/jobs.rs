@@ -280,3 +280,21 @@ async fn futures_ids(handles: impl Iterator<Item = tokio::task::JoinHandle<i64>>
     }
     ids
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_crash_mid_job_is_a_failed_attempt_and_the_job_retries_per_policy() {
+    let setup = Setup::new(Database::sqlite());
+    write_task(setup.tasks.path(), "hog", "(input) => { const keep = []; while (true) keep.push(new Array(1e6).fill(1.5)); }");
+    let engine = Engine::open(setup.options().memory_limit(Some(96 << 20))).await.unwrap();
+    let id = engine.enqueue("hog", json!({}), JobOptions { max_attempts: Some(2), timeout: Some(Duration::from_secs(60)), ..JobOptions::default() }).await.unwrap();
+    engine.drain(drain_options()).await.unwrap();
+    let job = engine.job(id).await.unwrap();
+    assert_eq!((job.state, job.attempts.len()), (JobState::Retrying, 1));
+    assert_eq!(parsed(&job.attempts[0].error)["name"], "WorkerCrashed");
+    setup.db.clock.advance(Duration::from_secs(10));
+    engine.drain(drain_options()).await.unwrap();
+    let job = engine.job(id).await.unwrap();
+    assert_eq!((job.state, job.attempts.len()), (JobState::Dead, 2), "two crashes exhaust two attempts");
+    assert!(parsed(&job.error)["message"].as_str().unwrap().contains("memory"), "{}", parsed(&job.error));
+    engine.close().await;
+}

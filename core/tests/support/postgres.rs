@@ -40,28 +40,85 @@ pub fn database() -> String {
     format!("postgres://postgres@127.0.0.1:{}/{name}", server.port)
 }
 
-impl Server {
-    fn start() -> Server {
+/// A server of a test's own, which the test may restart, with one database.
+pub struct OwnServer {
+    pub url: String,
+    bin: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    pid: u32,
+}
+
+impl OwnServer {
+    pub fn start() -> OwnServer {
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        let name = format!("own-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        let (bin, dir) = (server_binaries(), data_directory(&name));
+        let port = free_port();
+        let pid = spawn_for_the_life_of_the_process(postgres_command(&bin, &dir, port));
+        wait_until_ready(port);
+        let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+        OwnServer { url, bin, dir, port, pid }
+    }
+
+    /// Stops the server (a fast shutdown: every connection is cut) and starts it again on
+    /// the same port and data.
+    pub fn restart(&mut self) {
+        // SAFETY: signals a process this test started.
+        unsafe { libc::kill(self.pid as i32, libc::SIGINT) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Path::new(&format!("/proc/{}", self.pid)).exists() && !is_zombie(self.pid) {
+            assert!(Instant::now() < deadline, "the test PostgreSQL server did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.pid = spawn_for_the_life_of_the_process(postgres_command(&self.bin, &self.dir, self.port));
+        wait_until_ready(self.port);
+    }
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| stat.split(") ").nth(1).is_some_and(|rest| rest.starts_with('Z')))
+}
+
+/// This test process's directory of server data, made (and its removal at exit arranged)
+/// on first use, after removing those of test processes that were killed.
+fn run_directory() -> &'static Path {
+    static DIRECTORY: OnceLock<PathBuf> = OnceLock::new();
+    DIRECTORY.get_or_init(|| {
         remove_directories_of_dead_runs();
-        let bin = server_binaries();
         let dir = std::env::temp_dir().join(format!("{DIRECTORY_PREFIX}{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create the PostgreSQL data directory");
+        std::fs::create_dir_all(&dir).expect("create the PostgreSQL run directory");
         chown_to_unprivileged(&dir);
-        let initdb = unprivileged(Command::new(bin.join("initdb")))
-            .args(["-D"])
-            .arg(dir.join("data"))
-            .args(["-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"])
-            .stdout(Stdio::null())
-            .status()
-            .expect("run initdb");
-        assert!(initdb.success(), "initdb failed in {}", dir.display());
-        let port = free_port();
-        spawn_for_the_life_of_the_process(postgres_command(&bin, &dir, port));
-        wait_until_ready(port);
         let cleanup: extern "C" fn() = remove_this_runs_directory;
         // SAFETY: registers a plain function to run at exit.
         unsafe { libc::atexit(cleanup) };
+        dir
+    })
+}
+
+/// A fresh data directory (and socket directory) `name` under this run's, made by initdb.
+fn data_directory(name: &str) -> PathBuf {
+    let dir = run_directory().join(name);
+    std::fs::create_dir_all(&dir).expect("create the PostgreSQL data directory");
+    chown_to_unprivileged(&dir);
+    let initdb = unprivileged(Command::new(server_binaries().join("initdb")))
+        .args(["-D"])
+        .arg(dir.join("data"))
+        .args(["-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("run initdb");
+    assert!(initdb.success(), "initdb failed in {}", dir.display());
+    dir
+}
+
+impl Server {
+    fn start() -> Server {
+        let (bin, dir) = (server_binaries(), data_directory("shared"));
+        let port = free_port();
+        spawn_for_the_life_of_the_process(postgres_command(&bin, &dir, port));
+        wait_until_ready(port);
         Server { port, bin }
     }
 }
@@ -95,7 +152,7 @@ fn chown_to_unprivileged(dir: &Path) {
 
 /// Spawns from a thread that never ends: a parent-death signal follows the thread that
 /// forked, and a test's own thread ends with the test.
-fn spawn_for_the_life_of_the_process(mut command: Command) {
+fn spawn_for_the_life_of_the_process(mut command: Command) -> u32 {
     // SAFETY: prctl is async-signal-safe.
     unsafe {
         command.pre_exec(|| {
@@ -113,7 +170,7 @@ fn spawn_for_the_life_of_the_process(mut command: Command) {
             }
         })
         .expect("start the PostgreSQL keeper thread");
-    result.recv().expect("the keeper thread reports").expect("start postgres");
+    result.recv().expect("the keeper thread reports").expect("start postgres")
 }
 
 fn wait_until_ready(port: u16) {
