@@ -160,7 +160,9 @@ impl Config {
     pub fn work_options(&self) -> WorkOptions {
         let mut queues = vec!["default".to_owned()];
         queues.extend(self.queues.keys().filter(|queue| *queue != "default").cloned());
-        WorkOptions { queues, ..WorkOptions::default() }
+        let queue_concurrency =
+            self.queues.iter().filter_map(|(queue, limits)| Some((queue.clone(), limits.concurrency?))).collect();
+        WorkOptions { queues, queue_concurrency, ..WorkOptions::default() }
     }
 }
 

@@ -298,3 +298,31 @@ async fn a_worker_crash_mid_job_is_a_failed_attempt_and_the_job_retries_per_poli
     assert!(parsed(&job.error)["message"].as_str().unwrap().contains("memory"), "{}", parsed(&job.error));
     engine.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_concurrency_limit_caps_what_a_worker_holds_of_that_queue() {
+    let setup = Setup::new(Database::sqlite());
+    let engine = setup.engine().await;
+    engine.handler("work", Default::default(), |_job| Ok(json!(null))).unwrap();
+    let mut events = engine.subscribe(["job.started", "job.completed"]).unwrap();
+    let slow = JobOptions { queue: Some("slow".into()), ..JobOptions::default() };
+    for _ in 0..6 {
+        engine.enqueue("work", json!({}), slow.clone()).await.unwrap();
+        engine.enqueue("work", json!({}), JobOptions::default()).await.unwrap();
+    }
+    let options = WorkOptions {
+        queues: vec!["slow".into(), "default".into()],
+        queue_concurrency: [("slow".to_owned(), 1)].into(),
+        ..drain_options()
+    };
+    let progress = engine.drain(options).await.unwrap();
+    assert_eq!(progress.completed, 12);
+    let seen = events.next_batch(100, Duration::from_secs(5)).await;
+    let (mut held, mut most) = (0i64, 0i64);
+    for event in seen.iter().filter(|event| event.queue == "slow") {
+        held += if event.name == "job.started" { 1 } else { -1 };
+        most = most.max(held);
+    }
+    assert_eq!(most, 1, "one `slow` job at a time");
+    engine.close().await;
+}

@@ -664,6 +664,49 @@ async fn an_in_memory_store_keeps_its_jobs_between_calls() {
     assert_eq!(store.claim(&request(&["default"], "w"), 5).await.unwrap()[0].id, id);
 }
 
+/// 200 callers enqueueing at once, each one job; the one numbered `bad` (if any) with a
+/// queue name PostgreSQL refuses (it takes no NUL in text). Returns each caller's result.
+async fn enqueue_concurrently(store: &Store, bad: Option<usize>) -> Vec<cogwork_core::Result<Vec<i64>>> {
+    let callers: Vec<_> = (0..200)
+        .map(|n| {
+            let store = store.clone();
+            let queue = if Some(n) == bad { "bad\0queue" } else { "default" };
+            tokio::spawn(async move { store.enqueue_all(&[NewJob { queue: queue.into(), ..job(&format!("t{n}")) }]).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for caller in callers {
+        results.push(caller.await.unwrap());
+    }
+    results
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_enqueues_share_transactions() {
+    let db = Database::postgres();
+    let store = db.open().await;
+    let raw_pool = raw_pool(&db.url).await;
+    // Every writing transaction takes a transaction id (and so does this query).
+    let next_transaction = async || -> i64 { sqlx::query_scalar("SELECT CAST(txid_current() AS BIGINT)").fetch_one(&raw_pool).await.unwrap() };
+    let before = next_transaction().await;
+    let results = enqueue_concurrently(&store, None).await;
+    let transactions = next_transaction().await - before - 1;
+    let ids: HashSet<i64> = results.into_iter().map(|result| result.unwrap()[0]).collect();
+    assert_eq!(ids.len(), 200, "each caller has its own job");
+    assert!(transactions < 100, "200 concurrent enqueues took {transactions} transactions; they should share");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_enqueue_among_concurrent_ones_fails_alone() {
+    let db = Database::postgres();
+    let store = db.open().await;
+    let results = enqueue_concurrently(&store, Some(100)).await;
+    for (n, result) in results.iter().enumerate() {
+        assert_eq!(result.is_err(), n == 100, "caller {n}: {result:?}");
+    }
+    assert_eq!(store.list(&JobFilter { limit: 1_000, ..JobFilter::default() }).await.unwrap().len(), 199);
+}
+
 /// A plain connection pool on the same database, to reach under the store's API.
 async fn raw_pool(url: &str) -> sqlx::AnyPool {
     sqlx::any::install_default_drivers();

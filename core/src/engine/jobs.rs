@@ -217,6 +217,19 @@ impl Engine {
         if job.was == JobState::Running {
             self.tell_dispatcher(Command::Forget(vec![id]));
         }
+        if self.events().is_watched() {
+            let record = self.job(id).await?;
+            let event = Event {
+                name: "job.cancelled",
+                job_id: id,
+                target: record.target,
+                queue: record.queue,
+                attempt: job.attempt,
+                at: store.now_micros(),
+                detail: None,
+            };
+            self.events().publish([event]);
+        }
         Ok(())
     }
 

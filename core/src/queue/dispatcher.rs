@@ -46,11 +46,19 @@ pub struct WorkOptions {
     pub handler_threads: usize,
     /// How long a stop waits for running jobs before handing them back.
     pub stop_timeout: Duration,
+    /// The most jobs of a queue this worker runs at once, for the queues that have a limit
+    /// (a limit across every worker is a rate limit or a concurrency key's).
+    pub queue_concurrency: HashMap<String, usize>,
 }
 
 impl Default for WorkOptions {
     fn default() -> Self {
-        WorkOptions { queues: vec!["default".into()], handler_threads: 2, stop_timeout: Duration::from_secs(25) }
+        WorkOptions {
+            queues: vec!["default".into()],
+            handler_threads: 2,
+            stop_timeout: Duration::from_secs(25),
+            queue_concurrency: HashMap::new(),
+        }
     }
 }
 
@@ -154,6 +162,7 @@ pub(crate) struct Dispatcher {
     counters: Arc<Counters>,
     host_window: usize,
     stop_timeout: Duration,
+    queue_concurrency: HashMap<String, usize>,
 }
 
 /// What a dispatcher is given to start.
@@ -189,6 +198,7 @@ impl Dispatcher {
             counters: setup.counters,
             host_window: options.handler_threads.max(1) * HOST_PREFETCH,
             stop_timeout: options.stop_timeout,
+            queue_concurrency: options.queue_concurrency.clone(),
         }
     }
 
@@ -276,10 +286,37 @@ impl Dispatcher {
             self.more_due = false;
             return Ok(());
         }
-        let claims = self.store.claim(&self.request, room).await?;
-        self.more_due = claims.len() == room;
-        self.start(claims);
+        let mut more_due = false;
+        for (queues, limit) in self.claim_plan(room) {
+            let request = ClaimRequest { queues, ..self.request.clone() };
+            let claims = self.store.claim(&request, limit).await?;
+            more_due |= claims.len() == limit;
+            self.start(claims);
+        }
+        self.more_due = more_due;
         Ok(())
+    }
+
+    /// Which queues to claim from, and how many: one claim for the queues without a
+    /// concurrency limit here, one per limited queue with room left.
+    fn claim_plan(&self, room: usize) -> Vec<(Vec<String>, usize)> {
+        if self.queue_concurrency.is_empty() {
+            return vec![(self.request.queues.clone(), room)];
+        }
+        let (limited, free): (Vec<&String>, Vec<&String>) =
+            self.request.queues.iter().partition(|queue| self.queue_concurrency.contains_key(*queue));
+        let mut plan: Vec<(Vec<String>, usize)> = limited
+            .into_iter()
+            .map(|queue| {
+                let held = self.held.values().filter(|held| &held.claim.queue == queue).count();
+                (vec![queue.clone()], self.queue_concurrency[queue].saturating_sub(held).min(room))
+            })
+            .filter(|(_, limit)| *limit > 0)
+            .collect();
+        if !free.is_empty() {
+            plan.push((free.into_iter().cloned().collect(), room));
+        }
+        plan
     }
 
     /// How many jobs to claim: what the pool can take without a wait in line (when this

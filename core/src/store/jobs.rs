@@ -23,9 +23,8 @@ const COLUMNS: usize = 13;
 const INSERT_CHUNK: usize = 32_766 / COLUMNS;
 
 impl Store {
-    /// Adds jobs in one transaction and returns their ids, in order. A job whose
-    /// `unique_key` belongs to an unfinished job gets that job's id and adds nothing.
-    pub async fn enqueue_all(&self, jobs: &[NewJob]) -> Result<Vec<i64>> {
+    /// Adds jobs in a transaction of their own: what [`Store::enqueue_all`] runs.
+    pub(super) async fn enqueue_transaction(&self, jobs: &[NewJob]) -> Result<Vec<i64>> {
         let what = "enqueueing jobs";
         let now = self.now();
         let mut tx = self.begin(what).await?;

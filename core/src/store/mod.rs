@@ -23,6 +23,7 @@
 //! (operator queries) and `wakeups`.
 
 mod control;
+mod group_commit;
 mod jobs;
 mod limits;
 mod listing;
@@ -47,6 +48,7 @@ pub use migrations::latest as latest_schema_version;
 pub use records::{AttemptRecord, Cancelled, Claim, ClaimRequest, Finished, JobRecord, JobState, NewJob, Outcome};
 pub use wakeups::Wakeups;
 
+use group_commit::GroupCommit;
 use limits::RateLimited;
 use sql::Sql;
 use wakeups::Notifier;
@@ -229,6 +231,7 @@ struct Inner {
     listen_url: Option<String>,
     notifier: Arc<Notifier>,
     rate_limited: Mutex<RateLimited>,
+    group_commit: GroupCommit,
 }
 
 impl Store {
@@ -261,6 +264,7 @@ impl Store {
             url: shown,
             listen_url: (backend == Backend::Postgres).then(|| url.to_owned()),
             rate_limited: Mutex::default(),
+            group_commit: GroupCommit::default(),
         };
         let store = Store { inner: Arc::new(inner) };
         migrations::apply(&store).await?;
