@@ -29,6 +29,7 @@ use serde_json::{Map, Value};
 use serde_json::value::RawValue;
 
 use crate::queue::{Schedule, WorkOptions};
+use crate::store::{StoreOptions, Synchronous};
 use crate::{EngineOptions, Error, Result, DEFAULT_DATABASE};
 
 /// The file [`Config::load`] reads from the working directory when no path is given.
@@ -50,6 +51,8 @@ pub struct Config {
     pub lease: Option<Duration>,
     /// How long finished jobs are kept before they may be purged.
     pub retention: Option<Duration>,
+    /// SQLite: what a commit waits for (`normal` unless set).
+    pub synchronous: Option<Synchronous>,
     pub fetch_allow: Vec<String>,
     pub queues: BTreeMap<String, QueueConfig>,
     /// Checked when read: their expressions and time zones parse.
@@ -65,7 +68,8 @@ pub struct QueueConfig {
     pub rate_limit: Option<f64>,
 }
 
-const TOP_LEVEL: &[&str] = &["database", "tasks", "workers", "timeout", "lease", "retention", "fetch_allow", "queues", "schedules"];
+const TOP_LEVEL: &[&str] =
+    &["database", "synchronous", "tasks", "workers", "timeout", "lease", "retention", "fetch_allow", "queues", "schedules"];
 const QUEUE: &[&str] = &["concurrency", "rate_limit"];
 const SCHEDULE: &[&str] = &["name", "cron", "timezone", "target", "input", "queue", "priority", "max_attempts", "missed"];
 
@@ -100,6 +104,7 @@ impl Config {
             let key = root.child(name);
             match name.as_str() {
                 "database" => config.database = Some(text_of(value, &key)?),
+                "synchronous" => config.synchronous = Some(synchronous(value, &key)?),
                 "tasks" => config.tasks = texts(value, &key)?.into_iter().map(|source| base.join(source)).collect(),
                 "workers" => config.workers = Some(count(value, &key)?),
                 "timeout" => config.timeout = Some(duration(value, &key)?),
@@ -123,6 +128,7 @@ impl Config {
             let scalar = || serde_norway::from_str::<Value>(&text).unwrap_or_else(|_| Value::String(text.clone()));
             match name.as_str() {
                 "COGWORK_DATABASE" => self.database = Some(text.clone()),
+                "COGWORK_SYNCHRONOUS" => self.synchronous = Some(synchronous(&scalar(), &key)?),
                 "COGWORK_TASKS" => self.tasks = list(&text).map(PathBuf::from).collect(),
                 "COGWORK_WORKERS" => self.workers = Some(count(&scalar(), &key)?),
                 "COGWORK_TIMEOUT" => self.timeout = Some(duration(&scalar(), &key)?),
@@ -140,10 +146,18 @@ impl Config {
         self.database.as_deref().unwrap_or(DEFAULT_DATABASE)
     }
 
+    /// How the store opens the configured database.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions::default().synchronous(self.synchronous.unwrap_or_default())
+    }
+
     /// Engine options with every setting this configuration makes, over the defaults.
     pub fn engine_options(&self) -> EngineOptions {
-        let mut options =
-            EngineOptions::default().database(self.database()).tasks(self.tasks.clone()).fetch_allow(self.fetch_allow.clone());
+        let mut options = EngineOptions::default()
+            .database(self.database())
+            .store_options(self.store_options())
+            .tasks(self.tasks.clone())
+            .fetch_allow(self.fetch_allow.clone());
         if let Some(lease) = self.lease {
             options = options.lease(lease);
         }
@@ -225,6 +239,12 @@ fn texts(value: &Value, key: &Key) -> Result<Vec<String>> {
         Value::Array(items) => items.iter().enumerate().map(|(index, item)| text_of(item, &key.item(index))).collect(),
         _ => text_of(value, key).map(|text| vec![text]),
     }
+}
+
+/// `normal`, `full` or `off`.
+fn synchronous(value: &Value, key: &Key) -> Result<Synchronous> {
+    let text = value.as_str().ok_or_else(|| key.refuse("normal, full or off", value))?;
+    text.parse().map_err(|_| key.refuse("normal, full or off", value))
 }
 
 /// A whole number of at least 1.
@@ -334,12 +354,14 @@ mod tests {
     #[test]
     fn every_setting_is_read_from_the_file() {
         let config = parse(
-            "database: postgres://app@db/jobs\ntasks: [tasks, /opt/shared]\nworkers: 4\ntimeout: 5m\nlease: 20\n\
+            "database: postgres://app@db/jobs\nsynchronous: full\ntasks: [tasks, /opt/shared]\nworkers: 4\ntimeout: 5m\nlease: 20\n\
              retention: 7d\nfetch_allow: api.example.com\nqueues:\n  mail: {concurrency: 5, rate_limit: 2.5}\n  bulk: {}\n\
              schedules:\n  - {name: nightly, cron: '0 3 * * *', timezone: Europe/Paris, target: report, input: {n: 1}, missed: run_once}\n  - {name: tick, cron: '* * * * *', target: ping}\n",
         )
         .unwrap();
         assert_eq!(config.database(), "postgres://app@db/jobs");
+        assert_eq!(config.synchronous, Some(Synchronous::Full));
+        assert_eq!(config.work_options().queue_concurrency, [("mail".to_owned(), 5)].into());
         assert_eq!(config.tasks, [PathBuf::from("/srv/app/tasks"), PathBuf::from("/opt/shared")]);
         assert_eq!(config.workers, Some(4));
         assert_eq!(config.timeout, Some(Duration::from_secs(300)));

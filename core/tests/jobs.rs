@@ -326,3 +326,33 @@ async fn a_queue_concurrency_limit_caps_what_a_worker_holds_of_that_queue() {
     assert_eq!(most, 1, "one `slow` job at a time");
     engine.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_past_its_timeout_is_a_timed_out_attempt_and_its_late_result_is_ignored() {
+    let setup = Setup::new(Database::sqlite());
+    let engine = setup.engine().await;
+    engine
+        .handler("sleepy", Default::default(), |_job| {
+            std::thread::sleep(Duration::from_millis(1_500));
+            Ok(json!("too late"))
+        })
+        .unwrap();
+    let options = JobOptions { max_attempts: Some(1), timeout: Some(Duration::from_millis(300)), ..JobOptions::default() };
+    let id = engine.enqueue("sleepy", json!({}), options).await.unwrap();
+    let worker = engine.start(drain_options()).await.unwrap();
+    wait_for_state(&engine, id, JobState::Dead).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await; // the handler returns meanwhile
+    worker.stop().await.unwrap();
+    let job = engine.job(id).await.unwrap();
+    assert_eq!((job.state, job.output.is_none()), (JobState::Dead, true));
+    assert_eq!(parsed(&job.error)["name"], "Timeout");
+    engine.close().await;
+}
+
+async fn wait_for_state(engine: &Engine, id: i64, state: JobState) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while engine.job(id).await.unwrap().state != state {
+        assert!(std::time::Instant::now() < deadline, "job {id} never became {state:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -33,6 +33,9 @@ const HOST_PREFETCH: usize = 32;
 /// for retries and scheduled jobs coming due.
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
+/// The longest time between heartbeats, which also check handler timeouts and expired
+/// leases: a third of the lease, but at least this often.
+const MAX_HEARTBEAT: Duration = Duration::from_secs(1);
 /// The pause after a failed round (the database unreachable), doubling up to the maximum.
 const ERROR_PAUSE: Duration = Duration::from_millis(100);
 const MAX_ERROR_PAUSE: Duration = Duration::from_secs(5);
@@ -205,25 +208,26 @@ impl Dispatcher {
     /// Works until stopped (or drained), then hands back what it still holds.
     pub async fn run(mut self) -> Result<()> {
         let mut wakeups = self.store.wakeups();
-        let mut heartbeat = tokio::time::interval(self.request.lease / 3);
+        let mut heartbeat = tokio::time::interval((self.request.lease / 3).min(MAX_HEARTBEAT));
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         heartbeat.tick().await;
         let mut pause = ERROR_PAUSE;
-        loop {
+        let outcome = loop {
             match self.step(&mut wakeups, &mut heartbeat).await {
-                Ok(true) => break,
+                Ok(true) => break Ok(()),
                 Ok(false) => pause = ERROR_PAUSE,
                 // A drain reports the failure; a worker rides it out (the database restarting,
                 // a network blip), keeping what it holds, and tries again.
-                Err(error) if self.until == Until::Drained => return Err(error),
+                Err(error) if self.until == Until::Drained => break Err(error),
                 Err(error) => {
                     self.counters.note_error(&error);
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(MAX_ERROR_PAUSE);
                 }
             }
-        }
-        self.release_held().await
+        };
+        let released = self.release_held().await;
+        outcome.and(released)
     }
 
     /// One round: claim if there is room, wait for something to happen, record what
@@ -291,7 +295,13 @@ impl Dispatcher {
             let request = ClaimRequest { queues, ..self.request.clone() };
             let claims = self.store.claim(&request, limit).await?;
             more_due |= claims.len() == limit;
-            self.start(claims);
+            let refused = self.start(claims);
+            if !refused.is_empty() {
+                // The engine is closing: hand these back and stop.
+                self.release(refused).await?;
+                self.stop_by = Some(Instant::now());
+                break;
+            }
         }
         self.more_due = more_due;
         Ok(())
@@ -330,8 +340,9 @@ impl Dispatcher {
         js + host
     }
 
-    /// Hands claimed jobs to the pool or to the host threads.
-    fn start(&mut self, claims: Vec<Claim>) {
+    /// Hands claimed jobs to the pool or to the host threads; returns those the pool
+    /// refused, to hand back.
+    fn start(&mut self, claims: Vec<Claim>) -> Vec<i64> {
         let mut submissions = Vec::new();
         let mut host_jobs = Vec::new();
         let now = Instant::now();
@@ -359,10 +370,16 @@ impl Dispatcher {
             let events: Vec<Event> = started.map(|claim| event("job.started", claim, at, None)).collect();
             self.engine.events().publish(events);
         }
-        if !submissions.is_empty() && self.engine.submit(submissions, &self.completions).is_err() {
-            // The pool was closed under us: the jobs are handed back when the dispatcher stops.
-        }
         self.engine.host_queue().push(host_jobs);
+        if submissions.is_empty() {
+            return Vec::new();
+        }
+        let ids: Vec<i64> = submissions.iter().map(|submission| self.executions[&submission.id]).collect();
+        match self.engine.submit(submissions, &self.completions) {
+            Ok(()) => Vec::new(),
+            // The pool is closed (the engine is closing): these go back to the queue.
+            Err(_) => ids,
+        }
     }
 
     fn submission(&mut self, held: &mut Held, task: Arc<Task>, timeout: Duration) -> Submission {

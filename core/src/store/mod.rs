@@ -107,12 +107,35 @@ pub enum Synchronous {
 }
 
 impl Synchronous {
+    pub const ALL: [Synchronous; 3] = [Synchronous::Normal, Synchronous::Full, Synchronous::Off];
+
     fn pragma(self) -> &'static str {
         match self {
             Synchronous::Normal => "NORMAL",
             Synchronous::Full => "FULL",
             Synchronous::Off => "OFF",
         }
+    }
+
+    /// `normal`, `full` or `off`, as configuration files spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "normal",
+            Synchronous::Full => "full",
+            Synchronous::Off => "off",
+        }
+    }
+}
+
+impl std::str::FromStr for Synchronous {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        let wanted = text.to_ascii_lowercase();
+        Synchronous::ALL
+            .into_iter()
+            .find(|setting| setting.as_str() == wanted)
+            .ok_or_else(|| Error::Configuration(format!("unknown synchronous setting `{text}`: use normal, full or off")))
     }
 }
 

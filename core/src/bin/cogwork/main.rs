@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use cogwork_core::config::Config;
-use cogwork_core::store::{Store, StoreOptions};
+use cogwork_core::store::Store;
 use cogwork_core::{runtime, Error, Result};
 
 #[derive(Parser)]
@@ -82,7 +82,7 @@ impl Settings {
 
     /// The job store, opened (and migrated) on the configured database.
     pub async fn store(&self) -> Result<Store> {
-        Store::open(self.config.database(), StoreOptions::default()).await
+        Store::open(self.config.database(), self.config.store_options()).await
     }
 
     /// Prints `value` as JSON with `--json`, else `text()`.
