@@ -29,6 +29,7 @@ fn main() {
     }
     let rounds: usize = std::env::var("COGWORK_BENCH_ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(3);
     println!("cogwork jobs benchmark — {} CPUs — {rounds} rounds", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    let started = std::time::Instant::now();
     let mut figures = Figures::default();
     for round in 1..=rounds {
         println!("round {round} (load average {})", load_average());
@@ -36,7 +37,7 @@ fn main() {
         runtime::block_on(postgres_round(&mut figures));
     }
     memory(&mut figures);
-    println!("load average at the end {}", load_average());
+    println!("load average at the end {}; {:.0} s in all", load_average(), started.elapsed().as_secs_f64());
     figures.print_summary();
 }
 
@@ -44,6 +45,7 @@ async fn sqlite_round(figures: &mut Figures) {
     scenarios::bulk_enqueue(figures, "SQLite", Db::sqlite).await;
     scenarios::single_enqueue(figures, "SQLite", Db::sqlite).await;
     scenarios::drain(figures, "SQLite", Db::sqlite, 1).await;
+    scenarios::store_drain(figures, "SQLite", Db::sqlite).await;
     scenarios::javascript_drain(figures).await;
     scenarios::enqueue_to_start(figures, "SQLite", Db::sqlite(), Worker::ThisProcess).await;
 }
@@ -51,6 +53,7 @@ async fn sqlite_round(figures: &mut Figures) {
 async fn postgres_round(figures: &mut Figures) {
     scenarios::bulk_enqueue(figures, "PostgreSQL", Db::postgres).await;
     scenarios::drain(figures, "PostgreSQL", Db::postgres, 1).await;
+    scenarios::store_drain(figures, "PostgreSQL", Db::postgres).await;
     scenarios::drain(figures, "PostgreSQL", Db::postgres, 2).await;
     scenarios::enqueue_to_start(figures, "PostgreSQL", Db::postgres(), Worker::ThisProcess).await;
     scenarios::enqueue_to_start(figures, "PostgreSQL", Db::postgres(), Worker::OtherProcess).await;

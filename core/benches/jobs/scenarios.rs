@@ -5,8 +5,10 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use cogwork_core::queue::WorkOptions;
-use cogwork_core::{runtime, Engine, JobOptions};
+use cogwork_core::store::ClaimRequest;
+use cogwork_core::{runtime, Engine, Finished, JobOptions, Outcome};
 use serde_json::json;
+use serde_json::value::RawValue;
 
 use crate::figures::{percentile, Figures};
 use crate::floor::Bare;
@@ -132,6 +134,40 @@ async fn floor_drain(db: Db, connections: usize) -> f64 {
     assert_eq!(completed, JOBS as u64, "the floor completed every job once");
     bare.close().await;
     floor
+}
+
+/// A drain through the store alone, no dispatcher: claim [`FLOOR_BATCH`] jobs, record them
+/// completed, repeat. Between the floor and the engine's drain, it tells the store's share
+/// of the cost from the dispatcher's.
+pub async fn store_drain(figures: &mut Figures, backend: &str, fresh: fn() -> Db) {
+    let db = fresh();
+    let engine = ready_engine(&db).await;
+    engine.enqueue_all(setup::specs(NOOP, JOBS)).await.expect("the jobs are enqueued");
+    let store = engine.store().await.expect("the store");
+    let request = ClaimRequest {
+        queues: vec!["default".into()],
+        targets: Some(vec![NOOP.into()]),
+        worker: "bench".into(),
+        node: "bench".into(),
+        lease: Duration::from_secs(30),
+    };
+    let null = RawValue::from_string("null".into()).expect("JSON null");
+    let started = Instant::now();
+    let mut completed = 0;
+    loop {
+        let claims = store.claim(&request, FLOOR_BATCH as usize).await.expect("a claim");
+        if claims.is_empty() {
+            break;
+        }
+        let outcome = Outcome::Completed { output: null.clone() };
+        let finished: Vec<Finished> =
+            claims.iter().map(|claim| Finished { id: claim.id, attempt: claim.attempt, outcome: outcome.clone(), console: None }).collect();
+        completed += store.finish(&finished).await.expect("the claims are recorded").len();
+    }
+    let measure = completed as f64 / started.elapsed().as_secs_f64();
+    assert_eq!(completed, JOBS, "every job completed once");
+    engine.close().await;
+    figures.add(&format!("{backend}: drain through the Store API alone (claim {FLOOR_BATCH}, finish them)"), "/s", measure);
 }
 
 /// A drain of [`JOBS`] no-op JavaScript task jobs on 2 worker processes (SQLite).
