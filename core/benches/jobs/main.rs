@@ -65,13 +65,17 @@ fn memory(figures: &mut Figures) {
     let mut child = Child::start(&["memory"]);
     let report: serde_json::Value = serde_json::from_str(&child.line()).expect("the memory child's report");
     child.wait();
-    let samples: Vec<String> = report["samples"].as_array().expect("samples").iter().map(|mib| format!("{:.0}", mib.as_f64().unwrap_or(0.0))).collect();
-    println!("  resident MiB every 250 ms during the drain: {}", samples.join(" "));
+    let samples: Vec<f64> = report["samples"].as_array().expect("samples").iter().filter_map(|mib| mib.as_f64()).collect();
+    let every_2s: Vec<String> = samples.iter().step_by(8).map(|mib| format!("{mib:.0}")).collect();
+    println!("  resident MiB every 2 s of the drain: {}", every_2s.join(" "));
+    let (low, high) = samples.iter().fold((f64::MAX, 0.0_f64), |(low, high), &mib| (low.min(mib), high.max(mib)));
     let mib = |key: &str| report[key].as_f64().expect("a figure in MiB");
     figures.add("SQLite: 1,000,000-job backlog drain", "/s", mib("rate"));
     figures.add("SQLite: 1,000,000-job drain, resident before", "MiB", mib("before"));
     figures.add("SQLite: 1,000,000-job drain, peak resident (VmHWM)", "MiB", mib("peak"));
     figures.add("SQLite: 1,000,000-job drain, resident after", "MiB", mib("after"));
+    figures.add("SQLite: 1,000,000-job drain, lowest sample (every 250 ms)", "MiB", low);
+    figures.add("SQLite: 1,000,000-job drain, highest sample (every 250 ms)", "MiB", high);
 }
 
 fn load_average() -> String {
