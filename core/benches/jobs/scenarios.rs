@@ -61,7 +61,13 @@ pub async fn bulk_enqueue(figures: &mut Figures, backend: &str, fresh: fn() -> D
     let texts = setup::input_texts(JOBS);
     let floor = rate(JOBS, bare.insert_all(NOOP, &texts)).await;
     bare.close().await;
-    figures.add_beside_floor(&format!("{backend}: bulk enqueue of {JOBS} (enqueue_all)"), measure, floor);
+    let name = format!("{backend}: bulk enqueue of {JOBS} (enqueue_all)");
+    figures.add_beside_floor(&name, measure, floor);
+    let db = fresh();
+    let bare = db.bare(1).await;
+    let from_json = rate(JOBS, bare.insert_all_from_json(NOOP, &texts)).await;
+    bare.close().await;
+    figures.add(&format!("{name}: floor inserting from one JSON array per 10,000 rows"), "/s", from_json);
 }
 
 /// `enqueue` called [`SINGLE`] times by one caller in a loop, and by [`CALLERS`] concurrent
