@@ -11,7 +11,7 @@ CLI = $(CARGO_TARGET_DIR)/debug/cogwork
 include gem/gem.mk
 include python/python.mk
 
-.PHONY: setup cli cli-demo demo test rust-test bench
+.PHONY: setup cli cli-demo demo test rust-test bench bench-jobs
 
 setup:
 	scripts/setup.sh
@@ -39,6 +39,12 @@ cli-demo: cli
 # Release builds throughout; the gem and the package are reinstalled in release.
 bench: setup
 	cargo bench -p cogwork-core --bench pool
+	$(MAKE) --no-print-directory bench-jobs
 	COGWORK_PROFILE=release $(MAKE) --no-print-directory ruby-install python-install
 	GEM_HOME=$(RUBY_GEM_HOME) ruby bench/run_bench.rb
 	$(VENV_PYTHON) bench/run_bench.py
+
+# The job queue on SQLite and a throwaway PostgreSQL, each figure beside its bare-sqlx floor;
+# 3 rounds (COGWORK_BENCH_ROUNDS), about 6 minutes. Figures: bench/README.md, "Jobs".
+bench-jobs: setup
+	cargo bench -p cogwork-core --bench jobs
