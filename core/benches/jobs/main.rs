@@ -13,6 +13,7 @@ mod processes;
 mod scenarios;
 mod setup;
 #[path = "../../tests/support/postgres.rs"]
+#[allow(dead_code)] // the tests' restartable server is not used here
 mod server;
 
 use cogwork_core::runtime;

@@ -26,8 +26,12 @@ use crate::task::Task;
 use crate::{Error, Result};
 
 /// Most handler jobs claimed per host thread ahead of it: enough that a thread finds its
-/// next batch waiting, few enough that a stop has little to hand back.
-const HOST_PREFETCH: usize = 32;
+/// next batches waiting while the dispatcher talks to the database, few enough that a stop
+/// has little to hand back.
+const HOST_PREFETCH: usize = 128;
+/// While jobs run, a claim waits until it can take at least this many: a claim costs a
+/// database round trip whatever it takes.
+const MIN_CLAIM: usize = 16;
 /// How often, with nothing else happening, the dispatcher looks for due jobs: what bounds
 /// the delay for jobs enqueued by another process when no wake-up reaches this one, and
 /// for retries and scheduled jobs coming due.
@@ -268,7 +272,12 @@ impl Dispatcher {
                     self.execution_done(completion);
                 }
             }
-            Some(command) = self.commands.recv() => self.command(command),
+            Some(command) = self.commands.recv() => {
+                self.command(command);
+                while let Ok(command) = self.commands.try_recv() {
+                    self.command(command);
+                }
+            }
             // Draining ends when nothing is due, so it does not wait for wake-ups.
             _ = wakeups.wait(POLL_INTERVAL), if !stopping && !draining && !self.more_due => self.more_due = true,
             _ = heartbeat.tick() => self.heartbeat().await?,
@@ -286,8 +295,12 @@ impl Dispatcher {
     /// Claims as many due jobs as there is room for and starts them.
     async fn claim_and_start(&mut self) -> Result<()> {
         let room = self.room();
-        if room == 0 {
-            self.more_due = false;
+        if room == 0 || (room < MIN_CLAIM && !self.held.is_empty()) {
+            // Claimed again when jobs finish; with nothing held (no tasks and no handlers
+            // here), nothing ever can be.
+            if self.held.is_empty() {
+                self.more_due = false;
+            }
             return Ok(());
         }
         let mut more_due = false;

@@ -18,7 +18,7 @@ use crate::{runtime, Error, Result};
 /// How long a handler thread waits for jobs before checking whether to stop.
 const HANDLER_WAIT: Duration = Duration::from_millis(100);
 /// Most jobs a handler thread takes at once.
-const HANDLER_BATCH: usize = 32;
+const HANDLER_BATCH: usize = 64;
 
 /// A dispatcher working in the background (see `Engine::start`).
 pub struct Worker {

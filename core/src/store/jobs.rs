@@ -8,7 +8,6 @@ use serde_json::value::RawValue;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use super::records::{claim_from_row, ids, Claim, ClaimRequest, Finished, NewJob, Outcome};
-use super::sql::UNFINISHED;
 use super::{json, micros, JobState, Store};
 use crate::Result;
 
@@ -16,11 +15,8 @@ use crate::Result;
 const LEASE_EXPIRED: &str =
     r#"{"kind":"engine","name":"LeaseExpired","message":"the worker's lease expired before the attempt finished; the worker stopped heartbeating (crashed, hung or lost the database)"}"#;
 
-/// The columns an insert binds per job.
-const COLUMNS: usize = 13;
-
-/// SQLite allows at most 32,766 parameters per statement.
-const INSERT_CHUNK: usize = 32_766 / COLUMNS;
+/// Most jobs one INSERT statement takes: its JSON parameter stays a few megabytes.
+const INSERT_CHUNK: usize = 10_000;
 
 impl Store {
     /// Adds jobs in a transaction of their own: what [`Store::enqueue_all`] runs.
@@ -72,46 +68,16 @@ impl Store {
         }
     }
 
-    /// One multi-row INSERT; the id of each job, or None where its unique key conflicted.
+    /// One INSERT of every job, from one JSON array parameter (binding a dozen parameters
+    /// a job costs far more); the id of each job, or None where its unique key conflicted.
     async fn insert<'j>(
         &self,
         tx: &mut Transaction<'static, Any>,
         jobs: impl ExactSizeIterator<Item = &'j NewJob> + Clone,
         now: i64,
     ) -> sqlx::Result<Vec<Option<i64>>> {
-        let param = self.inner.dialect.param;
-        let values: Vec<String> = (0..jobs.len())
-            .map(|row| {
-                let params: Vec<String> = (1..=COLUMNS).map(|column| param(row * COLUMNS + column)).collect();
-                format!("({}, {now}, {now})", params.join(", "))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO jobs (queue, target, input, state, priority, run_at, max_attempts, timeout_ms, unique_key, \
-             concurrency_key, concurrency_limit, backoff_base_ms, backoff_cap_ms, created_at, updated_at) VALUES {} \
-             ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN {UNFINISHED} DO NOTHING \
-             RETURNING id, unique_key",
-            values.join(", ")
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
-        for job in jobs.clone() {
-            let run_at = job.run_at.unwrap_or(now);
-            let state = if run_at > now { JobState::Scheduled } else { JobState::Ready };
-            query = query
-                .bind(job.queue.as_str())
-                .bind(job.target.as_str())
-                .bind(job.input.get())
-                .bind(state.as_str())
-                .bind(i64::from(job.priority))
-                .bind(run_at)
-                .bind(i64::from(job.max_attempts))
-                .bind(job.timeout.map(millis))
-                .bind(job.unique_key.as_deref())
-                .bind(job.concurrency_key.as_deref())
-                .bind(i64::from(job.concurrency_limit))
-                .bind(job.backoff.map(|backoff| millis(backoff.base)))
-                .bind(job.backoff.map(|backoff| millis(backoff.cap)));
-        }
+        let rows: Vec<_> = jobs.clone().map(|job| job_row(job, now)).collect();
+        let query = sqlx::query(AssertSqlSafe(self.inner.sql.insert_jobs.clone())).bind(json(&rows)).bind(now);
         let rows = query.fetch_all(&mut **tx).await?;
         let mut returned: Vec<(i64, Option<String>)> =
             rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).collect::<sqlx::Result<_>>()?;
@@ -310,4 +276,26 @@ fn finished_json<'f>(finished: impl Iterator<Item = &'f Finished>) -> String {
         })
         .collect();
     json(&rows)
+}
+
+/// A job as a row of the insert's JSON array, in the order of `Sql::insert_jobs`' columns.
+/// The input travels as a string, so it is stored exactly as given.
+fn job_row(job: &NewJob, now: i64) -> serde_json::Value {
+    let run_at = job.run_at.unwrap_or(now);
+    let state = if run_at > now { JobState::Scheduled } else { JobState::Ready };
+    serde_json::json!([
+        job.queue,
+        job.target,
+        job.input.get(),
+        state.as_str(),
+        job.priority,
+        run_at,
+        job.max_attempts,
+        job.timeout.map(millis),
+        job.unique_key,
+        job.concurrency_key,
+        job.concurrency_limit,
+        job.backoff.map(|backoff| millis(backoff.base)),
+        job.backoff.map(|backoff| millis(backoff.cap)),
+    ])
 }

@@ -224,8 +224,9 @@ struct Dialect {
     /// the first `$5` jobs, by priority then age, of the queues of the JSON array `$4`
     /// that pass `{filters}` (a text of `AND ...` conditions on `jobs`).
     due: &'static str,
-    /// The n-th parameter (from 1) of a statement with thousands of them.
-    param: fn(usize) -> String,
+    /// A JSON array parameter as a table `r` with columns `value` and `key` (the position,
+    /// to keep the array's order).
+    ordered_rows: fn(&str) -> String,
     /// Appended to a SELECT whose rows the transaction goes on to change.
     lock: &'static str,
     /// When claims from other connections can run at the same time as ours: the statement

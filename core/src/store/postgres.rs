@@ -19,7 +19,7 @@ pub(super) const DIALECT: Dialect = Dialect {
           (SELECT id, priority, run_at, concurrency_key, concurrency_limit FROM jobs WHERE queue = q.name {filters} \
           ORDER BY priority DESC, run_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) AS j \
           ORDER BY j.priority DESC, j.run_at, j.id LIMIT $5",
-    param: |n| format!("${n}"),
+    ordered_rows: |param| format!("json_array_elements({param}::json) WITH ORDINALITY AS r(value, key)"),
     lock: " FOR UPDATE",
     lock_keys: Some(LOCK_KEYS),
     notify: Some(NOTIFY),

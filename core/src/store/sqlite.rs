@@ -18,9 +18,7 @@ pub(super) const DIALECT: Dialect = Dialect {
     integers: |param| format!("SELECT CAST(value AS BIGINT) FROM json_each({param})"),
     due: "SELECT id, priority, run_at, concurrency_key, concurrency_limit FROM jobs \
           WHERE queue IN (SELECT value FROM json_each($4)) {filters} ORDER BY priority DESC, run_at, id LIMIT $5",
-    // Anonymous: SQLite looks up every named or numbered parameter in a list, which makes a
-    // 30,000-parameter insert quadratic (seconds to prepare and bind).
-    param: |_| "?".to_owned(),
+    ordered_rows: |param| format!("json_each({param}) AS r"),
     // The one connection's write transaction already excludes every other writer.
     lock: "",
     lock_keys: None,
