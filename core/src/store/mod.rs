@@ -227,6 +227,9 @@ struct Dialect {
     /// A JSON array parameter as a table `r` with columns `value` and `key` (the position,
     /// to keep the array's order).
     ordered_rows: fn(&str) -> String,
+    /// An INSERT of rows that cannot conflict, made to answer their ids cheaply (see
+    /// `Store::insert_rows`).
+    keyless_insert: fn(&str) -> String,
     /// Appended to a SELECT whose rows the transaction goes on to change.
     lock: &'static str,
     /// When claims from other connections can run at the same time as ours: the statement

@@ -20,6 +20,9 @@ pub(super) const DIALECT: Dialect = Dialect {
           ORDER BY priority DESC, run_at, id LIMIT $5 FOR UPDATE SKIP LOCKED) AS j \
           ORDER BY j.priority DESC, j.run_at, j.id LIMIT $5",
     ordered_rows: |param| format!("json_array_elements({param}::json) WITH ORDINALITY AS r(value, key)"),
+    keyless_insert: |insert| {
+        format!("WITH inserted AS ({insert} RETURNING id) SELECT string_agg(CAST(id AS TEXT), ',' ORDER BY id) FROM inserted")
+    },
     lock: " FOR UPDATE",
     lock_keys: Some(LOCK_KEYS),
     notify: Some(NOTIFY),

@@ -27,6 +27,8 @@ pub(super) struct Sql {
     /// Inserts the jobs of the JSON array `$1` (rows as `jobs::job_row` makes them), created
     /// at `$2`, in the array's order; a unique key an unfinished job holds inserts nothing.
     pub insert_jobs: Arc<str>,
+    /// The same for jobs without unique keys, answering their ids as the dialect can.
+    pub insert_keyless: Arc<str>,
     pub unfinished_by_key: Arc<str>,
     pub release: Arc<str>,
     pub cancellable: Arc<str>,
@@ -59,6 +61,16 @@ impl Sql {
         // A failure becomes final when no retry time is given or no attempts are left.
         let dead = "(f.retry_at IS NULL OR jobs.attempt >= jobs.max_attempts)";
         let sql = |text: String| Arc::from(text);
+        // `WHERE true`: SQLite needs it to tell an upsert's ON from a join's.
+        let insert = format!(
+            "INSERT INTO jobs (queue, target, input, state, priority, run_at, max_attempts, timeout_ms, unique_key, \
+             concurrency_key, concurrency_limit, backoff_base_ms, backoff_cap_ms, created_at, updated_at) \
+             SELECT r.value->>0, r.value->>1, r.value->>2, r.value->>3, CAST(r.value->>4 AS BIGINT), \
+             CAST(r.value->>5 AS BIGINT), CAST(r.value->>6 AS BIGINT), CAST(r.value->>7 AS BIGINT), r.value->>8, \
+             r.value->>9, CAST(r.value->>10 AS BIGINT), CAST(r.value->>11 AS BIGINT), CAST(r.value->>12 AS BIGINT), $2, $2 \
+             FROM {} WHERE true ORDER BY r.key",
+            (dialect.ordered_rows)("$1")
+        );
         Sql {
             claim: sql(format!(
                 "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_until = $1, worker = $2, updated_at = $3 \
@@ -101,18 +113,11 @@ impl Sql {
                 "UPDATE attempts SET state = $3, finished_at = $2, error = $4 FROM ({pairs}) AS f \
                  WHERE attempts.job_id = f.id AND attempts.attempt = f.attempt"
             )),
-            // `WHERE true`: SQLite needs it to tell the upsert's ON from a join's.
             insert_jobs: sql(format!(
-                "INSERT INTO jobs (queue, target, input, state, priority, run_at, max_attempts, timeout_ms, unique_key, \
-                 concurrency_key, concurrency_limit, backoff_base_ms, backoff_cap_ms, created_at, updated_at) \
-                 SELECT r.value->>0, r.value->>1, r.value->>2, r.value->>3, CAST(r.value->>4 AS BIGINT), \
-                 CAST(r.value->>5 AS BIGINT), CAST(r.value->>6 AS BIGINT), CAST(r.value->>7 AS BIGINT), r.value->>8, \
-                 r.value->>9, CAST(r.value->>10 AS BIGINT), CAST(r.value->>11 AS BIGINT), CAST(r.value->>12 AS BIGINT), $2, $2 \
-                 FROM {} WHERE true ORDER BY r.key \
-                 ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN {UNFINISHED} DO NOTHING \
-                 RETURNING id, unique_key",
-                (dialect.ordered_rows)("$1")
+                "{insert} ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN {UNFINISHED} DO NOTHING \
+                 RETURNING id, unique_key"
             )),
+            insert_keyless: sql((dialect.keyless_insert)(&insert)),
             unfinished_by_key: sql(format!(
                 "SELECT id, unique_key FROM jobs WHERE unique_key IN ({}) AND state IN {UNFINISHED}",
                 (dialect.texts)("$1")

@@ -19,6 +19,8 @@ pub(super) const DIALECT: Dialect = Dialect {
     due: "SELECT id, priority, run_at, concurrency_key, concurrency_limit FROM jobs \
           WHERE queue IN (SELECT value FROM json_each($4)) {filters} ORDER BY priority DESC, run_at, id LIMIT $5",
     ordered_rows: |param| format!("json_each({param}) AS r"),
+    // The ids follow from the last insert id.
+    keyless_insert: |insert| insert.to_owned(),
     // The one connection's write transaction already excludes every other writer.
     lock: "",
     lock_keys: None,
