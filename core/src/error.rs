@@ -116,6 +116,16 @@ pub enum Error {
     /// the database (its URL without a password) and the operation.
     #[error("database error: {message}")]
     Database { message: String },
+
+    /// A workflow template that did not load or check, or a run context its
+    /// `context_schema` refused. `origin` is the file, or `template ns/name@version` for
+    /// one built from a value; `step` is the step at fault, when one is.
+    #[error("invalid workflow template {origin}{}: {reason}", in_step(.step))]
+    InvalidTemplate { origin: String, step: Option<String>, reason: String },
+}
+
+fn in_step(step: &Option<String>) -> String {
+    step.as_ref().map_or_else(String::new, |step| format!(", step `{step}`"))
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -302,7 +312,7 @@ impl Error {
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::WorkerCrashed { .. } => ErrorKind::WorkerCrashed,
             Error::Interrupted { .. } => ErrorKind::Interrupted,
-            Error::Configuration(_) => ErrorKind::Configuration,
+            Error::Configuration(_) | Error::InvalidTemplate { .. } => ErrorKind::Configuration,
             Error::EngineClosed(_) => ErrorKind::EngineClosed,
             Error::Io { .. } => ErrorKind::Io,
             Error::Protocol(_) => ErrorKind::Protocol,
@@ -347,7 +357,8 @@ impl Error {
             | Error::Protocol(_)
             | Error::Database { .. }
             | Error::JobNotFound { .. }
-            | Error::InvalidJobState { .. } => Vec::new(),
+            | Error::InvalidJobState { .. }
+            | Error::InvalidTemplate { .. } => Vec::new(),
         }
     }
 }

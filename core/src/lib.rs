@@ -26,6 +26,7 @@ pub mod runtime;
 pub mod store;
 pub mod task;
 pub mod value;
+pub mod workflow;
 
 pub use engine::{
     Engine, EngineOptions, ExecutionMode, HandlerOptions, JobOptions, JobSpec, RunOptions, Runs, DEFAULT_DATABASE, DEFAULT_MEMORY_LIMIT, MAX_TIMEOUT,

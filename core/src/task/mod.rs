@@ -20,8 +20,8 @@ use crate::error::{Error, Result};
 pub use cases::{CaseOutcome, TestCase};
 use files::TaskFiles;
 pub use registry::Registry;
-use schema::Schema;
-use version::Version;
+pub(crate) use schema::Schema;
+pub(crate) use version::Version;
 pub use watch::Watcher;
 
 /// The contents of `metadata.json`.

@@ -1,0 +1,261 @@
+//! A workflow template: `namespace`, `name`, `version` (semver), an optional `description`
+//! and `context_schema`, and `steps`. It is read from YAML, JSON or a native value by
+//! walking the JSON value by hand rather than through serde derives, so that every refusal
+//! names the file, the step and the key path (`steps[2].retry.backoff.base`) and says what
+//! was expected; an unknown key is refused too, since a misspelt setting silently ignored
+//! is worse than a refused one.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::dag;
+use crate::config::{parse_duration, DURATION_FORMS};
+use crate::error::{Error, Result};
+use crate::task::{Schema, Version};
+
+const TEMPLATE: &[&str] = &["namespace", "name", "version", "description", "context_schema", "steps"];
+const STEP: &[&str] = &["name", "handler", "task", "depends_on", "retry", "timeout", "queue", "input"];
+const RETRY: &[&str] = &["max_attempts", "backoff"];
+const BACKOFF: &[&str] = &["base", "cap"];
+
+/// A loaded, checked template: its steps form a DAG and its context schema is compiled.
+pub struct Template {
+    pub namespace: String,
+    pub name: String,
+    /// The version as written; [`Template::id`] and lookups use it.
+    pub version: String,
+    pub description: Option<String>,
+    /// In the order the template lists them.
+    pub steps: Vec<Step>,
+    /// The file it came from, or `template ns/name@version` for a native value.
+    pub origin: String,
+    pub(super) precedence: Version,
+    context_schema: Option<Arc<Schema>>,
+    snapshot: Value,
+}
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Template({} from {})", self.id(), self.origin)
+    }
+}
+
+/// One step: what it runs, what it waits for, and how it is retried.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub name: String,
+    pub target: Target,
+    /// The steps whose results this one needs; it becomes ready when all completed.
+    pub depends_on: Vec<String>,
+    pub retry: Retry,
+    pub timeout: Option<Duration>,
+    pub queue: Option<String>,
+    /// Picks the step's input from the context and parent results (`"$.context.x"`,
+    /// `"$.results.square.result"`); kept as written, evaluated when the step runs.
+    pub input: Option<Map<String, Value>>,
+}
+
+/// What a step runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A handler the host registered (Rust, Ruby or Python).
+    Handler(String),
+    /// A JavaScript task, by label or `label@version`.
+    Task(String),
+}
+
+/// A step's retry policy; what is left out falls back to the queue's defaults.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Retry {
+    pub max_attempts: Option<u32>,
+    pub backoff: Option<Backoff>,
+}
+
+/// Exponential backoff between attempts: `base` doubled each attempt, at most `cap`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backoff {
+    pub base: Duration,
+    pub cap: Option<Duration>,
+}
+
+impl Template {
+    /// Reads a template from a `.yaml`, `.yml` or `.json` file.
+    pub fn load(file: &Path) -> Result<Template> {
+        let origin = file.display().to_string();
+        let text = std::fs::read_to_string(file).map_err(|error| Error::io(format!("cannot read the workflow template {origin}"), error))?;
+        let is_json = file.extension().is_some_and(|extension| extension == "json");
+        let value: Value = match is_json {
+            true => serde_json::from_str(&text).map_err(|error| error.to_string()),
+            false => serde_norway::from_str(&text).map_err(|error| error.to_string()),
+        }
+        .map_err(|error| Error::InvalidTemplate { origin: origin.clone(), step: None, reason: format!("not valid {}: {error}", if is_json { "JSON" } else { "YAML" }) })?;
+        Template::from_value(value, origin)
+    }
+
+    /// Builds a template from a native value, as the bindings pass a Hash or dict; `origin`
+    /// names it in errors (`template ns/name@1.0.0`, or the file it was read from).
+    pub fn from_value(value: Value, origin: impl Into<String>) -> Result<Template> {
+        let origin = origin.into();
+        let root = Place { origin: &origin, step: None, path: String::new() };
+        let map = fields(&value, &root, TEMPLATE)?;
+        let text = |name: &str| text_of(required(map, name, &root)?, &root.child(name));
+        let namespace = identifier(&text("namespace")?, &root.child("namespace"))?;
+        let name = identifier(&text("name")?, &root.child("name"))?;
+        let version = text("version")?;
+        let precedence = Version::parse(&version).map_err(|reason| {
+            root.child("version").fail(format!("{version:?} is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.0.0 or 2.1.0-beta.1, see semver.org): {reason}"))
+        })?;
+        let description = map.get("description").map(|value| text_of(value, &root.child("description"))).transpose()?;
+        let context_schema = map.get("context_schema").map(|schema| context_schema(schema, &root.child("context_schema"))).transpose()?;
+        let steps = steps(required(map, "steps", &root)?, &root.child("steps"))?;
+        dag::check(&steps, &origin)?;
+        Ok(Template { namespace, name, version, description, steps, origin, precedence, context_schema, snapshot: value })
+    }
+
+    /// `namespace/name@version`, the name that identifies it unambiguously.
+    pub fn id(&self) -> String {
+        format!("{}/{}@{}", self.namespace, self.name, self.version)
+    }
+
+    /// The template as it was given, which a run stores so that a later version of the
+    /// template never changes it.
+    pub fn snapshot(&self) -> &Value {
+        &self.snapshot
+    }
+
+    /// Checks a run's context against `context_schema` (anything passes without one); the
+    /// error lists each failing path, `context.user.id` and the like.
+    pub fn validate_context(&self, context: &Value) -> Result<()> {
+        let Some(schema) = &self.context_schema else { return Ok(()) };
+        let violations = schema.violations(context, "context");
+        if violations.is_empty() {
+            return Ok(());
+        }
+        let listed: String = violations.iter().map(|violation| format!("\n  - {violation}")).collect();
+        Err(Error::InvalidTemplate { origin: self.origin.clone(), step: None, reason: format!("the context does not match `context_schema` of {}:{listed}", self.id()) })
+    }
+}
+
+/// A namespace or name: non-empty, and free of the `/` and `@` that references split on.
+fn identifier(text: &str, place: &Place) -> Result<String> {
+    match text.trim().is_empty() || text.contains(['/', '@']) {
+        true => Err(place.refuse("a non-empty string without `/` or `@`", &Value::String(text.to_owned()))),
+        false => Ok(text.to_owned()),
+    }
+}
+
+fn context_schema(schema: &Value, place: &Place) -> Result<Arc<Schema>> {
+    Schema::compile(schema).map(Arc::new).map_err(|reason| place.fail(reason))
+}
+
+fn steps(value: &Value, place: &Place) -> Result<Vec<Step>> {
+    let items = value.as_array().filter(|items| !items.is_empty()).ok_or_else(|| place.refuse("a non-empty list of steps", value))?;
+    items.iter().enumerate().map(|(index, item)| step(item, &place.item(index))).collect()
+}
+
+fn step(value: &Value, place: &Place) -> Result<Step> {
+    let name = value.get("name").map(|name| text_of(name, &place.child("name"))).transpose()?;
+    let place = Place { origin: place.origin, step: name.as_deref(), path: place.path.clone() };
+    let map = fields(value, &place, STEP)?;
+    let Some(name) = name.as_deref() else { return Err(place.fail("needs a `name`".into())) };
+    let text = |key: &str| map.get(key).map(|value| text_of(value, &place.child(key))).transpose();
+    let target = match (text("handler")?, text("task")?) {
+        (Some(handler), None) => Target::Handler(handler),
+        (None, Some(task)) => Target::Task(task),
+        (None, None) => return Err(place.fail("has no target; give it a `handler:` (a host handler) or a `task:` (a JavaScript task)".into())),
+        (Some(_), Some(_)) => return Err(place.fail("has both a `handler:` and a `task:`; a step runs one of them".into())),
+    };
+    let depends_on = match map.get("depends_on") {
+        Some(value) => texts(value, &place.child("depends_on"))?,
+        None => Vec::new(),
+    };
+    Ok(Step {
+        target,
+        depends_on,
+        retry: map.get("retry").map(|value| retry(value, &place.child("retry"))).transpose()?.unwrap_or_default(),
+        timeout: map.get("timeout").map(|value| duration(value, &place.child("timeout"))).transpose()?,
+        queue: text("queue")?,
+        input: map.get("input").map(|value| value.as_object().cloned().ok_or_else(|| place.child("input").refuse("a mapping of input keys to values or `$.` paths", value))).transpose()?,
+        name: name.to_owned(),
+    })
+}
+
+fn retry(value: &Value, place: &Place) -> Result<Retry> {
+    let map = fields(value, place, RETRY)?;
+    let max_attempts = map.get("max_attempts").map(|value| {
+        value.as_u64().filter(|&n| n >= 1).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| place.child("max_attempts").refuse("a whole number of at least 1", value))
+    });
+    Ok(Retry { max_attempts: max_attempts.transpose()?, backoff: map.get("backoff").map(|value| backoff(value, &place.child("backoff"))).transpose()? })
+}
+
+fn backoff(value: &Value, place: &Place) -> Result<Backoff> {
+    let map = fields(value, place, BACKOFF)?;
+    let base = duration(required(map, "base", place)?, &place.child("base"))?;
+    let cap = map.get("cap").map(|value| duration(value, &place.child("cap"))).transpose()?;
+    if cap.is_some_and(|cap| cap < base) {
+        return Err(place.child("cap").fail("is shorter than `base`; the cap bounds the growing delay from above".into()));
+    }
+    Ok(Backoff { base, cap })
+}
+
+/// Where a value sits, for messages: the origin, the step (once its name is known) and the
+/// key path from the document's root.
+struct Place<'a> {
+    origin: &'a str,
+    step: Option<&'a str>,
+    path: String,
+}
+
+impl<'a> Place<'a> {
+    fn child(&self, name: &str) -> Place<'a> {
+        let path = if self.path.is_empty() { name.to_owned() } else { format!("{}.{name}", self.path) };
+        Place { origin: self.origin, step: self.step, path }
+    }
+
+    fn item(&self, index: usize) -> Place<'a> {
+        Place { origin: self.origin, step: self.step, path: format!("{}[{index}]", self.path) }
+    }
+
+    fn fail(&self, reason: String) -> Error {
+        let at = if self.path.is_empty() { "the document".to_owned() } else { format!("`{}`", self.path) };
+        Error::InvalidTemplate { origin: self.origin.to_owned(), step: self.step.map(str::to_owned), reason: format!("{at} {reason}") }
+    }
+
+    fn refuse(&self, expected: &str, found: &Value) -> Error {
+        self.fail(format!("must be {expected}, not {found}"))
+    }
+}
+
+/// The entries of a mapping whose keys must all be among `known`.
+fn fields<'v>(value: &'v Value, place: &Place, known: &[&str]) -> Result<&'v Map<String, Value>> {
+    let map = value.as_object().ok_or_else(|| place.refuse("a mapping", value))?;
+    match map.keys().find(|name| !known.contains(&name.as_str())) {
+        Some(unknown) => Err(place.child(unknown).fail(format!("is not a known key; the keys here are {}", known.join(", ")))),
+        None => Ok(map),
+    }
+}
+
+fn required<'v>(map: &'v Map<String, Value>, name: &str, place: &Place) -> Result<&'v Value> {
+    map.get(name).ok_or_else(|| place.fail(format!("needs a `{name}`")))
+}
+
+fn text_of(value: &Value, place: &Place) -> Result<String> {
+    value.as_str().map(str::to_owned).ok_or_else(|| place.refuse("a string", value))
+}
+
+fn texts(value: &Value, place: &Place) -> Result<Vec<String>> {
+    let items = value.as_array().ok_or_else(|| place.refuse("a list of step names", value))?;
+    items.iter().enumerate().map(|(index, item)| text_of(item, &place.item(index))).collect()
+}
+
+fn duration(value: &Value, place: &Place) -> Result<Duration> {
+    let parsed = match value {
+        Value::Number(number) => parse_duration(&number.to_string()),
+        Value::String(text) => parse_duration(text),
+        _ => None,
+    };
+    parsed.ok_or_else(|| place.refuse(DURATION_FORMS, value))
+}
