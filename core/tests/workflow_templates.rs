@@ -79,10 +79,13 @@ fn an_unknown_dependency_names_the_step_and_the_missing_name() {
 }
 
 #[test]
-fn a_duplicate_step_name_is_refused() {
+fn a_duplicate_or_malformed_step_name_is_refused() {
     let (step, reason) = refusal("  - {name: pay, handler: h}\n  - {name: pay, task: charge}\n");
     assert_eq!(step.as_deref(), Some("pay"));
     assert!(reason.contains("used twice"), "{reason}");
+    let (step, reason) = refusal("  - {name: pay.card, handler: h}\n");
+    assert_eq!(step, None, "a name refused is not the step's name");
+    assert!(reason.contains("`steps[0].name` must be a non-empty name of ASCII letters, digits, `_` or `-`, not \"pay.card\""), "{reason}");
 }
 
 #[test]

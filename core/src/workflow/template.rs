@@ -147,6 +147,16 @@ fn identifier(text: &str, place: &Place) -> Result<String> {
     }
 }
 
+/// A step name: ASCII letters, digits, `_` and `-`, since input mappings address results
+/// by dotted paths (`$.results.square.result`).
+fn step_name(value: &Value, place: &Place) -> Result<String> {
+    let name = text_of(value, place)?;
+    match !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        true => Ok(name),
+        false => Err(place.refuse("a non-empty name of ASCII letters, digits, `_` or `-`", value)),
+    }
+}
+
 fn context_schema(schema: &Value, place: &Place) -> Result<Arc<Schema>> {
     Schema::compile(schema).map(Arc::new).map_err(|reason| place.fail(reason))
 }
@@ -157,7 +167,7 @@ fn steps(value: &Value, place: &Place) -> Result<Vec<Step>> {
 }
 
 fn step(value: &Value, place: &Place) -> Result<Step> {
-    let name = value.get("name").map(|name| text_of(name, &place.child("name"))).transpose()?;
+    let name = value.get("name").map(|name| step_name(name, &place.child("name"))).transpose()?;
     let place = Place { origin: place.origin, step: name.as_deref(), path: place.path.clone() };
     let map = fields(value, &place, STEP)?;
     let Some(name) = name.as_deref() else { return Err(place.fail("needs a `name`".into())) };
