@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cogwork_core::workflow::{Backoff, Retry, Target, Template, Templates};
+use cogwork_core::queue::Backoff;
+use cogwork_core::workflow::{Retry, Target, Template, Templates};
 use cogwork_core::{Error, ErrorKind};
 use serde_json::json;
 
@@ -53,7 +54,7 @@ fn every_example_loads_with_its_steps_and_targets() {
     let fan_in = templates.lookup("parallel_workflow/fan_out_fan_in").unwrap();
     let sum = fan_in.steps.last().unwrap();
     assert_eq!(sum.depends_on, ["square_a", "square_b", "square_c", "square_d"]);
-    let backoff = Backoff { base: Duration::from_millis(250), cap: Some(Duration::from_secs(5)) };
+    let backoff = Backoff { base: Duration::from_millis(250), cap: Duration::from_secs(5) };
     assert_eq!(sum.retry, Retry { max_attempts: Some(5), backoff: Some(backoff) });
     let mixed = templates.lookup("mixed_workflow/order_fulfilment@1.0.0").unwrap();
     let targets: Vec<&Target> = mixed.steps.iter().map(|step| &step.target).collect();
@@ -181,7 +182,7 @@ fn yaml_json_and_a_native_value_give_the_same_template_and_snapshot() {
         assert!(loaded.validate_context(&json!({})).is_err());
     }
     let charge = &native.steps[1];
-    assert_eq!(charge.retry.backoff, Some(Backoff { base: Duration::from_secs(1), cap: Some(Duration::from_secs(60)) }));
+    assert_eq!(charge.retry.backoff, Some(Backoff { base: Duration::from_secs(1), cap: Duration::from_secs(60) }));
     assert_eq!((charge.queue.as_deref(), native.steps[0].timeout), (Some("payments"), Some(Duration::from_secs(5))));
 }
 

@@ -8,5 +8,5 @@ mod dag;
 mod template;
 mod templates;
 
-pub use template::{Backoff, Retry, Step, Target, Template};
+pub use template::{Retry, Step, Target, Template};
 pub use templates::Templates;

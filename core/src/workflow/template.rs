@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use super::dag;
 use crate::config::{parse_duration, DURATION_FORMS};
 use crate::error::{Error, Result};
+use crate::queue::Backoff;
 use crate::task::{Schema, Version};
 
 const TEMPLATE: &[&str] = &["namespace", "name", "version", "description", "context_schema", "steps"];
@@ -72,13 +73,6 @@ pub enum Target {
 pub struct Retry {
     pub max_attempts: Option<u32>,
     pub backoff: Option<Backoff>,
-}
-
-/// Exponential backoff between attempts: `base` doubled each attempt, at most `cap`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Backoff {
-    pub base: Duration,
-    pub cap: Option<Duration>,
 }
 
 impl Template {
@@ -204,8 +198,12 @@ fn retry(value: &Value, place: &Place) -> Result<Retry> {
 fn backoff(value: &Value, place: &Place) -> Result<Backoff> {
     let map = fields(value, place, BACKOFF)?;
     let base = duration(required(map, "base", place)?, &place.child("base"))?;
-    let cap = map.get("cap").map(|value| duration(value, &place.child("cap"))).transpose()?;
-    if cap.is_some_and(|cap| cap < base) {
+    // Without a cap, the queue's default cap, or the base if that is longer.
+    let cap = match map.get("cap") {
+        Some(value) => duration(value, &place.child("cap"))?,
+        None => Backoff::default().cap.max(base),
+    };
+    if cap < base {
         return Err(place.child("cap").fail("is shorter than `base`; the cap bounds the growing delay from above".into()));
     }
     Ok(Backoff { base, cap })
