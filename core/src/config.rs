@@ -24,10 +24,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use serde_json::value::RawValue;
 
+use crate::document::{count, duration, fields, required, text_of, Place};
 use crate::queue::{Schedule, WorkOptions};
 use crate::store::{StoreOptions, Synchronous};
 use crate::{EngineOptions, Error, Result, DEFAULT_DATABASE};
@@ -98,7 +99,7 @@ impl Config {
         if document.is_null() {
             return Ok(config); // an empty file
         }
-        let root = Key { origin: &origin, path: String::new() };
+        let root = Place::new(&origin, "", refusal);
         let base = file.parent().unwrap_or(Path::new(""));
         for (name, value) in fields(&document, &root, TOP_LEVEL)? {
             let key = root.child(name);
@@ -123,7 +124,7 @@ impl Config {
     /// are not settings (the build's own, say), are ignored.
     fn override_from(&mut self, vars: impl IntoIterator<Item = (String, String)>) -> Result<()> {
         for (name, text) in vars {
-            let key = Key { origin: "the environment", path: name.clone() };
+            let key = Place::new("the environment", name.clone(), refusal);
             // A number in the environment is a number, as it would be in the file.
             let scalar = || serde_norway::from_str::<Value>(&text).unwrap_or_else(|_| Value::String(text.clone()));
             match name.as_str() {
@@ -189,52 +190,14 @@ fn list(text: &str) -> impl Iterator<Item = &str> {
     text.split([':', ',']).map(str::trim).filter(|item| !item.is_empty())
 }
 
-/// Where a value sits, for messages: the file (or the environment) and the key path.
-struct Key<'a> {
-    origin: &'a str,
-    path: String,
-}
-
-impl Key<'_> {
-    fn child(&self, name: &str) -> Key<'_> {
-        let path = if self.path.is_empty() { name.to_owned() } else { format!("{}.{name}", self.path) };
-        Key { origin: self.origin, path }
-    }
-
-    fn item(&self, index: usize) -> Key<'_> {
-        Key { origin: self.origin, path: format!("{}[{index}]", self.path) }
-    }
-
-    fn refuse(&self, expected: &str, found: &Value) -> Error {
-        let what = if self.path.is_empty() { "the document".to_owned() } else { format!("`{}`", self.path) };
-        Error::Configuration(format!("{}: {what} must be {expected}, not {found}", self.origin))
-    }
-}
-
-/// The entries of a mapping whose keys must all be among `known`.
-fn fields<'v>(value: &'v Value, key: &Key, known: &[&str]) -> Result<&'v Map<String, Value>> {
-    let map = value.as_object().ok_or_else(|| key.refuse("a mapping", value))?;
-    match map.keys().find(|name| !known.contains(&name.as_str())) {
-        Some(unknown) => Err(Error::Configuration(format!(
-            "{}: unknown key `{}`; the keys here are {}",
-            key.origin,
-            key.child(unknown).path,
-            known.join(", ")
-        ))),
-        None => Ok(map),
-    }
-}
-
-fn required<'v>(map: &'v Map<String, Value>, name: &str, key: &Key) -> Result<&'v Value> {
-    map.get(name).ok_or_else(|| Error::Configuration(format!("{}: `{}` needs a `{name}`", key.origin, key.path)))
-}
-
-fn text_of(value: &Value, key: &Key) -> Result<String> {
-    value.as_str().map(str::to_owned).ok_or_else(|| key.refuse("a string", value))
+/// A refusal in the configuration: a configuration error naming the file (or the
+/// environment).
+fn refusal(origin: &str, _step: Option<&str>, message: String) -> Error {
+    Error::Configuration(format!("{origin}: {message}"))
 }
 
 /// A list of strings; a single string is a list of one.
-fn texts(value: &Value, key: &Key) -> Result<Vec<String>> {
+fn texts(value: &Value, key: &Place) -> Result<Vec<String>> {
     match value {
         Value::Array(items) => items.iter().enumerate().map(|(index, item)| text_of(item, &key.item(index))).collect(),
         _ => text_of(value, key).map(|text| vec![text]),
@@ -242,14 +205,9 @@ fn texts(value: &Value, key: &Key) -> Result<Vec<String>> {
 }
 
 /// `normal`, `full` or `off`.
-fn synchronous(value: &Value, key: &Key) -> Result<Synchronous> {
+fn synchronous(value: &Value, key: &Place) -> Result<Synchronous> {
     let text = value.as_str().ok_or_else(|| key.refuse("normal, full or off", value))?;
     text.parse().map_err(|_| key.refuse("normal, full or off", value))
-}
-
-/// A whole number of at least 1.
-fn count(value: &Value, key: &Key) -> Result<usize> {
-    value.as_u64().filter(|&n| n >= 1).and_then(|n| usize::try_from(n).ok()).ok_or_else(|| key.refuse("a whole number of at least 1", value))
 }
 
 /// What [`parse_duration`] accepts, for messages.
@@ -272,16 +230,7 @@ fn positive_seconds(seconds: f64) -> Option<Duration> {
     Some(seconds).filter(|seconds| seconds.is_finite() && *seconds > 0.0).and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
 }
 
-fn duration(value: &Value, key: &Key) -> Result<Duration> {
-    let parsed = match value {
-        Value::Number(number) => number.as_f64().and_then(positive_seconds),
-        Value::String(text) => parse_duration(text),
-        _ => None,
-    };
-    parsed.ok_or_else(|| key.refuse(DURATION_FORMS, value))
-}
-
-fn queues(value: &Value, key: &Key) -> Result<BTreeMap<String, QueueConfig>> {
+fn queues(value: &Value, key: &Place) -> Result<BTreeMap<String, QueueConfig>> {
     let map = value.as_object().ok_or_else(|| key.refuse("a mapping of queue names to settings", value))?;
     map.iter()
         .map(|(name, settings)| {
@@ -301,16 +250,16 @@ fn queues(value: &Value, key: &Key) -> Result<BTreeMap<String, QueueConfig>> {
 }
 
 /// Jobs per second: a positive number.
-fn rate(value: &Value, key: &Key) -> Result<f64> {
+fn rate(value: &Value, key: &Place) -> Result<f64> {
     value.as_f64().filter(|rate| rate.is_finite() && *rate > 0.0).ok_or_else(|| key.refuse("a positive number of jobs per second", value))
 }
 
-fn schedules(value: &Value, key: &Key) -> Result<Vec<Schedule>> {
+fn schedules(value: &Value, key: &Place) -> Result<Vec<Schedule>> {
     let items = value.as_array().ok_or_else(|| key.refuse("a list of schedules", value))?;
     items.iter().enumerate().map(|(index, item)| schedule(item, &key.item(index))).collect()
 }
 
-fn schedule(value: &Value, key: &Key) -> Result<Schedule> {
+fn schedule(value: &Value, key: &Place) -> Result<Schedule> {
     let map = fields(value, key, SCHEDULE)?;
     let text = |name: &str| text_of(required(map, name, key)?, &key.child(name));
     let input = map.get("input").map_or_else(|| "{}".to_owned(), Value::to_string);
@@ -328,7 +277,7 @@ fn schedule(value: &Value, key: &Key) -> Result<Schedule> {
     }
     // A bad expression or time zone is refused now, not at the first tick.
     schedule.timetable().map_err(|error| match error {
-        Error::Configuration(message) => Error::Configuration(format!("{}: `{}`: {message}", key.origin, key.path)),
+        Error::Configuration(message) => key.fail(format_args!("is refused: {message}")),
         other => other,
     })?;
     Ok(schedule)
@@ -390,7 +339,7 @@ mod tests {
 
     #[test]
     fn durations_take_seconds_or_a_unit() {
-        let key = Key { origin: "test", path: "timeout".into() };
+        let key = Place::new("test", "timeout", super::refusal);
         let cases = [("250ms", 0.25), ("30s", 30.0), ("1.5m", 90.0), ("2h", 7200.0), ("7d", 604_800.0), (" 10 s ", 10.0)];
         for (text, seconds) in cases {
             assert_eq!(duration(&Value::String(text.into()), &key).unwrap(), Duration::from_secs_f64(seconds), "{text}");
@@ -404,11 +353,11 @@ mod tests {
     #[test]
     fn an_unknown_key_is_named_with_its_path_and_the_known_keys() {
         let message = refusal("queues:\n  mail:\n    rate: 5\n");
-        assert!(message.contains("/srv/app/cogwork.yml: unknown key `queues.mail.rate`; the keys here are concurrency, rate_limit"), "{message}");
+        assert!(message.contains("/srv/app/cogwork.yml: `queues.mail.rate` is not a known key; the keys here are concurrency, rate_limit"), "{message}");
         let message = refusal("worker: 2\n");
-        assert!(message.contains("unknown key `worker`") && message.contains("workers"), "{message}");
+        assert!(message.contains("`worker` is not a known key") && message.contains("workers"), "{message}");
         let message = refusal("schedules:\n  - {name: a, cron: '* * * * *', target: t, every: 5}\n");
-        assert!(message.contains("unknown key `schedules[0].every`"), "{message}");
+        assert!(message.contains("`schedules[0].every` is not a known key"), "{message}");
     }
 
     #[test]
@@ -421,7 +370,7 @@ mod tests {
         assert!(refusal("schedules:\n  - {name: a, target: t}\n").contains("`schedules[0]` needs a `cron`"));
         assert!(refusal("schedules:\n  - {name: a, cron: '* * * * *', target: t, missed: sometimes}\n").contains("`schedules[0].missed` must be skip, run_once or run_all"));
         let message = refusal("schedules:\n  - {name: a, cron: '* * * * *', target: t}\n  - {name: nightly, cron: '0 25 * * *', target: t}\n");
-        assert!(message.contains("/srv/app/cogwork.yml: `schedules[1]`: ") && message.contains("nightly") && message.contains("25"), "{message}");
+        assert!(message.contains("/srv/app/cogwork.yml: `schedules[1]` is refused: ") && message.contains("nightly") && message.contains("25"), "{message}");
         assert!(refusal("- just\n- a list\n").contains("the document must be a mapping"));
         assert!(refusal("workers: [\n").contains("/srv/app/cogwork.yml is not valid YAML"));
     }

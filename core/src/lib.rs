@@ -18,6 +18,7 @@
 //! ```
 
 pub mod config;
+mod document;
 mod engine;
 mod error;
 pub mod js;

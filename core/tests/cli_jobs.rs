@@ -250,7 +250,7 @@ fn a_bad_configuration_is_refused_naming_the_file_and_the_key() {
     std::fs::write(&elsewhere, "databse: sqlite://typo.db\n").unwrap();
     let output = workspace.cogwork(&["stats", "--config", elsewhere.to_str().unwrap()]);
     let stderr = text(&output.stderr);
-    assert!(stderr.contains(&format!("{}: unknown key `databse`", elsewhere.display())), "{stderr}");
+    assert!(stderr.contains(&format!("{}: `databse` is not a known key", elsewhere.display())), "{stderr}");
     let output = workspace.cogwork(&["stats", "--config", "missing.yml"]);
     assert!(text(&output.stderr).contains("cannot read the configuration file missing.yml"), "{}", text(&output.stderr));
     std::fs::remove_file(workspace.dir.path().join("cogwork.yml")).unwrap();

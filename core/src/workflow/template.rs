@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::dag;
-use crate::config::{parse_duration, DURATION_FORMS};
+use crate::document::{count, duration, fields, required, text_of, Place};
 use crate::error::{Error, Result};
 use crate::queue::Backoff;
 use crate::task::{Schema, Version};
@@ -93,7 +93,7 @@ impl Template {
     /// names it in errors (`template ns/name@1.0.0`, or the file it was read from).
     pub fn from_value(value: Value, origin: impl Into<String>) -> Result<Template> {
         let origin = origin.into();
-        let root = Place { origin: &origin, step: None, path: String::new() };
+        let root = Place::new(&origin, "", refusal);
         let map = fields(&value, &root, TEMPLATE)?;
         let text = |name: &str| text_of(required(map, name, &root)?, &root.child(name));
         let namespace = identifier(&text("namespace")?, &root.child("namespace"))?;
@@ -162,15 +162,15 @@ fn steps(value: &Value, place: &Place) -> Result<Vec<Step>> {
 
 fn step(value: &Value, place: &Place) -> Result<Step> {
     let name = value.get("name").map(|name| step_name(name, &place.child("name"))).transpose()?;
-    let place = Place { origin: place.origin, step: name.as_deref(), path: place.path.clone() };
+    let place = place.in_step(name.as_deref());
     let map = fields(value, &place, STEP)?;
-    let Some(name) = name.as_deref() else { return Err(place.fail("needs a `name`".into())) };
+    let Some(name) = name.as_deref() else { return Err(place.fail("needs a `name`")) };
     let text = |key: &str| map.get(key).map(|value| text_of(value, &place.child(key))).transpose();
     let target = match (text("handler")?, text("task")?) {
         (Some(handler), None) => Target::Handler(handler),
         (None, Some(task)) => Target::Task(task),
-        (None, None) => return Err(place.fail("has no target; give it a `handler:` (a host handler) or a `task:` (a JavaScript task)".into())),
-        (Some(_), Some(_)) => return Err(place.fail("has both a `handler:` and a `task:`; a step runs one of them".into())),
+        (None, None) => return Err(place.fail("has no target; give it a `handler:` (a host handler) or a `task:` (a JavaScript task)")),
+        (Some(_), Some(_)) => return Err(place.fail("has both a `handler:` and a `task:`; a step runs one of them")),
     };
     let depends_on = match map.get("depends_on") {
         Some(value) => texts(value, &place.child("depends_on"))?,
@@ -190,7 +190,8 @@ fn step(value: &Value, place: &Place) -> Result<Step> {
 fn retry(value: &Value, place: &Place) -> Result<Retry> {
     let map = fields(value, place, RETRY)?;
     let max_attempts = map.get("max_attempts").map(|value| {
-        value.as_u64().filter(|&n| n >= 1).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| place.child("max_attempts").refuse("a whole number of at least 1", value))
+        let place = place.child("max_attempts");
+        u32::try_from(count(value, &place)?).map_err(|_| place.refuse("a whole number of at least 1", value))
     });
     Ok(Retry { max_attempts: max_attempts.transpose()?, backoff: map.get("backoff").map(|value| backoff(value, &place.child("backoff"))).transpose()? })
 }
@@ -204,54 +205,14 @@ fn backoff(value: &Value, place: &Place) -> Result<Backoff> {
         None => Backoff::default().cap.max(base),
     };
     if cap < base {
-        return Err(place.child("cap").fail("is shorter than `base`; the cap bounds the growing delay from above".into()));
+        return Err(place.child("cap").fail("is shorter than `base`; the cap bounds the growing delay from above"));
     }
     Ok(Backoff { base, cap })
 }
 
-/// Where a value sits, for messages: the origin, the step (once its name is known) and the
-/// key path from the document's root.
-struct Place<'a> {
-    origin: &'a str,
-    step: Option<&'a str>,
-    path: String,
-}
-
-impl<'a> Place<'a> {
-    fn child(&self, name: &str) -> Place<'a> {
-        let path = if self.path.is_empty() { name.to_owned() } else { format!("{}.{name}", self.path) };
-        Place { origin: self.origin, step: self.step, path }
-    }
-
-    fn item(&self, index: usize) -> Place<'a> {
-        Place { origin: self.origin, step: self.step, path: format!("{}[{index}]", self.path) }
-    }
-
-    fn fail(&self, reason: String) -> Error {
-        let at = if self.path.is_empty() { "the document".to_owned() } else { format!("`{}`", self.path) };
-        Error::InvalidTemplate { origin: self.origin.to_owned(), step: self.step.map(str::to_owned), reason: format!("{at} {reason}") }
-    }
-
-    fn refuse(&self, expected: &str, found: &Value) -> Error {
-        self.fail(format!("must be {expected}, not {found}"))
-    }
-}
-
-/// The entries of a mapping whose keys must all be among `known`.
-fn fields<'v>(value: &'v Value, place: &Place, known: &[&str]) -> Result<&'v Map<String, Value>> {
-    let map = value.as_object().ok_or_else(|| place.refuse("a mapping", value))?;
-    match map.keys().find(|name| !known.contains(&name.as_str())) {
-        Some(unknown) => Err(place.child(unknown).fail(format!("is not a known key; the keys here are {}", known.join(", ")))),
-        None => Ok(map),
-    }
-}
-
-fn required<'v>(map: &'v Map<String, Value>, name: &str, place: &Place) -> Result<&'v Value> {
-    map.get(name).ok_or_else(|| place.fail(format!("needs a `{name}`")))
-}
-
-fn text_of(value: &Value, place: &Place) -> Result<String> {
-    value.as_str().map(str::to_owned).ok_or_else(|| place.refuse("a string", value))
+/// A refusal in a template: an invalid template naming its origin and step.
+fn refusal(origin: &str, step: Option<&str>, message: String) -> Error {
+    Error::InvalidTemplate { origin: origin.to_owned(), step: step.map(str::to_owned), reason: message }
 }
 
 fn texts(value: &Value, place: &Place) -> Result<Vec<String>> {
@@ -259,11 +220,3 @@ fn texts(value: &Value, place: &Place) -> Result<Vec<String>> {
     items.iter().enumerate().map(|(index, item)| text_of(item, &place.item(index))).collect()
 }
 
-fn duration(value: &Value, place: &Place) -> Result<Duration> {
-    let parsed = match value {
-        Value::Number(number) => parse_duration(&number.to_string()),
-        Value::String(text) => parse_duration(text),
-        _ => None,
-    };
-    parsed.ok_or_else(|| place.refuse(DURATION_FORMS, value))
-}
