@@ -54,7 +54,7 @@ impl Worker {
         let request = ClaimRequest {
             queues: options.queues.clone(),
             targets: Some(engine.runnable_targets()),
-            worker: format!("{}:{}", std::process::id(), runtime_worker_id()),
+            worker: format!("{}:{}", std::process::id(), next_worker_number()),
             node: engine.node().to_owned(),
             lease: engine.lease(),
         };
@@ -117,7 +117,7 @@ fn start_scheduler(engine: &Engine, store: &Store, counters: &Arc<Counters>) -> 
     })
 }
 
-fn runtime_worker_id() -> u64 {
+fn next_worker_number() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)

@@ -151,12 +151,14 @@ fn chown_to_unprivileged(dir: &Path) {
 }
 
 /// Spawns from a thread that never ends: a parent-death signal follows the thread that
-/// forked, and a test's own thread ends with the test.
+/// forked, and a test's own thread ends with the test. The signal is SIGQUIT, PostgreSQL's
+/// immediate shutdown, which the server passes on to its own processes (a SIGKILL would
+/// leave them orphaned).
 fn spawn_for_the_life_of_the_process(mut command: Command) -> u32 {
     // SAFETY: prctl is async-signal-safe.
     unsafe {
         command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGQUIT);
             Ok(())
         });
     }
