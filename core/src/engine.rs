@@ -18,11 +18,14 @@ use crate::value::{output_from_payload, payload_from_input};
 use crate::queue::Backoff;
 use crate::store::StoreOptions;
 use crate::task::{Registry, Task, Watcher};
+use crate::workflow::Templates;
 
 mod jobs;
 mod schedules;
+mod workflows;
 
 pub use jobs::{HandlerOptions, JobOptions, JobSpec};
+pub use workflows::StartOptions;
 
 /// Where JavaScript runs.
 #[derive(Debug, Clone)]
@@ -248,6 +251,8 @@ struct Inner {
     pid: u32,
     _watcher: Option<Watcher>,
     jobs: jobs::JobSettings,
+    /// Workflow templates defined here or read from the database.
+    templates: RwLock<Templates>,
 }
 
 impl Engine {
@@ -274,8 +279,15 @@ impl Engine {
         })
         .await?;
         let jobs = jobs::JobSettings::new(options.database, options.store_options, options.node, options.lease, options.backoff);
-        let inner =
-            Inner { registry, pool: ManuallyDrop::new(pool), timeout: options.timeout, pid: std::process::id(), _watcher: watcher, jobs };
+        let inner = Inner {
+            registry,
+            pool: ManuallyDrop::new(pool),
+            timeout: options.timeout,
+            pid: std::process::id(),
+            _watcher: watcher,
+            jobs,
+            templates: RwLock::default(),
+        };
         Ok(Engine { inner: Arc::new(inner) })
     }
 

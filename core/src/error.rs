@@ -122,6 +122,22 @@ pub enum Error {
     /// one built from a value; `step` is the step at fault, when one is.
     #[error("invalid workflow template {origin}{}: {reason}", in_step(.step))]
     InvalidTemplate { origin: String, step: Option<String>, reason: String },
+
+    /// No loaded template answers to `reference` (`namespace/name` or `…@version`).
+    #[error("workflow template `{reference}` not found; {hint}")]
+    TemplateNotFound { reference: String, hint: String },
+
+    #[error("workflow run {id} not found; it never existed or was purged")]
+    RunNotFound { id: i64 },
+
+    /// A wait gave up: `what` had not finished after `after`. Nothing was stopped.
+    #[error("{what} did not finish within {:.3}s; it goes on (wait again, or look at it with `cogwork workflow status`)", after.as_secs_f64())]
+    WaitTimeout { what: String, after: Duration },
+
+    /// A move the state machine of a run or step does not allow: `what` is the run or step
+    /// (`step \`charge\` of workflow run 7`), `from` and `to` its states.
+    #[error("{what} cannot go from {from} to {to}: {reason}")]
+    InvalidWorkflowState { what: String, from: String, to: String, reason: String },
 }
 
 fn in_step(step: &Option<String>) -> String {
@@ -158,11 +174,13 @@ pub enum ErrorKind {
     Database,
     JobNotFound,
     InvalidJobState,
+    WorkflowNotFound,
+    InvalidWorkflowState,
 }
 
 impl ErrorKind {
     /// Every kind, in declaration order: `ALL[kind as usize] == kind`.
-    pub const ALL: [ErrorKind; 16] = [
+    pub const ALL: [ErrorKind; 18] = [
         ErrorKind::InvalidTask,
         ErrorKind::TaskNotFound,
         ErrorKind::InvalidInput,
@@ -179,6 +197,8 @@ impl ErrorKind {
         ErrorKind::Database,
         ErrorKind::JobNotFound,
         ErrorKind::InvalidJobState,
+        ErrorKind::WorkflowNotFound,
+        ErrorKind::InvalidWorkflowState,
     ];
 
     /// The name both bindings give the exception class of this kind. None is the name of a
@@ -202,6 +222,8 @@ impl ErrorKind {
             ErrorKind::Database => "DatabaseError",
             ErrorKind::JobNotFound => "JobNotFoundError",
             ErrorKind::InvalidJobState => "InvalidJobStateError",
+            ErrorKind::WorkflowNotFound => "WorkflowNotFoundError",
+            ErrorKind::InvalidWorkflowState => "InvalidWorkflowStateError",
         }
     }
 
@@ -309,7 +331,7 @@ impl Error {
             Error::InvalidInput { .. } => ErrorKind::InvalidInput,
             Error::InvalidOutput { .. } => ErrorKind::InvalidOutput,
             Error::TaskFailed { .. } => ErrorKind::TaskFailed,
-            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::Timeout { .. } | Error::WaitTimeout { .. } => ErrorKind::Timeout,
             Error::WorkerCrashed { .. } => ErrorKind::WorkerCrashed,
             Error::Interrupted { .. } => ErrorKind::Interrupted,
             Error::Configuration(_) | Error::InvalidTemplate { .. } => ErrorKind::Configuration,
@@ -320,6 +342,8 @@ impl Error {
             Error::Database { .. } => ErrorKind::Database,
             Error::JobNotFound { .. } => ErrorKind::JobNotFound,
             Error::InvalidJobState { .. } => ErrorKind::InvalidJobState,
+            Error::TemplateNotFound { .. } | Error::RunNotFound { .. } => ErrorKind::WorkflowNotFound,
+            Error::InvalidWorkflowState { .. } => ErrorKind::InvalidWorkflowState,
         }
     }
 
@@ -347,6 +371,7 @@ impl Error {
                 (Field::Duration, Detail::Seconds(duration.as_secs_f64())),
             ],
             Error::Timeout { task: name, after } => vec![task(name), (Field::After, Detail::Seconds(after.as_secs_f64()))],
+            Error::WaitTimeout { after, .. } => vec![(Field::After, Detail::Seconds(after.as_secs_f64()))],
             Error::WorkerCrashed { task: name, worker, .. } => vec![task(name), (Field::Worker, Detail::Integer(*worker))],
             Error::Interrupted { task: name } => vec![task(name)],
             Error::ValueTooDeep { task: name, path, limit } => vec![task(name), text(Field::Path, path), (Field::Limit, Detail::Integer(*limit as u64))],
@@ -358,7 +383,10 @@ impl Error {
             | Error::Database { .. }
             | Error::JobNotFound { .. }
             | Error::InvalidJobState { .. }
-            | Error::InvalidTemplate { .. } => Vec::new(),
+            | Error::InvalidTemplate { .. }
+            | Error::TemplateNotFound { .. }
+            | Error::RunNotFound { .. }
+            | Error::InvalidWorkflowState { .. } => Vec::new(),
         }
     }
 }

@@ -30,9 +30,11 @@ pub mod value;
 pub mod workflow;
 
 pub use engine::{
-    Engine, EngineOptions, ExecutionMode, HandlerOptions, JobOptions, JobSpec, RunOptions, Runs, DEFAULT_DATABASE, DEFAULT_MEMORY_LIMIT, MAX_TIMEOUT,
+    Engine, EngineOptions, ExecutionMode, HandlerOptions, JobOptions, JobSpec, RunOptions, Runs, StartOptions, DEFAULT_DATABASE, DEFAULT_MEMORY_LIMIT,
+    MAX_TIMEOUT,
 };
 pub use error::{Detail, Error, ErrorKind, Field, JsError, Result, SchemaViolation};
 pub use js::{ConsoleLine, Execution, HttpMock, RequestContext, WorkerCommand};
 pub use serde_json::Value;
-pub use store::{Claim, Clock, Finished, JobRecord, JobState, NewJob, Outcome, Store, StoreOptions};
+pub use store::{Claim, Clock, Finished, JobRecord, JobState, NewJob, Outcome, RunFilter, RunRecord, StepRecord, Store, StoreOptions, Transition};
+pub use workflow::{RunState, StepState, Template};

@@ -102,10 +102,10 @@ async fn jobs_show_prints_a_job_with_its_attempts_in_the_documented_shape() {
     let first = store.claim(&request("worker-1"), 1).await.unwrap();
     let error = json!({"kind": "js", "name": "TypeError", "message": "boom", "stack": null, "retryable": null});
     let failed = Outcome::Failed { error: raw(error.clone()), retry_at: Some(0) };
-    store.finish(&[Finished { id: ids[0], attempt: first[0].attempt, outcome: failed, console: Some(raw(json!([{"level": "log", "message": "trying"}]))) }]).await.unwrap();
+    store.finish(&[Finished { id: ids[0], attempt: first[0].attempt, outcome: failed, console: Some(raw(json!([{"level": "log", "message": "trying"}]))), run_id: None }]).await.unwrap();
     let second = store.claim(&request("worker-2"), 1).await.unwrap();
     let completed = Outcome::Completed { output: raw(json!({"sum": 5})) };
-    store.finish(&[Finished { id: ids[0], attempt: second[0].attempt, outcome: completed, console: None }]).await.unwrap();
+    store.finish(&[Finished { id: ids[0], attempt: second[0].attempt, outcome: completed, console: None, run_id: None }]).await.unwrap();
     store.close().await;
 
     let job = workspace.json(&["jobs", "show", &ids[0].to_string()]);

@@ -60,11 +60,11 @@ fn job(target: &str) -> NewJob {
 }
 
 fn completed(id: i64, attempt: i32, output: &str) -> Finished {
-    Finished { id, attempt, outcome: Outcome::Completed { output: raw(output) }, console: None }
+    Finished { id, attempt, outcome: Outcome::Completed { output: raw(output) }, console: None, run_id: None }
 }
 
 fn failed(id: i64, attempt: i32, retry_at: Option<i64>) -> Finished {
-    Finished { id, attempt, outcome: Outcome::Failed { error: raw(r#"{"name":"Error","message":"boom"}"#), retry_at }, console: None }
+    Finished { id, attempt, outcome: Outcome::Failed { error: raw(r#"{"name":"Error","message":"boom"}"#), retry_at }, console: None, run_id: None }
 }
 
 async fn state(store: &Store, id: i64) -> JobState {

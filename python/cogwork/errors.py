@@ -119,6 +119,15 @@ class InvalidJobStateError(CogworkError):
     """The job's state does not allow what was asked, such as retrying a completed job."""
 
 
+class WorkflowNotFoundError(CogworkError):
+    """No workflow template has that namespace/name (and version), or no run that id."""
+
+
+class InvalidWorkflowStateError(CogworkError):
+    """The run's or step's state does not allow what was asked, such as resolving a step
+    that did not fail; the message names both states."""
+
+
 class LimitExceededError(CogworkError):
     """An input or output went past one of the engine's limits: nested deeper than ``limit``
     levels (``path`` says where), or larger than ``limit`` bytes of JSON. Nothing ran with it.
@@ -146,6 +155,7 @@ __all__ = [
     "InvalidJobStateError",
     "InvalidOutputError",
     "InvalidTaskError",
+    "InvalidWorkflowStateError",
     "JobNotFoundError",
     "LimitExceededError",
     "OperatingSystemError",
@@ -155,4 +165,5 @@ __all__ = [
     "TaskNotFoundError",
     "TaskTimeoutError",
     "WorkerCrashedError",
+    "WorkflowNotFoundError",
 ]

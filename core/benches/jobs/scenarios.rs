@@ -167,7 +167,7 @@ pub async fn store_drain(figures: &mut Figures, backend: &str, fresh: fn() -> Db
         }
         let outcome = Outcome::Completed { output: null.clone() };
         let finished: Vec<Finished> =
-            claims.iter().map(|claim| Finished { id: claim.id, attempt: claim.attempt, outcome: outcome.clone(), console: None }).collect();
+            claims.iter().map(|claim| Finished { id: claim.id, attempt: claim.attempt, outcome: outcome.clone(), console: None, run_id: None }).collect();
         completed += store.finish(&finished).await.expect("the claims are recorded").len();
     }
     let measure = completed as f64 / started.elapsed().as_secs_f64();

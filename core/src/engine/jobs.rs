@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, OnceCell};
 use super::Engine;
 use crate::queue::{Backoff, Command, Event, HostError, HostJob, HostQueue, HostResult, Subscription, WorkOptions, Worker, EVENT_NAMES};
 use crate::queue::Bus;
-use crate::store::{JobFilter, JobRecord, JobState, NewJob, Stats, Store, StoreOptions};
+use crate::store::{Cancelled, JobFilter, JobRecord, JobState, NewJob, Stats, Store, StoreOptions};
 use crate::value::payload_from_input;
 use crate::{Error, Result};
 
@@ -107,7 +107,18 @@ impl Engine {
     /// The job database, opened (and migrated) on first use.
     pub async fn store(&self) -> Result<&Store> {
         let jobs = &self.inner.jobs;
-        jobs.store.get_or_try_init(|| Store::open(&jobs.database, jobs.store_options.clone())).await
+        jobs.store
+            .get_or_try_init(|| async {
+                let store = Store::open(&jobs.database, jobs.store_options.clone()).await?;
+                let events = jobs.events.clone();
+                store.listen(Arc::new(move |moved| {
+                    if events.is_watched() {
+                        events.publish(moved.iter().filter_map(Event::moved).collect::<Vec<_>>());
+                    }
+                }));
+                Ok(store)
+            })
+            .await
     }
 
     /// Enqueues a job for `target` (a task or a handler) and returns its id. A task's input
@@ -125,15 +136,7 @@ impl Engine {
         let new_jobs = jobs.iter().map(|job| self.new_job(job, now)).collect::<Result<Vec<_>>>()?;
         let ids = store.enqueue_all(&new_jobs).await?;
         if self.events().is_watched() {
-            let events = new_jobs.iter().zip(&ids).map(|(job, &id)| Event {
-                name: "job.enqueued",
-                job_id: id,
-                target: job.target.clone(),
-                queue: job.queue.clone(),
-                attempt: 0,
-                at: now,
-                detail: None,
-            });
+            let events = new_jobs.iter().zip(&ids).map(|(job, &id)| Event::job("job.enqueued", id, &job.target, &job.queue, 0, now, None));
             self.events().publish(events.collect::<Vec<_>>());
         }
         Ok(ids)
@@ -205,43 +208,55 @@ impl Engine {
     }
 
     /// Cancels an unfinished job. A running one's execution is stopped (here, or, through
-    /// its lost lease, on whichever process runs it).
+    /// its lost lease, on whichever process runs it). A workflow step's job is refused: cancel
+    /// its run instead.
     pub async fn cancel(&self, id: i64) -> Result<()> {
         let store = self.store().await?;
+        self.refuse_step_job(id, "cancel its run instead (`cogwork workflow cancel {run}`)").await?;
         let cancelled = store.cancel(&[id]).await?;
         let Some(job) = cancelled.first() else {
             let job = self.job(id).await?;
             let reason = "only scheduled, ready, running or retrying jobs can be cancelled".to_owned();
             return Err(Error::InvalidJobState { id, state: job.state.as_str().into(), reason });
         };
-        if job.was == JobState::Running {
-            self.tell_dispatcher(Command::Forget(vec![id]));
-        }
+        self.forget_running(&cancelled);
         if self.events().is_watched() {
             let record = self.job(id).await?;
-            let event = Event {
-                name: "job.cancelled",
-                job_id: id,
-                target: record.target,
-                queue: record.queue,
-                attempt: job.attempt,
-                at: store.now_micros(),
-                detail: None,
-            };
+            let event = Event::job("job.cancelled", id, &record.target, &record.queue, job.attempt, store.now_micros(), None);
             self.events().publish([event]);
         }
         Ok(())
     }
 
-    /// Runs a dead or cancelled job again, with one more attempt.
+    /// Tells this process's dispatcher to stop the executions of cancelled running jobs.
+    pub(crate) fn forget_running(&self, cancelled: &[Cancelled]) {
+        let running: Vec<i64> = cancelled.iter().filter(|job| job.was == JobState::Running).map(|job| job.id).collect();
+        if !running.is_empty() {
+            self.tell_dispatcher(Command::Forget(running));
+        }
+    }
+
+    /// Runs a dead or cancelled job again, with one more attempt. A workflow step's job is
+    /// refused: retry the step instead.
     pub async fn retry(&self, id: i64) -> Result<()> {
         let store = self.store().await?;
+        self.refuse_step_job(id, "retry the step instead (`cogwork workflow retry-step {run} {step}`)").await?;
         if store.retry(&[id]).await?.is_empty() {
             let job = self.job(id).await?;
             let reason = "only dead or cancelled jobs can be retried".to_owned();
             return Err(Error::InvalidJobState { id, state: job.state.as_str().into(), reason });
         }
         Ok(())
+    }
+
+    /// Refuses to act on the job `id` if it runs a workflow step, whose run decides its
+    /// fate; `advice` says what to do, with `{run}` and `{step}` filled in.
+    async fn refuse_step_job(&self, id: i64, advice: &str) -> Result<()> {
+        let job = self.job(id).await?;
+        let Some(step) = job.step else { return Ok(()) };
+        let advice = advice.replace("{run}", &step.run_id.to_string()).replace("{step}", &step.name);
+        let reason = format!("it runs step `{}` of workflow run {}; {advice}", step.name, step.run_id);
+        Err(Error::InvalidJobState { id, state: job.state.as_str().into(), reason })
     }
 
     /// Deletes completed, dead and cancelled jobs that finished more than `older_than` ago,

@@ -39,15 +39,7 @@ impl Engine {
             return;
         }
         let at = store.now_micros();
-        let events = ticks.iter().map(|tick| Event {
-            name: "job.enqueued",
-            job_id: tick.job_id,
-            target: tick.target.clone(),
-            queue: tick.queue.clone(),
-            attempt: 0,
-            at,
-            detail: None,
-        });
+        let events = ticks.iter().map(|tick| Event::job("job.enqueued", tick.job_id, &tick.target, &tick.queue, 0, at, None));
         self.events().publish(events.collect::<Vec<_>>());
     }
 }

@@ -480,7 +480,7 @@ impl Dispatcher {
                 }
             }
         }
-        self.finished.push(Finished { id: claim.id, attempt: claim.attempt, outcome, console });
+        self.finished.push(Finished { id: claim.id, attempt: claim.attempt, outcome, console, run_id: claim.step.as_ref().map(|step| step.run_id) });
     }
 
     /// Records every finished attempt in one call, and tells subscribers about those that
@@ -505,7 +505,7 @@ impl Dispatcher {
             counter.fetch_add(1, Ordering::Relaxed);
         }
         let mut ended = std::mem::take(&mut self.ended);
-        ended.retain(|event| recorded.contains(&event.job_id));
+        ended.retain(|event| event.job_id.is_some_and(|id| recorded.contains(&id)));
         self.engine.events().publish(ended);
         Ok(())
     }
@@ -570,6 +570,7 @@ fn host_job(claim: &Claim) -> HostJob {
         input: claim.input.clone(),
         queue: claim.queue.clone(),
         max_attempts: claim.max_attempts,
+        step: claim.step.clone(),
     }
 }
 
@@ -582,7 +583,7 @@ fn console(lines: &[ConsoleLine]) -> Option<Box<RawValue>> {
 }
 
 fn event(name: &'static str, claim: &Claim, at: i64, detail: Option<Box<RawValue>>) -> Event {
-    Event { name, job_id: claim.id, target: claim.target.clone(), queue: claim.queue.clone(), attempt: claim.attempt, at, detail }
+    Event::job(name, claim.id, &claim.target, &claim.queue, claim.attempt, at, detail)
 }
 
 fn micros(duration: Duration) -> i64 {

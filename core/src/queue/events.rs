@@ -1,4 +1,4 @@
-//! The event bus: what happened to jobs, published as it happens for subscribers in Rust
+//! The event bus: what happened to jobs, workflow runs and their steps, published as it happens for subscribers in Rust
 //! and, through the same pull interface as jobs, in the host languages.
 //!
 //! Publishing costs nothing while nobody subscribes. A subscriber that falls more than
@@ -10,30 +10,99 @@ use std::time::Duration;
 use serde_json::value::RawValue;
 use tokio::sync::broadcast;
 
+use crate::store::Moved;
+
 /// Events kept for the slowest subscriber.
 pub const CAPACITY: usize = 65_536;
 
-/// Something that happened to a job.
+/// Something that happened to a job, a workflow run or one of its steps.
 #[derive(Debug, Clone)]
 pub struct Event {
-    /// `job.enqueued`, `job.started`, `job.completed`, `job.failed` (an attempt failed; see
-    /// `job.retrying` / `job.dead` for what follows), `job.retrying`, `job.dead`, `job.cancelled`.
+    /// One of [`EVENT_NAMES`]. For jobs: `job.failed` is an attempt that failed (see
+    /// `job.retrying` / `job.dead` for what follows). For steps: `step.retrying` is an
+    /// attempt that failed with attempts left, `step.failed` the step's last.
     pub name: &'static str,
-    pub job_id: i64,
-    pub target: String,
-    pub queue: String,
-    /// The attempt it concerns (0 before the first).
-    pub attempt: i32,
     /// When, in microseconds since the epoch.
     pub at: i64,
-    /// The output of a completed job, the error of a failed one.
+    /// The job: of a `job.*` event, and of a `step.*` event once the step has one.
+    pub job_id: Option<i64>,
+    /// The job's target and queue, for `job.*` events.
+    pub target: Option<String>,
+    pub queue: Option<String>,
+    /// The attempt it concerns (0 before the first).
+    pub attempt: i32,
+    /// The run, its template (`namespace/name@version`) and the step, for `workflow.*`
+    /// and `step.*` events.
+    pub run_id: Option<i64>,
+    pub workflow: Option<Arc<str>>,
+    pub step: Option<String>,
+    /// The output of a completed job or step, the error of a failed one.
     pub detail: Option<Box<RawValue>>,
 }
 
-/// Every event name, for subscribers to check theirs against.
-pub const EVENT_NAMES: [&str; 7] =
-    ["job.enqueued", "job.started", "job.completed", "job.failed", "job.retrying", "job.dead", "job.cancelled"];
+impl Event {
+    /// An event of the job `id`.
+    pub(crate) fn job(name: &'static str, id: i64, target: &str, queue: &str, attempt: i32, at: i64, detail: Option<Box<RawValue>>) -> Event {
+        let (target, queue) = (Some(target.to_owned()), Some(queue.to_owned()));
+        Event { name, at, job_id: Some(id), target, queue, attempt, run_id: None, workflow: None, step: None, detail }
+    }
 
+    /// The event of a run or step that moved, if the move is one subscribers hear of.
+    pub(crate) fn moved(moved: &Moved) -> Option<Event> {
+        let name = match (&moved.step, moved.from, moved.to) {
+            (None, None, _) => "workflow.started",
+            (None, Some(_), "running") => "workflow.resumed",
+            (None, _, "completed") => "workflow.completed",
+            (None, _, "failed") => "workflow.failed",
+            (None, _, "cancelled") => "workflow.cancelled",
+            (Some(_), _, "ready") => "step.ready",
+            (Some(_), _, "running") => "step.started",
+            (Some(_), _, "completed") => "step.completed",
+            (Some(_), _, "retrying") => "step.retrying",
+            (Some(_), _, "failed") => "step.failed",
+            (Some(_), _, "blocked") => "step.blocked",
+            (Some(_), _, "cancelled") => "step.cancelled",
+            _ => return None,
+        };
+        Some(Event {
+            name,
+            at: moved.at,
+            job_id: moved.job_id,
+            target: None,
+            queue: None,
+            attempt: moved.attempt,
+            run_id: Some(moved.run_id),
+            workflow: Some(moved.workflow.clone()),
+            step: moved.step.clone(),
+            detail: moved.detail.clone(),
+        })
+    }
+}
+
+/// Every event name, for subscribers to check theirs against.
+pub const EVENT_NAMES: [&str; 19] = [
+    "job.enqueued",
+    "job.started",
+    "job.completed",
+    "job.failed",
+    "job.retrying",
+    "job.dead",
+    "job.cancelled",
+    "workflow.started",
+    "workflow.completed",
+    "workflow.failed",
+    "workflow.cancelled",
+    "workflow.resumed",
+    "step.ready",
+    "step.started",
+    "step.completed",
+    "step.retrying",
+    "step.failed",
+    "step.blocked",
+    "step.cancelled",
+];
+
+#[derive(Clone)]
 pub(crate) struct Bus {
     sender: broadcast::Sender<Arc<Event>>,
 }

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::value::RawValue;
 
+use crate::store::StepRef;
+
 /// A claimed job for a host handler.
 #[derive(Debug, Clone)]
 pub struct HostJob {
@@ -17,9 +19,13 @@ pub struct HostJob {
     pub attempt: i32,
     /// The handler's name.
     pub target: String,
+    /// For a workflow step: `{"context": …, "results": {parent: result, …}}`, with the
+    /// step's mapped input under `input` if its template maps one.
     pub input: Box<RawValue>,
     pub queue: String,
     pub max_attempts: i32,
+    /// The workflow run and step this job runs, if it runs one.
+    pub step: Option<StepRef>,
 }
 
 /// What a handler made of a [`HostJob`].
@@ -113,7 +119,7 @@ mod tests {
 
     fn job(id: i64) -> HostJob {
         let input = RawValue::from_string("{}".into()).unwrap();
-        HostJob { id, attempt: 1, target: "noop".into(), input, queue: "default".into(), max_attempts: 3 }
+        HostJob { id, attempt: 1, target: "noop".into(), input, queue: "default".into(), max_attempts: 3, step: None }
     }
 
     #[test]

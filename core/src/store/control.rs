@@ -5,10 +5,14 @@
 //! released or cancelled is no longer `running` under its token, and whatever its worker
 //! records afterwards (a finish, a heartbeat) is refused.
 
-use sqlx::AssertSqlSafe;
+use sqlx::{Any, AssertSqlSafe, Transaction};
 
-use super::records::{integer, narrow, text, Cancelled, JobState};
+use sqlx::any::AnyRow;
+
+use super::records::{integer, narrow, optional, text, Cancelled, JobState};
+use super::workflows::Change;
 use super::{json, Store};
+use crate::workflow::StepState;
 use crate::Result;
 
 impl Store {
@@ -32,7 +36,17 @@ impl Store {
             self.end_attempts(&mut tx, &json(&released), now, "released", None).await.map_err(fail)?;
             self.announce(&mut tx).await.map_err(fail)?;
         }
+        let changes = released_steps(&rows)?;
+        let moved = match changes.is_empty() {
+            true => Vec::new(),
+            false => {
+                let run_ids: Vec<i64> = changes.iter().map(|change| change.run_id).collect();
+                let mut runs = self.lock_runs(&mut tx, &run_ids).await?;
+                self.apply(&mut tx, &mut runs, changes, None, now).await?
+            }
+        };
         tx.commit().await.map_err(fail)?;
+        self.after_moves(&moved);
         if !released.is_empty() {
             self.wake();
         }
@@ -45,11 +59,18 @@ impl Store {
     pub async fn cancel(&self, ids: &[i64]) -> Result<Vec<Cancelled>> {
         let what = "cancelling jobs";
         let fail = |error| self.error(what, error);
-        let now = self.now();
         let mut tx = self.begin(what).await?;
+        let cancelled = self.cancel_in(&mut tx, ids, self.now()).await?;
+        tx.commit().await.map_err(fail)?;
+        Ok(cancelled)
+    }
+
+    /// Cancels the unfinished jobs among `ids` in `tx`, as [`Store::cancel`] does.
+    pub(super) async fn cancel_in(&self, tx: &mut Transaction<'static, Any>, ids: &[i64], now: i64) -> Result<Vec<Cancelled>> {
+        let fail = |error| self.error("cancelling jobs", error);
         let rows = sqlx::query(AssertSqlSafe(self.inner.sql.cancellable.clone()))
             .bind(json(ids))
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut **tx)
             .await
             .map_err(fail)?;
         let cancelled = rows
@@ -58,12 +79,11 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         if !cancelled.is_empty() {
             let ids: Vec<i64> = cancelled.iter().map(|job| job.id).collect();
-            sqlx::query(AssertSqlSafe(self.inner.sql.cancel.clone())).bind(json(&ids)).bind(now).execute(&mut *tx).await.map_err(fail)?;
+            sqlx::query(AssertSqlSafe(self.inner.sql.cancel.clone())).bind(json(&ids)).bind(now).execute(&mut **tx).await.map_err(fail)?;
             let running: Vec<(i64, i32)> =
                 cancelled.iter().filter(|job| job.was == JobState::Running).map(|job| (job.id, job.attempt)).collect();
-            self.end_attempts(&mut tx, &json(&running), now, "cancelled", None).await.map_err(fail)?;
+            self.end_attempts(tx, &json(&running), now, "cancelled", None).await.map_err(fail)?;
         }
-        tx.commit().await.map_err(fail)?;
         Ok(cancelled)
     }
 
@@ -102,4 +122,17 @@ impl Store {
             .map_err(|error| self.error("purging finished jobs", error))?;
         Ok(result.rows_affected())
     }
+}
+
+/// The steps of released jobs (rows of `id, attempt, run_id, step`): ready again, with the
+/// job they have.
+fn released_steps(rows: &[AnyRow]) -> Result<Vec<Change>> {
+    let mut changes = Vec::new();
+    for row in rows {
+        if let (Some(run_id), Some(step)) = (optional::<i64>(row, "run_id")?, optional::<String>(row, "step")?) {
+            let reason = "released by a stopping worker".to_owned();
+            changes.push(Change { run_id, step, to: StepState::Ready, reason, attempt: None, result: None, error: None, reset: false, new_job: false });
+        }
+    }
+    Ok(changes)
 }

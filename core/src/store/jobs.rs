@@ -5,10 +5,13 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::value::RawValue;
+use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Row, Transaction};
 
-use super::records::{claim_from_row, ids, Claim, ClaimRequest, Finished, NewJob, Outcome};
+use super::records::{claim_from_row, ids, integer, optional, text, Claim, ClaimRequest, Finished, NewJob, Outcome, StepRef};
+use super::workflows::{Change, Moved};
 use super::{json, micros, Backend, JobState, Store};
+use crate::workflow::StepState;
 use crate::Result;
 
 /// The error recorded on a job and its attempt when a lease runs out.
@@ -172,7 +175,11 @@ impl Store {
                 .await
                 .map_err(fail)?;
         }
+        let steps: Vec<(StepRef, i64, i32)> =
+            claims.iter().filter_map(|claim| claim.step.clone().map(|step| (step, claim.id, claim.attempt))).collect();
+        let moved = if steps.is_empty() { Vec::new() } else { self.start_steps(&mut tx, &steps, now).await? };
         tx.commit().await.map_err(fail)?;
+        self.after_moves(&moved);
         Ok(claims)
     }
 
@@ -228,12 +235,15 @@ impl Store {
 
     /// Records the end of attempts, fenced by their tokens, and returns the ids recorded:
     /// an attempt that no longer holds its job (its lease expired and the job was claimed
-    /// again, or it was already finished) is left out and changes nothing.
+    /// again, or it was already finished) is left out and changes nothing. The jobs of
+    /// workflow steps move their steps, in the same transaction (see `workflows`).
     pub async fn finish(&self, finished: &[Finished]) -> Result<Vec<i64>> {
         let what = "recording finished jobs";
         let fail = |error| self.error(what, error);
         let now = self.now();
         let mut tx = self.begin(what).await?;
+        let run_ids: Vec<i64> = finished.iter().filter_map(|done| done.run_id).collect();
+        let mut runs = if run_ids.is_empty() { HashMap::new() } else { self.lock_runs(&mut tx, &run_ids).await? };
         let rows = sqlx::query(AssertSqlSafe(self.inner.sql.finish_jobs.clone()))
             .bind(finished_json(finished.iter()))
             .bind(now)
@@ -241,6 +251,7 @@ impl Store {
             .await
             .map_err(fail)?;
         let recorded = ids(&rows)?;
+        let mut moved = Vec::new();
         if !recorded.is_empty() {
             let kept: HashSet<i64> = recorded.iter().copied().collect();
             sqlx::query(AssertSqlSafe(self.inner.sql.finish_attempts.clone()))
@@ -249,8 +260,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
+            let by_id: HashMap<i64, &Finished> = finished.iter().map(|done| (done.id, done)).collect();
+            let changes = step_ends(&rows, |id| by_id.get(&id).map(|done| (done.attempt, &done.outcome)))?;
+            if !changes.is_empty() {
+                moved = self.apply(&mut tx, &mut runs, changes, None, now).await?;
+            }
         }
         tx.commit().await.map_err(fail)?;
+        self.after_moves(&moved);
         Ok(recorded)
     }
 
@@ -272,8 +289,33 @@ impl Store {
         if !tokens.is_empty() {
             self.end_attempts(&mut tx, &json(&tokens), now, "lost", Some(LEASE_EXPIRED)).await.map_err(fail)?;
         }
+        let lost = RawValue::from_string(LEASE_EXPIRED.to_owned()).expect("the lease error is JSON");
+        let attempts: HashMap<i64, i64> = tokens.iter().copied().collect();
+        let ended = |id| attempts.get(&id).map(|&attempt| (attempt as i32, Outcome::Failed { error: lost.clone(), retry_at: None }));
+        let moved = self.move_steps_of(&mut tx, &rows, ended, now).await?;
         tx.commit().await.map_err(fail)?;
+        self.after_moves(&moved);
         Ok(tokens.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// Moves the steps of the jobs in `rows` (id, …, state, run_id, step) as their jobs'
+    /// new states say, locking their runs: for the operations that learn which jobs they
+    /// changed only from the change itself (expiry, release), and are rare.
+    pub(super) async fn move_steps_of(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        rows: &[AnyRow],
+        ended: impl Fn(i64) -> Option<(i32, Outcome)>,
+        now: i64,
+    ) -> Result<Vec<Moved>> {
+        let outcomes: HashMap<i64, (i32, Outcome)> = rows.iter().filter_map(|row| row.try_get::<i64, _>(0).ok()).filter_map(|id| ended(id).map(|end| (id, end))).collect();
+        let changes = step_ends(rows, |id| outcomes.get(&id).map(|(attempt, outcome)| (*attempt, outcome)))?;
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let run_ids: Vec<i64> = changes.iter().map(|change| change.run_id).collect();
+        let mut runs = self.lock_runs(tx, &run_ids).await?;
+        self.apply(tx, &mut runs, changes, None, now).await
     }
 
     /// Ends the attempts of the JSON `(id, attempt)` pairs `tokens` in `state`, with `error`.
@@ -294,6 +336,28 @@ impl Store {
             .await
             .map(drop)
     }
+}
+
+/// The step changes of the jobs in `rows` (`id, …` with `state`, `run_id` and `step`
+/// columns) that run workflow steps, from each job's new state and how its attempt ended.
+fn step_ends<'o>(rows: &[AnyRow], ended: impl Fn(i64) -> Option<(i32, &'o Outcome)>) -> Result<Vec<Change>> {
+    let mut changes = Vec::new();
+    for row in rows {
+        let (Some(run_id), Some(step)) = (optional::<i64>(row, "run_id")?, optional::<String>(row, "step")?) else { continue };
+        let id = integer(row, 0)?;
+        let Some((attempt, outcome)) = ended(id) else { continue };
+        let (to, reason) = match JobState::parse(&text(row, "state")?)? {
+            JobState::Completed => (StepState::Completed, format!("attempt {attempt} completed")),
+            JobState::Retrying | JobState::Ready => (StepState::Retrying, format!("attempt {attempt} failed; it runs again")),
+            _ => (StepState::Failed, format!("attempt {attempt} failed; no attempts left")),
+        };
+        let (result, error) = match outcome {
+            Outcome::Completed { output } => (Some(output.clone()), None),
+            Outcome::Failed { error, .. } => (None, Some(error.clone())),
+        };
+        changes.push(Change { run_id, step, to, reason, attempt: Some(attempt), result, error, reset: false, new_job: false });
+    }
+    Ok(changes)
 }
 
 /// A duration in whole milliseconds, as stored.
@@ -322,8 +386,8 @@ fn without_unique_keys(jobs: &[NewJob]) -> bool {
 
 /// A job as a row of the insert's JSON array, in the order of `Sql::insert_jobs`' columns:
 /// queue, target, input, state, priority, run_at, max_attempts, timeout, unique_key,
-/// concurrency_key and limit, backoff base and cap. The input travels as a string, so it is
-/// stored exactly as given.
+/// concurrency_key and limit, backoff base and cap, and the workflow run and step. The input
+/// travels as a string, so it is stored exactly as given.
 type JobRow<'j> = (
     &'j str,
     &'j str,
@@ -338,6 +402,8 @@ type JobRow<'j> = (
     u32,
     Option<i64>,
     Option<i64>,
+    Option<i64>,
+    Option<&'j str>,
 );
 
 fn job_row(job: &NewJob, now: i64) -> JobRow<'_> {
@@ -357,5 +423,7 @@ fn job_row(job: &NewJob, now: i64) -> JobRow<'_> {
         job.concurrency_limit,
         job.backoff.map(|backoff| millis(backoff.base)),
         job.backoff.map(|backoff| millis(backoff.cap)),
+        job.step.as_ref().map(|step| step.run_id),
+        job.step.as_ref().map(|step| step.name.as_str()),
     )
 }

@@ -15,8 +15,9 @@ use crate::{Error, Result};
 
 /// The migrations, in order, written once for both backends: `bigint` and `text` mean the
 /// same in each (SQLite gives `bigint` integer affinity, 64-bit whatever the declared type),
-/// so every column decodes alike. Only the job id differs, as `{job_id}`: SQLite's rowid
-/// alias must be spelled `INTEGER PRIMARY KEY`; PostgreSQL's is a `bigserial`.
+/// so every column decodes alike. Two things differ: generated ids, as `{serial_id}` (SQLite's
+/// rowid alias must be spelled `INTEGER PRIMARY KEY`; PostgreSQL's is a `bigserial`), and
+/// triggers, as `{transition_triggers}` (SQLite's have bodies; PostgreSQL's call functions).
 ///
 /// The lease index is partial on `lease_until`, not on `state = 'running'`: finishing
 /// matches `state = 'running'` too, and on PostgreSQL an index on that predicate (full of
@@ -28,9 +29,14 @@ use crate::{Error, Result};
 /// (its column never changes after the insert, so finishing an attempt pays nothing for it).
 /// `queues` holds a token bucket per rate-limited queue. Listing pages through the primary
 /// key, newest first.
+///
+/// Defined workflow templates are kept in `workflow_templates`, so a run can be started by
+/// name from any process. A workflow run's steps are rows of `workflow_steps`; a step's job carries `run_id` and
+/// `step`. Triggers write `workflow_transitions` whenever a run or step row is created or
+/// changes state, so no code path can move one without leaving its audit trail.
 const MIGRATIONS: &[&str] = &["
 CREATE TABLE jobs (
-    id {job_id},
+    id {serial_id},
     queue text NOT NULL,
     target text NOT NULL,
     input text NOT NULL,
@@ -51,7 +57,9 @@ CREATE TABLE jobs (
     error text,
     created_at bigint NOT NULL,
     updated_at bigint NOT NULL,
-    finished_at bigint
+    finished_at bigint,
+    run_id bigint,
+    step text
 );
 CREATE UNIQUE INDEX jobs_unique_key ON jobs (unique_key)
     WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'ready', 'running', 'retrying');
@@ -99,18 +107,113 @@ CREATE TABLE schedules (
     updated_at bigint NOT NULL
 );
 CREATE INDEX schedules_due ON schedules (next_tick) WHERE enabled = 1;
+CREATE TABLE workflow_templates (
+    name text NOT NULL,
+    version text NOT NULL,
+    snapshot text NOT NULL,
+    origin text NOT NULL,
+    defined_at bigint NOT NULL,
+    PRIMARY KEY (name, version)
+);
+CREATE TABLE workflow_runs (
+    id {serial_id},
+    workflow text NOT NULL,
+    version text NOT NULL,
+    snapshot text NOT NULL,
+    context text NOT NULL,
+    state text NOT NULL,
+    reason text,
+    idempotency_key text,
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL,
+    finished_at bigint
+);
+CREATE UNIQUE INDEX workflow_runs_key ON workflow_runs (idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE TABLE workflow_steps (
+    run_id bigint NOT NULL REFERENCES workflow_runs (id) ON DELETE CASCADE,
+    name text NOT NULL,
+    position bigint NOT NULL,
+    state text NOT NULL,
+    reason text,
+    job_id bigint,
+    attempts bigint NOT NULL DEFAULT 0,
+    result text,
+    error text,
+    started_at bigint,
+    finished_at bigint,
+    updated_at bigint NOT NULL,
+    PRIMARY KEY (run_id, name)
+);
+CREATE TABLE workflow_transitions (
+    id {serial_id},
+    run_id bigint NOT NULL REFERENCES workflow_runs (id) ON DELETE CASCADE,
+    step text,
+    from_state text,
+    to_state text NOT NULL,
+    at bigint NOT NULL,
+    reason text,
+    attempt bigint
+);
+CREATE INDEX workflow_transitions_run ON workflow_transitions (run_id, id);
+{transition_triggers}
 "];
+
+/// The triggers that record every state a run or a step enters, on SQLite.
+const SQLITE_TRIGGERS: &str = "
+CREATE TRIGGER workflow_runs_created AFTER INSERT ON workflow_runs BEGIN
+    INSERT INTO workflow_transitions (run_id, step, from_state, to_state, at, reason)
+    VALUES (NEW.id, NULL, NULL, NEW.state, NEW.updated_at, NEW.reason);
+END;
+CREATE TRIGGER workflow_runs_moved AFTER UPDATE OF state ON workflow_runs WHEN OLD.state IS NOT NEW.state BEGIN
+    INSERT INTO workflow_transitions (run_id, step, from_state, to_state, at, reason)
+    VALUES (NEW.id, NULL, OLD.state, NEW.state, NEW.updated_at, NEW.reason);
+END;
+CREATE TRIGGER workflow_steps_created AFTER INSERT ON workflow_steps BEGIN
+    INSERT INTO workflow_transitions (run_id, step, from_state, to_state, at, reason, attempt)
+    VALUES (NEW.run_id, NEW.name, NULL, NEW.state, NEW.updated_at, NEW.reason, NEW.attempts);
+END;
+CREATE TRIGGER workflow_steps_moved AFTER UPDATE OF state ON workflow_steps WHEN OLD.state IS NOT NEW.state BEGIN
+    INSERT INTO workflow_transitions (run_id, step, from_state, to_state, at, reason, attempt)
+    VALUES (NEW.run_id, NEW.name, OLD.state, NEW.state, NEW.updated_at, NEW.reason, NEW.attempts);
+END;
+";
+
+/// The same on PostgreSQL: one function per table, for the insert and the update.
+const POSTGRES_TRIGGERS: &str = "
+CREATE FUNCTION workflow_run_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE was text;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN was := OLD.state; END IF;
+    INSERT INTO workflow_transitions (run_id, step, from_state, to_state, at, reason)
+    VALUES (NEW.id, NULL, was, NEW.state, NEW.updated_at, NEW.reason);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER workflow_runs_created AFTER INSERT ON workflow_runs FOR EACH ROW EXECUTE FUNCTION workflow_run_moved();
+CREATE TRIGGER workflow_runs_moved AFTER UPDATE OF state ON workflow_runs FOR EACH ROW
+    WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION workflow_run_moved();
+CREATE FUNCTION workflow_step_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE was text;
+BEGIN
+    IF TG_OP = 'UPDATE' THEN was := OLD.state; END IF;
+    INSERT INTO workflow_transitions (run_id, step, from_state, to_state, at, reason, attempt)
+    VALUES (NEW.run_id, NEW.name, was, NEW.state, NEW.updated_at, NEW.reason, NEW.attempts);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER workflow_steps_created AFTER INSERT ON workflow_steps FOR EACH ROW EXECUTE FUNCTION workflow_step_moved();
+CREATE TRIGGER workflow_steps_moved AFTER UPDATE OF state ON workflow_steps FOR EACH ROW
+    WHEN (OLD.state IS DISTINCT FROM NEW.state) EXECUTE FUNCTION workflow_step_moved();
+";
 
 /// Any key will do as long as it is cogwork's alone: the bytes of "cogwork".
 const POSTGRES_LOCK_KEY: i64 = 0x0063_6f67_776f_726b;
 
 /// The migrations as `backend` runs them.
 fn migrations(backend: Backend) -> impl Iterator<Item = String> {
-    let job_id = match backend {
-        Backend::Sqlite => "INTEGER PRIMARY KEY",
-        Backend::Postgres => "bigserial PRIMARY KEY",
+    let (serial_id, triggers) = match backend {
+        Backend::Sqlite => ("INTEGER PRIMARY KEY", SQLITE_TRIGGERS),
+        Backend::Postgres => ("bigserial PRIMARY KEY", POSTGRES_TRIGGERS),
     };
-    MIGRATIONS.iter().map(move |sql| sql.replace("{job_id}", job_id))
+    MIGRATIONS.iter().map(move |sql| sql.replace("{serial_id}", serial_id).replace("{transition_triggers}", triggers))
 }
 
 /// The schema version this build creates and understands.

@@ -20,7 +20,7 @@
 //! The parts: `records` (what goes in and comes out), `sql` (the statements),
 //! `jobs` (enqueue, claim, heartbeat, finish, expire: the hot path), `limits` (concurrency
 //! and rate limits at claim time), `control` (release, cancel, retry, purge), `listing`
-//! (operator queries) and `wakeups`.
+//! (operator queries), `wakeups`, and `workflows` (runs and their steps).
 
 mod control;
 mod group_commit;
@@ -33,20 +33,27 @@ mod records;
 mod schedules;
 mod sql;
 mod sqlite;
+mod runs;
 mod wakeups;
+mod workflow_control;
+mod workflows;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::{Any, AnyPool, Transaction};
+use tokio::sync::Notify;
 
 use crate::{Error, Result};
 
 pub use listing::{JobFilter, Latency, Stats};
 pub use migrations::latest as latest_schema_version;
-pub use records::{AttemptRecord, Cancelled, Claim, ClaimRequest, Finished, JobRecord, JobState, NewJob, Outcome};
+pub use records::{AttemptRecord, Cancelled, Claim, ClaimRequest, Finished, JobRecord, JobState, NewJob, Outcome, StepRef};
 pub use wakeups::Wakeups;
+pub use runs::{RunFilter, RunRecord, StepRecord, Transition};
+pub use workflows::{MoveListener, Moved};
 
 use group_commit::GroupCommit;
 use limits::RateLimited;
@@ -259,6 +266,11 @@ struct Inner {
     notifier: Arc<Notifier>,
     rate_limited: Mutex<RateLimited>,
     group_commit: GroupCommit,
+    /// Workflow runs' templates and contexts, which never change, by run id.
+    plans: Mutex<HashMap<i64, Arc<workflows::Plan>>>,
+    listener: RwLock<Option<MoveListener>>,
+    /// Woken whenever a run changes state in this process.
+    runs_changed: Notify,
 }
 
 impl Store {
@@ -292,6 +304,9 @@ impl Store {
             listen_url: (backend == Backend::Postgres).then(|| url.to_owned()),
             rate_limited: Mutex::default(),
             group_commit: GroupCommit::default(),
+            plans: Mutex::default(),
+            listener: RwLock::default(),
+            runs_changed: Notify::new(),
         };
         let store = Store { inner: Arc::new(inner) };
         migrations::apply(&store).await?;

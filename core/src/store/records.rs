@@ -77,6 +77,15 @@ pub struct NewJob {
     pub concurrency_limit: u32,
     /// This job's retry delays; `None` leaves them to the handler's or the engine's default.
     pub backoff: Option<Backoff>,
+    /// The workflow step this job runs, if it runs one.
+    pub step: Option<StepRef>,
+}
+
+/// A step of a workflow run, as a job names the step it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StepRef {
+    pub run_id: i64,
+    pub name: String,
 }
 
 impl NewJob {
@@ -94,6 +103,7 @@ impl NewJob {
             concurrency_key: None,
             concurrency_limit: 1,
             backoff: None,
+            step: None,
         }
     }
 }
@@ -128,6 +138,7 @@ pub struct Claim {
     pub backoff: Option<Backoff>,
     pub concurrency_key: Option<String>,
     pub concurrency_limit: u32,
+    pub step: Option<StepRef>,
 }
 
 /// How an attempt ended.
@@ -147,6 +158,9 @@ pub struct Finished {
     pub outcome: Outcome,
     /// What the attempt logged, as JSON.
     pub console: Option<Box<RawValue>>,
+    /// The workflow run whose step the job is, from the [`Claim`]: its run is locked
+    /// before the job, in the order every workflow operation takes its locks.
+    pub run_id: Option<i64>,
 }
 
 /// A job [`Store::cancel`](super::Store::cancel) stopped.
@@ -183,6 +197,8 @@ pub struct JobRecord {
     pub created_at: i64,
     pub updated_at: i64,
     pub finished_at: Option<i64>,
+    /// The workflow step the job runs, if it runs one.
+    pub step: Option<StepRef>,
     pub attempts: Vec<AttemptRecord>,
 }
 
@@ -205,11 +221,11 @@ pub struct AttemptRecord {
 /// The columns [`job_from_row`] reads.
 pub(super) const JOB_COLUMNS: &str = "id, queue, target, input, state, priority, run_at, attempt, max_attempts, timeout_ms, \
     unique_key, concurrency_key, concurrency_limit, backoff_base_ms, backoff_cap_ms, lease_until, worker, output, error, \
-    created_at, updated_at, finished_at";
+    created_at, updated_at, finished_at, run_id, step";
 
 /// The columns a claim returns, which [`claim_from_row`] reads.
 pub(super) const CLAIM_COLUMNS: &str =
-    "id, attempt, target, input, queue, timeout_ms, max_attempts, run_at, backoff_base_ms, backoff_cap_ms, concurrency_key, concurrency_limit";
+    "id, attempt, target, input, queue, timeout_ms, max_attempts, run_at, backoff_base_ms, backoff_cap_ms, concurrency_key, concurrency_limit, run_id, step";
 
 pub(super) fn decode_error(error: sqlx::Error) -> Error {
     Error::Database { message: format!("reading a row: {error}") }
@@ -271,6 +287,14 @@ pub(super) fn claim_from_row(row: &AnyRow) -> Result<Claim> {
         backoff: backoff(row)?,
         concurrency_key: optional(row, "concurrency_key")?,
         concurrency_limit: narrow(row, "concurrency_limit")?,
+        step: step_ref(row)?,
+    })
+}
+
+fn step_ref(row: &AnyRow) -> Result<Option<StepRef>> {
+    Ok(match (optional(row, "run_id")?, optional(row, "step")?) {
+        (Some(run_id), Some(name)) => Some(StepRef { run_id, name }),
+        _ => None,
     })
 }
 
@@ -297,6 +321,7 @@ pub(super) fn job_from_row(row: &AnyRow, attempts: Vec<AttemptRecord>) -> Result
         created_at: integer(row, "created_at")?,
         updated_at: integer(row, "updated_at")?,
         finished_at: optional(row, "finished_at")?,
+        step: step_ref(row)?,
         attempts,
     })
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::records::CLAIM_COLUMNS;
 use super::Dialect;
+use crate::workflow::StepState;
 
 /// The states in which a job still has work ahead of it.
 pub(super) const UNFINISHED: &str = "('scheduled', 'ready', 'running', 'retrying')";
@@ -38,6 +39,27 @@ pub(super) struct Sql {
     pub unclaim: Arc<str>,
     pub buckets: Arc<str>,
     pub refill: Arc<str>,
+    pub workflow: WorkflowSql,
+}
+
+/// The statements of workflow runs (`store::workflows`).
+pub(super) struct WorkflowSql {
+    /// Locks the runs of the JSON array `$1` (in id order) and reads their states and
+    /// their steps' states.
+    pub lock_runs: Arc<str>,
+    /// The snapshot and context of the runs `$1`.
+    pub plans: Arc<str>,
+    pub insert_run: Arc<str>,
+    /// The steps of run `$1`, from the JSON array `$2`, at `$3`.
+    pub insert_steps: Arc<str>,
+    /// Moves steps as the JSON array `$1` says (rows as `workflows::StepWrite` makes them), at `$2`.
+    pub move_steps: Arc<str>,
+    /// Moves runs: `(id, state, reason)` rows in `$1`, at `$2`.
+    pub move_runs: Arc<str>,
+    /// The results of the `(run_id, name)` pairs `$1`.
+    pub results: Arc<str>,
+    /// Marks the steps of claimed jobs running: `(run_id, name, job_id, attempt)` rows in `$1`, at `$2`.
+    pub start_steps: Arc<str>,
 }
 
 /// How many jobs of the same concurrency key as the row `alias` hold a live lease at `$3`.
@@ -64,10 +86,11 @@ impl Sql {
         // `WHERE true`: SQLite needs it to tell an upsert's ON from a join's.
         let insert = format!(
             "INSERT INTO jobs (queue, target, input, state, priority, run_at, max_attempts, timeout_ms, unique_key, \
-             concurrency_key, concurrency_limit, backoff_base_ms, backoff_cap_ms, created_at, updated_at) \
+             concurrency_key, concurrency_limit, backoff_base_ms, backoff_cap_ms, run_id, step, created_at, updated_at) \
              SELECT r.value->>0, r.value->>1, r.value->>2, r.value->>3, CAST(r.value->>4 AS BIGINT), \
              CAST(r.value->>5 AS BIGINT), CAST(r.value->>6 AS BIGINT), CAST(r.value->>7 AS BIGINT), r.value->>8, \
-             r.value->>9, CAST(r.value->>10 AS BIGINT), CAST(r.value->>11 AS BIGINT), CAST(r.value->>12 AS BIGINT), $2, $2 \
+             r.value->>9, CAST(r.value->>10 AS BIGINT), CAST(r.value->>11 AS BIGINT), CAST(r.value->>12 AS BIGINT), \
+             CAST(r.value->>13 AS BIGINT), r.value->>14, $2, $2 \
              FROM {} WHERE true ORDER BY r.key",
             (dialect.ordered_rows)("$1")
         );
@@ -94,7 +117,8 @@ impl Sql {
                  output = f.output, error = f.error, run_at = COALESCE(f.retry_at, jobs.run_at), lease_until = NULL, \
                  updated_at = $2, finished_at = CASE WHEN f.kind = 'completed' OR {dead} THEN $2 END \
                  FROM ({finished}) AS f \
-                 WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running' RETURNING jobs.id"
+                 WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running' \
+                 RETURNING jobs.id, jobs.state, jobs.run_id, jobs.step"
             )),
             finish_attempts: sql(format!(
                 "UPDATE attempts SET state = CASE WHEN f.kind = 'completed' THEN 'completed' ELSE 'failed' END, \
@@ -106,7 +130,7 @@ impl Sql {
                  finished_at = CASE WHEN attempt >= max_attempts THEN $1 END, \
                  error = CASE WHEN attempt >= max_attempts THEN $2 ELSE error END, \
                  lease_until = NULL, worker = NULL, updated_at = $1 \
-                 WHERE state = 'running' AND lease_until < $1 RETURNING id, attempt"
+                 WHERE state = 'running' AND lease_until < $1 RETURNING id, attempt, state, run_id, step"
                     .to_owned(),
             ),
             end_attempts: sql(format!(
@@ -127,7 +151,8 @@ impl Sql {
             release: sql(format!(
                 "UPDATE jobs SET state = 'ready', max_attempts = jobs.max_attempts + 1, lease_until = NULL, worker = NULL, \
                  updated_at = $2 FROM ({pairs}) AS f \
-                 WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running' RETURNING jobs.id, jobs.attempt"
+                 WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running' \
+                 RETURNING jobs.id, jobs.attempt, jobs.run_id, jobs.step"
             )),
             // In id order, so two operators cancelling overlapping sets lock in the same order.
             cancellable: sql(format!(
@@ -159,9 +184,74 @@ impl Sql {
                 (dialect.texts)("$1"),
                 dialect.lock
             )),
+            workflow: WorkflowSql::new(dialect),
             refill: sql(format!(
                 "UPDATE queues SET tokens = CAST(r.value->>1 AS DOUBLE PRECISION), refilled_at = $2 FROM {rows} \
                  WHERE queues.name = r.value->>0"
+            )),
+        }
+    }
+}
+
+impl WorkflowSql {
+    fn new(dialect: &Dialect) -> Self {
+        let rows = (dialect.rows)("$1");
+        let ids = (dialect.integers)("$1");
+        let sql = |text: String| Arc::from(text);
+        let pairs = format!("SELECT CAST(r.value->>0 AS BIGINT) AS run_id, r.value->>1 AS name FROM {rows}");
+        let lock = if dialect.lock.is_empty() { "" } else { " FOR UPDATE OF r" };
+        let startable = StepState::ALL.iter().filter(|state| state.allows(StepState::Running)).map(|state| format!("'{}'", state.as_str()));
+        WorkflowSql {
+            lock_runs: sql(format!(
+                "SELECT r.id, r.state, s.name, s.state AS step_state, s.attempts, s.job_id FROM workflow_runs AS r \
+                 JOIN workflow_steps AS s ON s.run_id = r.id WHERE r.id IN ({ids}) ORDER BY r.id{lock}"
+            )),
+            plans: sql(format!("SELECT id, snapshot, context FROM workflow_runs WHERE id IN ({ids})")),
+            insert_run: sql(
+                "INSERT INTO workflow_runs (workflow, version, snapshot, context, state, reason, idempotency_key, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, 'running', 'started', $5, $6, $6) \
+                 ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id"
+                    .to_owned(),
+            ),
+            insert_steps: sql(format!(
+                "INSERT INTO workflow_steps (run_id, name, position, state, reason, job_id, updated_at) \
+                 SELECT $1, r.value->>0, CAST(r.value->>1 AS BIGINT), r.value->>2, r.value->>3, CAST(r.value->>4 AS BIGINT), $3 \
+                 FROM {}",
+                (dialect.rows)("$2")
+            )),
+            move_steps: sql(format!(
+                "UPDATE workflow_steps SET state = f.state, reason = f.reason, updated_at = $2, \
+                 job_id = COALESCE(f.job_id, CASE WHEN f.reset = 1 THEN NULL ELSE workflow_steps.job_id END), \
+                 attempts = COALESCE(f.attempts, CASE WHEN f.reset = 1 THEN 0 ELSE workflow_steps.attempts END), \
+                 result = COALESCE(f.result, CASE WHEN f.reset = 1 THEN NULL ELSE workflow_steps.result END), \
+                 error = CASE WHEN f.state = 'completed' THEN NULL \
+                 ELSE COALESCE(f.error, CASE WHEN f.reset = 1 THEN NULL ELSE workflow_steps.error END) END, \
+                 started_at = CASE WHEN f.reset = 1 THEN NULL ELSE workflow_steps.started_at END, \
+                 finished_at = CASE WHEN f.finishes = 1 THEN $2 WHEN f.reset = 1 THEN NULL ELSE workflow_steps.finished_at END \
+                 FROM (SELECT CAST(r.value->>0 AS BIGINT) AS run_id, r.value->>1 AS name, r.value->>2 AS state, \
+                 r.value->>3 AS reason, CAST(r.value->>4 AS BIGINT) AS job_id, CAST(r.value->>5 AS BIGINT) AS attempts, \
+                 r.value->>6 AS result, r.value->>7 AS error, CAST(r.value->>8 AS BIGINT) AS reset, \
+                 CAST(r.value->>9 AS BIGINT) AS finishes FROM {rows}) AS f \
+                 WHERE workflow_steps.run_id = f.run_id AND workflow_steps.name = f.name"
+            )),
+            move_runs: sql(format!(
+                "UPDATE workflow_runs SET state = f.state, reason = f.reason, updated_at = $2, \
+                 finished_at = CASE WHEN f.state = 'running' THEN NULL ELSE $2 END \
+                 FROM (SELECT CAST(r.value->>0 AS BIGINT) AS id, r.value->>1 AS state, r.value->>2 AS reason FROM {rows}) AS f \
+                 WHERE workflow_runs.id = f.id"
+            )),
+            results: sql(format!(
+                "SELECT s.run_id, s.name, s.result FROM workflow_steps AS s JOIN ({pairs}) AS f \
+                 ON s.run_id = f.run_id AND s.name = f.name"
+            )),
+            start_steps: sql(format!(
+                "UPDATE workflow_steps SET state = 'running', reason = 'attempt started', attempts = f.attempt, \
+                 started_at = COALESCE(workflow_steps.started_at, $2), updated_at = $2 \
+                 FROM (SELECT CAST(r.value->>0 AS BIGINT) AS run_id, r.value->>1 AS name, CAST(r.value->>2 AS BIGINT) AS job_id, \
+                 CAST(r.value->>3 AS BIGINT) AS attempt FROM {rows}) AS f \
+                 WHERE workflow_steps.run_id = f.run_id AND workflow_steps.name = f.name AND workflow_steps.job_id = f.job_id \
+                 AND workflow_steps.state IN ({}) RETURNING workflow_steps.run_id, workflow_steps.name, workflow_steps.attempts",
+                startable.collect::<Vec<_>>().join(", ")
             )),
         }
     }

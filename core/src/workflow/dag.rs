@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use super::template::Step;
 use crate::error::{Error, Result};
 
-/// Refuses duplicate names, unknown dependencies and cycles, naming `origin` and the step.
-pub(super) fn check(steps: &[Step], origin: &str) -> Result<()> {
+/// Refuses duplicate names, unknown dependencies and cycles, naming `origin` and the step;
+/// returns the steps' positions in an order where every step comes after its parents.
+pub(super) fn check(steps: &[Step], origin: &str) -> Result<Vec<usize>> {
     let refuse = |step: &str, reason: String| Error::InvalidTemplate { origin: origin.to_owned(), step: Some(step.to_owned()), reason };
     let mut index = HashMap::new();
     for (position, step) in steps.iter().enumerate() {
@@ -24,8 +25,27 @@ pub(super) fn check(steps: &[Step], origin: &str) -> Result<()> {
     }
     match find_cycle(steps, &index) {
         Some(cycle) => Err(refuse(&cycle[0], format!("the dependencies form a cycle: {}; remove one of these dependencies", cycle.join(" → ")))),
-        None => Ok(()),
+        None => Ok(parents_first(steps, &index)),
     }
+}
+
+/// The steps of an acyclic template, each after its parents, otherwise in declaration order.
+fn parents_first(steps: &[Step], index: &HashMap<&str, usize>) -> Vec<usize> {
+    fn place(step: usize, steps: &[Step], index: &HashMap<&str, usize>, placed: &mut [bool], order: &mut Vec<usize>) {
+        if !placed[step] {
+            placed[step] = true;
+            for parent in &steps[step].depends_on {
+                place(index[parent.as_str()], steps, index, placed, order);
+            }
+            order.push(step);
+        }
+    }
+    let mut placed = vec![false; steps.len()];
+    let mut order = Vec::with_capacity(steps.len());
+    for step in 0..steps.len() {
+        place(step, steps, index, &mut placed, &mut order);
+    }
+    order
 }
 
 #[derive(Clone, Copy, PartialEq)]

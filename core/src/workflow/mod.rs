@@ -5,8 +5,15 @@
 //! [`Template::snapshot`], so a new version never changes a running run.
 
 mod dag;
+mod input;
+mod settle;
+mod state;
 mod template;
 mod templates;
 
+pub(crate) use input::step_input;
+pub(crate) use settle::settle;
+pub(crate) use state::refuse;
+pub use state::{RunState, StepState};
 pub use template::{Retry, Step, Target, Template};
 pub use templates::Templates;

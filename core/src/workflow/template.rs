@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::dag;
+use super::{dag, input};
 use crate::document::{count, duration, fields, required, text_of, Place};
 use crate::error::{Error, Result};
 use crate::queue::Backoff;
@@ -36,6 +36,11 @@ pub struct Template {
     pub(super) precedence: Version,
     context_schema: Option<Arc<Schema>>,
     snapshot: Value,
+    /// Step positions, each after its parents.
+    order: Vec<usize>,
+    /// By step position: the positions of its parents, and of its children.
+    parents: Vec<Vec<usize>>,
+    children: Vec<Vec<usize>>,
 }
 
 impl std::fmt::Debug for Template {
@@ -105,13 +110,58 @@ impl Template {
         let description = map.get("description").map(|value| text_of(value, &root.child("description"))).transpose()?;
         let context_schema = map.get("context_schema").map(|schema| context_schema(schema, &root.child("context_schema"))).transpose()?;
         let steps = steps(required(map, "steps", &root)?, &root.child("steps"))?;
-        dag::check(&steps, &origin)?;
-        Ok(Template { namespace, name, version, description, steps, origin, precedence, context_schema, snapshot: value })
+        let order = dag::check(&steps, &origin)?;
+        let position = |name: &String| steps.iter().position(|step| &step.name == name).expect("dependencies were checked");
+        let parents: Vec<Vec<usize>> = steps.iter().map(|step| step.depends_on.iter().map(position).collect()).collect();
+        let mut children = vec![Vec::new(); steps.len()];
+        for (child, parents) in parents.iter().enumerate() {
+            for &parent in parents {
+                children[parent].push(child);
+            }
+        }
+        Ok(Template { namespace, name, version, description, steps, origin, precedence, context_schema, snapshot: value, order, parents, children })
     }
 
     /// `namespace/name@version`, the name that identifies it unambiguously.
     pub fn id(&self) -> String {
         format!("{}/{}@{}", self.namespace, self.name, self.version)
+    }
+
+    /// `namespace/name`, which names every version of it.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// The position of the step called `name`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.steps.iter().position(|step| step.name == name)
+    }
+
+    /// Step positions, each after its parents.
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// The positions of the parents of the step at `step`.
+    pub fn parents(&self, step: usize) -> &[usize] {
+        &self.parents[step]
+    }
+
+    /// The positions of the children of the step at `step`.
+    pub fn children(&self, step: usize) -> &[usize] {
+        &self.children[step]
+    }
+
+    /// The step at `step` and every step that depends on it, directly or not, parents first.
+    pub fn descendants(&self, step: usize) -> Vec<usize> {
+        let mut inside = vec![false; self.steps.len()];
+        inside[step] = true;
+        for &position in &self.order {
+            if self.parents[position].iter().any(|&parent| inside[parent]) {
+                inside[position] = true;
+            }
+        }
+        self.order.iter().copied().filter(|&position| inside[position]).collect()
     }
 
     /// The template as it was given, which a run stores so that a later version of the
@@ -178,13 +228,19 @@ fn step(value: &Value, place: &Place) -> Result<Step> {
     };
     Ok(Step {
         target,
-        depends_on,
         retry: map.get("retry").map(|value| retry(value, &place.child("retry"))).transpose()?.unwrap_or_default(),
         timeout: map.get("timeout").map(|value| duration(value, &place.child("timeout"))).transpose()?,
         queue: text("queue")?,
-        input: map.get("input").map(|value| value.as_object().cloned().ok_or_else(|| place.child("input").refuse("a mapping of input keys to values or `$.` paths", value))).transpose()?,
+        input: map.get("input").map(|value| mapping(value, &depends_on, &place.child("input"))).transpose()?,
+        depends_on,
         name: name.to_owned(),
     })
+}
+
+fn mapping(value: &Value, parents: &[String], place: &Place) -> Result<Map<String, Value>> {
+    let mapping = value.as_object().ok_or_else(|| place.refuse("a mapping of input keys to values or `$.` paths", value))?;
+    input::check_mapping(mapping, parents, place)?;
+    Ok(mapping.clone())
 }
 
 fn retry(value: &Value, place: &Place) -> Result<Retry> {

@@ -72,7 +72,7 @@ impl Templates {
             None if self.by_name.is_empty() => "no templates are loaded".to_owned(),
             None => format!("the templates loaded are {}", self.by_name.keys().cloned().collect::<Vec<_>>().join(", ")),
         };
-        Error::Configuration(format!("workflow template `{reference}` not found; {known}"))
+        Error::TemplateNotFound { reference: reference.to_owned(), hint: known }
     }
 }
 

@@ -84,6 +84,13 @@ module Cogwork
   # The job's state does not allow what was asked, such as retrying a completed job.
   class InvalidJobStateError < Error; end
 
+  # No workflow template has that namespace/name (and version), or no workflow run that id.
+  class WorkflowNotFoundError < Error; end
+
+  # The run's or step's state does not allow what was asked, such as resolving a step
+  # that did not fail; the message names both states.
+  class InvalidWorkflowStateError < Error; end
+
   # An input or output went past one of the engine's limits: nested deeper than #limit
   # levels (#path says where), or larger than #limit bytes of JSON. Nothing ran with it.
   class LimitExceededError < Error
