@@ -28,6 +28,8 @@ on_both_backends!(
     a_run_keeps_the_template_it_started_with,
     a_mixed_run_passes_results_between_javascript_and_handlers,
     events_follow_the_run_in_order,
+    a_step_input_its_task_refuses_fails_the_step_at_once,
+    a_context_that_breaks_the_schema_starts_nothing,
 );
 
 /// An engine on one backend with a `double` JavaScript task and counting Rust handlers.
@@ -41,7 +43,9 @@ struct Setup {
 impl Setup {
     fn new(db: Database) -> Setup {
         let tasks = tempfile::tempdir().unwrap();
-        write_task(tasks.path(), "double", "(input) => ({value: input.value * 2})");
+        let double = write_task(tasks.path(), "double", "(input) => ({value: input.value * 2})");
+        let schema = json!({"type": "object", "properties": {"value": {"type": "number"}}, "required": ["value"]});
+        std::fs::write(double.join("input.schema.json"), schema.to_string()).unwrap();
         Setup { db, tasks, calls: Arc::default() }
     }
 
@@ -409,5 +413,41 @@ async fn events_follow_the_run_in_order(db: Database) {
     let completed = seen.iter().find(|event| event.name == "step.completed").unwrap();
     assert_eq!(completed.detail.as_ref().unwrap().get(), r#""done""#);
     assert!(completed.job_id.is_some());
+    engine.close().await;
+}
+
+async fn a_step_input_its_task_refuses_fails_the_step_at_once(db: Database) {
+    let setup = Setup::new(db);
+    let engine = setup.engine().await;
+    setup.handler(&engine, "word", |_| Ok(json!({"value": "seven"})));
+    let steps = json!([
+        {"name": "word", "handler": "word"},
+        {"name": "twice", "task": "double", "depends_on": ["word"], "input": {"value": "$.results.word.value"}, "retry": {"max_attempts": 3}},
+    ]);
+    engine.define_workflow_value(template("refused", steps)).await.unwrap();
+    let id = start(&engine, "refused", json!({})).await;
+    engine.drain(drain()).await.unwrap();
+    let run = engine.wait_workflow(id, Some(Duration::from_secs(10))).await.unwrap();
+    assert_eq!(run.state, RunState::Failed);
+    let twice = run.step("twice").unwrap();
+    assert_eq!((twice.state, twice.attempts), (StepState::Failed, 1), "not retried: the same input fails the same way");
+    let error: Value = serde_json::from_str(twice.error.as_ref().unwrap().get()).unwrap();
+    assert_eq!(error["name"], "InvalidInput");
+    assert!(error["message"].as_str().unwrap().contains("input.value"), "{error}");
+    engine.close().await;
+}
+
+async fn a_context_that_breaks_the_schema_starts_nothing(db: Database) {
+    let setup = Setup::new(db);
+    let engine = setup.engine().await;
+    let mut checked = template("checked", json!([{"name": "only", "handler": "h"}]));
+    checked["context_schema"] = json!({"type": "object", "properties": {"user": {"type": "object", "properties": {"id": {"type": "integer"}}}}});
+    engine.define_workflow_value(checked).await.unwrap();
+    let error = engine.start_workflow("tests/checked", json!({"user": {"id": "x"}}), StartOptions::default()).await.unwrap_err();
+    assert!(matches!(&error, Error::InvalidTemplate { origin, .. } if origin == "template tests/checked@1.0.0"), "{error}");
+    assert!(error.to_string().contains("context.user.id"), "{error}");
+    let error = engine.start_workflow("tests/unknown", json!({}), StartOptions::default()).await.unwrap_err();
+    assert!(matches!(&error, Error::TemplateNotFound { .. }) && error.to_string().contains("tests/checked"), "{error}");
+    assert!(engine.workflows(&Default::default()).await.unwrap().is_empty(), "no run was started");
     engine.close().await;
 }

@@ -367,7 +367,13 @@ impl Dispatcher {
                 host_jobs.push(host_job(&held.claim));
             } else {
                 match self.engine.task(&held.claim.target) {
-                    Ok(task) => submissions.push(self.submission(&mut held, task, timeout)),
+                    Ok(task) => match step_input_refused(&task, &held.claim) {
+                        None => submissions.push(self.submission(&mut held, task, timeout)),
+                        Some(error) => {
+                            self.fail(&held.claim, Failure::from_error(&error), None);
+                            continue;
+                        }
+                    },
                     // Removed since the job was enqueued: it would fail the same way again.
                     Err(error) => {
                         self.fail(&held.claim, Failure::fatal("UnknownTarget", error.to_string()), None);
@@ -560,6 +566,15 @@ impl Dispatcher {
         self.release(ids).await
     }
 
+}
+
+/// Why a workflow step's input does not fit its task's input schema, if it does not: a
+/// step's input is built from results when the step becomes ready, so unlike an enqueued
+/// job's it was never checked. Such a step fails at once; running it again would not help.
+fn step_input_refused(task: &Task, claim: &Claim) -> Option<Error> {
+    claim.step.as_ref()?;
+    let input: serde_json::Value = serde_json::from_str(claim.input.get()).ok()?;
+    task.validate_input(&input).err()
 }
 
 fn host_job(claim: &Claim) -> HostJob {

@@ -30,6 +30,8 @@ pub(super) struct Sql {
     pub insert_jobs: Arc<str>,
     /// The same for jobs without unique keys, answering their ids as the dialect can.
     pub insert_keyless: Arc<str>,
+    /// The same, returning a row per job.
+    pub insert_returning: Arc<str>,
     pub unfinished_by_key: Arc<str>,
     pub release: Arc<str>,
     pub cancellable: Arc<str>,
@@ -146,6 +148,7 @@ impl Sql {
                  RETURNING id, unique_key"
             )),
             insert_keyless: sql((dialect.keyless_insert)(&insert)),
+            insert_returning: sql(format!("{insert} RETURNING id")),
             unfinished_by_key: sql(format!(
                 "SELECT id, unique_key FROM jobs WHERE unique_key IN ({}) AND state IN {UNFINISHED}",
                 (dialect.texts)("$1")
