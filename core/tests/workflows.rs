@@ -203,8 +203,13 @@ async fn a_failed_step_blocks_its_descendants_and_a_retry_finishes_the_run(db: D
         {"name": "side", "handler": "ok"},
     ]);
     engine.define_workflow_value(template("failing", steps)).await.unwrap();
+    let mut events = engine.subscribe(["step.failed", "step.blocked", "workflow.failed", "workflow.resumed"]).unwrap();
     let id = start(&engine, "failing", json!({})).await;
     engine.drain(drain()).await.unwrap();
+    let seen: Vec<(&str, Option<String>)> =
+        events.next_batch(100, Duration::from_secs(1)).await.iter().map(|event| (event.name, event.step.clone())).collect();
+    let step = |name, step: &str| (name, Some(step.to_owned()));
+    assert_eq!(seen, [step("step.failed", "fragile"), step("step.blocked", "after"), step("step.blocked", "last"), ("workflow.failed", None)]);
     let run = engine.wait_workflow(id, Some(Duration::from_secs(10))).await.unwrap();
     assert_eq!(run.state, RunState::Failed);
     assert_eq!(
@@ -223,6 +228,7 @@ async fn a_failed_step_blocks_its_descendants_and_a_retry_finishes_the_run(db: D
 
     broken.store(false, Ordering::SeqCst);
     engine.retry_step(id, "fragile").await.unwrap();
+    assert_eq!(events.next_batch(10, Duration::from_secs(1)).await.iter().map(|event| event.name).collect::<Vec<_>>(), ["workflow.resumed"]);
     let run = engine.workflow(id).await.unwrap();
     assert_eq!(run.state, RunState::Running, "the run resumed");
     assert_eq!(run.step("after").unwrap().state, StepState::Waiting, "unblocked");
@@ -413,6 +419,12 @@ async fn events_follow_the_run_in_order(db: Database) {
     let completed = seen.iter().find(|event| event.name == "step.completed").unwrap();
     assert_eq!(completed.detail.as_ref().unwrap().get(), r#""done""#);
     assert!(completed.job_id.is_some());
+
+    // Past retention, a finished run goes with its jobs.
+    setup.db.clock.advance(Duration::from_secs(60));
+    assert_eq!(engine.purge(Duration::from_secs(30)).await.unwrap(), 2);
+    let error = engine.workflow(id).await.unwrap_err();
+    assert!(matches!(error, Error::RunNotFound { .. }), "{error}");
     engine.close().await;
 }
 
