@@ -92,6 +92,78 @@ pub(super) struct Change {
 /// result, error, reset and whether the step finishes (its `finished_at` is set).
 type StepWrite = (i64, String, &'static str, String, Option<i64>, Option<i32>, Option<String>, Option<String>, u8, u8);
 
+/// What one `apply` does, built run by run, then enqueued and written all at once.
+#[derive(Default)]
+struct Batch {
+    now: i64,
+    steps: Vec<StepWrite>,
+    /// `(id, state, reason)` of the runs that moved.
+    runs: Vec<(i64, &'static str, String)>,
+    moved: Vec<Moved>,
+    /// The results in hand (of steps completed by this batch), by run and step.
+    results: HashMap<(i64, String), Box<RawValue>>,
+    ready: Vec<Ready>,
+}
+
+/// A step to enqueue, and where its job id goes: its write and its move.
+struct Ready {
+    run_id: i64,
+    position: usize,
+    write: usize,
+    moved: usize,
+}
+
+impl Batch {
+    /// Applies an asked-for change to the locked `run`, if its step's state allows it.
+    fn change(&mut self, run_id: i64, run: &mut Locked, plan: &Plan, change: Change) {
+        let Some(position) = plan.template.position(&change.step) else { return };
+        let was = run.steps[position];
+        if !was.state.allows(change.to) {
+            return;
+        }
+        run.steps[position].state = change.to;
+        let detail = change.result.clone().or_else(|| change.error.clone());
+        if let Some(result) = &change.result {
+            self.results.insert((run_id, change.step.clone()), result.clone());
+        }
+        let moved = plan.step_moved(run_id, position, Some(was.state), change.to, self.now);
+        let moved = Moved { attempt: change.attempt.unwrap_or(was.attempts), job_id: was.job_id, detail, ..moved };
+        let finishes = matches!(change.to, StepState::Completed | StepState::Failed) as u8;
+        let (result, error) = (change.result.map(|value| value.get().to_owned()), change.error.map(|value| value.get().to_owned()));
+        let write = (run_id, change.step, change.to.as_str(), change.reason, None, change.attempt, result, error, change.reset as u8, finishes);
+        self.push(run_id, position, write, moved, change.to == StepState::Ready && change.new_job);
+    }
+
+    /// Applies the rule to the locked `run`: moves its waiting and blocked steps, and the
+    /// run itself (to `end`, if given).
+    fn settle(&mut self, run_id: i64, run: &mut Locked, plan: &Plan, end: Option<RunState>) {
+        let mut states: Vec<StepState> = run.steps.iter().map(|step| step.state).collect();
+        let (settled, settled_state) = settle(&plan.template, &mut states);
+        for (position, to) in settled {
+            let step = run.steps[position];
+            run.steps[position].state = to;
+            let moved = Moved { attempt: step.attempts, ..plan.step_moved(run_id, position, Some(step.state), to, self.now) };
+            let name = plan.template.steps[position].name.clone();
+            let write = (run_id, name, to.as_str(), settled_reason(to).to_owned(), None, None, None, None, 0, 0);
+            self.push(run_id, position, write, moved, to == StepState::Ready);
+        }
+        let run_state = end.unwrap_or(settled_state);
+        if run_state != run.state && run.state.allows(run_state) {
+            self.moved.push(plan.run_moved(run_id, Some(run.state), run_state, self.now));
+            self.runs.push((run_id, run_state.as_str(), run_reason(run_state).to_owned()));
+            run.state = run_state;
+        }
+    }
+
+    fn push(&mut self, run_id: i64, position: usize, write: StepWrite, moved: Moved, enqueue: bool) {
+        if enqueue {
+            self.ready.push(Ready { run_id, position, write: self.steps.len(), moved: self.moved.len() });
+        }
+        self.steps.push(write);
+        self.moved.push(moved);
+    }
+}
+
 impl Store {
     /// Starts a run of `template` with `context`, enqueueing the steps without parents.
     /// With an `idempotency_key` a run already started under it is returned instead (its
@@ -144,8 +216,8 @@ impl Store {
             .await
             .map_err(fail)?;
         tx.commit().await.map_err(fail)?;
-        let mut moved = vec![run_moved(&plan, run_id, None, RunState::Running, now)];
-        moved.extend(ready.iter().map(|&(step, to)| step_moved(&plan, run_id, step, None, to, 0, job_of.get(&step).copied(), None, now)));
+        let mut moved = vec![plan.run_moved(run_id, None, RunState::Running, now)];
+        moved.extend(ready.iter().map(|&(step, to)| Moved { job_id: job_of.get(&step).copied(), ..plan.step_moved(run_id, step, None, to, now) }));
         self.after_moves(&moved);
         Ok((run_id, true))
     }
@@ -234,100 +306,61 @@ impl Store {
         end: Option<RunState>,
         now: i64,
     ) -> Result<Vec<Moved>> {
-        let fail = |error| self.error("moving workflow steps", error);
         let ids: Vec<i64> = runs.keys().copied().collect();
         let plans = self.plans(tx, &ids).await?;
-        let mut writes: Vec<StepWrite> = Vec::new();
-        let mut run_writes: Vec<(i64, &'static str, String)> = Vec::new();
-        let mut moved = Vec::new();
-        // Results in hand, by (run, step), and the steps to enqueue: (run, position, write index).
-        let mut results: HashMap<(i64, String), Box<RawValue>> = HashMap::new();
-        let mut to_enqueue: Vec<(i64, usize, usize)> = Vec::new();
         let mut order: Vec<i64> = changes.iter().map(|change| change.run_id).collect();
         order.dedup();
         let mut changes_by_run: HashMap<i64, Vec<Change>> = HashMap::new();
         for change in changes {
             changes_by_run.entry(change.run_id).or_default().push(change);
         }
+        let mut batch = Batch { now, ..Batch::default() };
         for run_id in order {
-            let (Some(run), Some(plan)) = (runs.get_mut(&run_id), plans.get(&run_id)) else { continue };
-            let Some(changes) = changes_by_run.remove(&run_id) else { continue };
+            let (Some(run), Some(plan), Some(changes)) = (runs.get_mut(&run_id), plans.get(&run_id), changes_by_run.remove(&run_id)) else { continue };
             if run.state == RunState::Cancelled {
                 continue;
             }
             for change in changes {
-                let Some(position) = plan.template.position(&change.step) else { continue };
-                let now_state = run.steps[position];
-                if !now_state.state.allows(change.to) {
-                    continue;
-                }
-                run.steps[position].state = change.to;
-                let attempt = change.attempt.unwrap_or(now_state.attempts);
-                let detail = change.result.clone().or_else(|| change.error.clone());
-                if let Some(result) = &change.result {
-                    results.insert((run_id, change.step.clone()), result.clone());
-                }
-                moved.push(step_moved(plan, run_id, position, Some(now_state.state), change.to, attempt, now_state.job_id, detail, now));
-                let finishes = matches!(change.to, StepState::Completed | StepState::Failed) as u8;
-                if change.to == StepState::Ready && change.new_job {
-                    to_enqueue.push((run_id, position, writes.len()));
-                }
-                writes.push((
-                    run_id,
-                    change.step,
-                    change.to.as_str(),
-                    change.reason,
-                    None,
-                    change.attempt,
-                    change.result.map(|value| value.get().to_owned()),
-                    change.error.map(|value| value.get().to_owned()),
-                    change.reset as u8,
-                    finishes,
-                ));
+                batch.change(run_id, run, plan, change);
             }
-            let mut states: Vec<StepState> = run.steps.iter().map(|step| step.state).collect();
-            let (settled, settled_state) = settle(&plan.template, &mut states);
-            let run_state = end.unwrap_or(settled_state);
-            for (position, to) in settled {
-                let step = run.steps[position];
-                moved.push(step_moved(plan, run_id, position, Some(step.state), to, step.attempts, None, None, now));
-                run.steps[position].state = to;
-                if to == StepState::Ready {
-                    to_enqueue.push((run_id, position, writes.len()));
-                }
-                let name = plan.template.steps[position].name.clone();
-                writes.push((run_id, name, to.as_str(), settled_reason(to).to_owned(), None, None, None, None, 0, 0));
-            }
-            if run_state != run.state && run.state.allows(run_state) {
-                moved.push(run_moved(plan, run_id, Some(run.state), run_state, now));
-                run_writes.push((run_id, run_state.as_str(), run_reason(run_state).to_owned()));
-                run.state = run_state;
-            }
+            batch.settle(run_id, run, plan, end);
         }
-        if !to_enqueue.is_empty() {
-            let parent_results = self.parent_results(tx, &plans, &to_enqueue, results).await?;
-            let jobs: Vec<NewJob> = to_enqueue
-                .iter()
-                .zip(parent_results)
-                .map(|(&(run_id, position, _), results)| step_job(&plans[&run_id], run_id, position, results))
-                .collect();
-            let ids = self.enqueue_in(tx, &jobs, now).await.map_err(fail)?;
-            for (&(run_id, position, write), id) in to_enqueue.iter().zip(ids) {
-                writes[write].4 = Some(id);
-                runs.get_mut(&run_id).expect("locked").steps[position].job_id = Some(id);
-                let name = plans[&run_id].template.steps[position].name.as_str();
-                if let Some(ready) = moved.iter_mut().rev().find(|m| m.run_id == run_id && m.step.as_deref() == Some(name) && m.to == "ready") {
-                    ready.job_id = Some(id);
-                }
-            }
+        self.enqueue_ready(tx, &plans, &mut batch, runs).await?;
+        self.write(tx, &batch).await?;
+        Ok(batch.moved)
+    }
+
+    /// Enqueues the jobs of the steps `batch` made ready, and notes their ids.
+    async fn enqueue_ready(&self, tx: &mut Transaction<'static, Any>, plans: &HashMap<i64, Arc<Plan>>, batch: &mut Batch, runs: &mut HashMap<i64, Locked>) -> Result<()> {
+        if batch.ready.is_empty() {
+            return Ok(());
         }
-        if !writes.is_empty() {
-            sqlx::query(AssertSqlSafe(self.inner.sql.workflow.move_steps.clone())).bind(json(&writes)).bind(now).execute(&mut **tx).await.map_err(fail)?;
+        let ready = std::mem::take(&mut batch.ready);
+        let steps: Vec<(i64, usize)> = ready.iter().map(|ready| (ready.run_id, ready.position)).collect();
+        let parent_results = self.parent_results(tx, plans, &steps, std::mem::take(&mut batch.results)).await?;
+        let jobs: Vec<NewJob> =
+            steps.iter().zip(parent_results).map(|(&(run_id, position), results)| step_job(&plans[&run_id], run_id, position, results)).collect();
+        let ids = self.enqueue_in(tx, &jobs, batch.now).await.map_err(|error| self.error("enqueueing workflow steps", error))?;
+        for (ready, id) in ready.iter().zip(ids) {
+            batch.steps[ready.write].4 = Some(id);
+            batch.moved[ready.moved].job_id = Some(id);
+            runs.get_mut(&ready.run_id).expect("locked").steps[ready.position].job_id = Some(id);
         }
-        if !run_writes.is_empty() {
-            sqlx::query(AssertSqlSafe(self.inner.sql.workflow.move_runs.clone())).bind(json(&run_writes)).bind(now).execute(&mut **tx).await.map_err(fail)?;
+        Ok(())
+    }
+
+    /// Writes the steps and runs `batch` moved, one statement each.
+    async fn write(&self, tx: &mut Transaction<'static, Any>, batch: &Batch) -> Result<()> {
+        let fail = |error| self.error("moving workflow steps", error);
+        if !batch.steps.is_empty() {
+            let statement = AssertSqlSafe(self.inner.sql.workflow.move_steps.clone());
+            sqlx::query(statement).bind(json(&batch.steps)).bind(batch.now).execute(&mut **tx).await.map_err(fail)?;
         }
-        Ok(moved)
+        if !batch.runs.is_empty() {
+            let statement = AssertSqlSafe(self.inner.sql.workflow.move_runs.clone());
+            sqlx::query(statement).bind(json(&batch.runs)).bind(batch.now).execute(&mut **tx).await.map_err(fail)?;
+        }
+        Ok(())
     }
 
     /// The parents' results of each step to enqueue, by parent name: those in hand, and
@@ -336,12 +369,12 @@ impl Store {
         &self,
         tx: &mut Transaction<'static, Any>,
         plans: &HashMap<i64, Arc<Plan>>,
-        steps: &[(i64, usize, usize)],
+        steps: &[(i64, usize)],
         mut results: HashMap<(i64, String), Box<RawValue>>,
     ) -> Result<Vec<Map<String, Value>>> {
         let wanted: HashSet<(i64, String)> = steps
             .iter()
-            .flat_map(|&(run_id, position, _)| {
+            .flat_map(|&(run_id, position)| {
                 let template = &plans[&run_id].template;
                 template.parents(position).iter().map(move |&parent| (run_id, template.steps[parent].name.clone()))
             })
@@ -362,7 +395,7 @@ impl Store {
         }
         steps
             .iter()
-            .map(|&(run_id, position, _)| {
+            .map(|&(run_id, position)| {
                 let plan = &plans[&run_id];
                 let parents = plan.template.parents(position).iter().map(|&parent| {
                     let name = plan.template.steps[parent].name.clone();
@@ -394,7 +427,7 @@ impl Store {
             let job_id = started.iter().find(|(step, ..)| step.run_id == run_id && step.name == name).map(|(_, job_id, _)| *job_id);
             let attempt = narrow(row, "attempts")?;
             // From ready or retrying: which one the claim does not say, and events only need `to`.
-            moved.push(step_moved(plan, run_id, position, None, StepState::Running, attempt, job_id, None, now));
+            moved.push(Moved { attempt, job_id, ..plan.step_moved(run_id, position, None, StepState::Running, now) });
         }
         Ok(moved)
     }
@@ -469,31 +502,25 @@ fn run_reason(to: RunState) -> &'static str {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn step_moved(
-    plan: &Plan,
-    run_id: i64,
-    position: usize,
-    from: Option<StepState>,
-    to: StepState,
-    attempt: i32,
-    job_id: Option<i64>,
-    detail: Option<Box<RawValue>>,
-    at: i64,
-) -> Moved {
-    Moved {
-        run_id,
-        workflow: plan.workflow.clone(),
-        step: Some(plan.template.steps[position].name.clone()),
-        job_id,
-        from: from.map(StepState::as_str),
-        to: to.as_str(),
-        attempt,
-        at,
-        detail,
+impl Plan {
+    /// The move of run `run_id`'s step at `position` from `from` to `to`, at `at`; the
+    /// caller fills in the attempt, the job and the detail where it knows them.
+    fn step_moved(&self, run_id: i64, position: usize, from: Option<StepState>, to: StepState, at: i64) -> Moved {
+        Moved {
+            run_id,
+            workflow: self.workflow.clone(),
+            step: Some(self.template.steps[position].name.clone()),
+            job_id: None,
+            from: from.map(StepState::as_str),
+            to: to.as_str(),
+            attempt: 0,
+            at,
+            detail: None,
+        }
     }
-}
 
-fn run_moved(plan: &Plan, run_id: i64, from: Option<RunState>, to: RunState, at: i64) -> Moved {
-    Moved { run_id, workflow: plan.workflow.clone(), step: None, job_id: None, from: from.map(RunState::as_str), to: to.as_str(), attempt: 0, at, detail: None }
+    /// The move of run `run_id` itself.
+    fn run_moved(&self, run_id: i64, from: Option<RunState>, to: RunState, at: i64) -> Moved {
+        Moved { step: None, from: from.map(RunState::as_str), to: to.as_str(), ..self.step_moved(run_id, 0, None, StepState::Waiting, at) }
+    }
 }
