@@ -179,8 +179,8 @@ fn ended(settings: &Settings, run: &RunRecord) -> ExitCode {
     if run.state == RunState::Completed {
         return ExitCode::SUCCESS;
     }
-    let reason = run.reason.as_deref().map_or_else(String::new, |reason| format!(" ({reason})"));
-    eprintln!("error: workflow run {} {}{reason}", run.id, run.state.as_str());
+    let ending = if run.state == RunState::Cancelled { "was cancelled" } else { "failed" };
+    eprintln!("error: workflow run {} {ending}", run.id);
     for step in run.steps.iter().filter(|step| step.state == StepState::Failed) {
         eprintln!("  step `{}` failed: {}", step.name, output::failure(step));
     }
