@@ -7,6 +7,7 @@ mod support;
 
 use std::path::Path;
 
+use cogwork_core::workflow::Templates;
 use serde_json::{json, Value};
 use support::cli::{text, Workspace, EXAMPLE_TASKS};
 
@@ -52,17 +53,8 @@ fn shape(tree: &str) -> Vec<String> {
 fn every_example_runs_from_the_cli_on_javascript_tasks_with_exact_results() {
     let workspace = Workspace::new();
     let defined = workspace.json(&["workflow", "define", EXAMPLE_WORKFLOWS]);
-    assert_eq!(
-        defined,
-        json!({"defined": [
-            "diamond_workflow/parallel_computation@1.0.0",
-            "linear_workflow/mathematical_sequence@1.0.0",
-            "mixed_workflow/greeting_with_total@1.0.0",
-            "parallel_workflow/fan_out_fan_in@1.0.0",
-            "shop/order_fulfilment@1.0.0",
-            "tree_workflow/hierarchical_computation@1.0.0",
-        ]})
-    );
+    let examples = Templates::load(&[EXAMPLE_WORKFLOWS]).unwrap();
+    assert_eq!(defined, json!({"defined": examples.iter().map(|template| template.id()).collect::<Vec<_>>()}));
     let cases = [
         (
             "linear_workflow/mathematical_sequence",
