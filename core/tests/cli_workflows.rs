@@ -169,7 +169,7 @@ fn a_finished_and_a_failed_run_are_drawn_as_trees() {
 }
 
 #[test]
-fn dot_draws_a_template_and_a_run_coloured_by_state() {
+fn status_draws_a_template_as_a_tree_and_dot_draws_a_template_and_a_run_coloured_by_state() {
     let workspace = Workspace::new();
     workspace.json(&["workflow", "define", EXAMPLE_WORKFLOWS]);
     let output = workspace.cogwork(&["workflow", "status", "shop/order_fulfilment", "--dot"]);
@@ -189,13 +189,34 @@ fn dot_draws_a_template_and_a_run_coloured_by_state() {
 }
 "#
     );
+    let output = workspace.cogwork(&["workflow", "status", "shop/order_fulfilment"]);
+    assert_eq!(
+        shape(&text(&output.stdout)),
+        [
+            "shop/order_fulfilment@1.0.0",
+            "Greets a customer and prices their order in parallel branches, then confirms.",
+            "STEP TARGET",
+            "greet task greeting",
+            "└─ confirm handler confirm_step",
+            "price handler price_step",
+            "└─ add_shipping task addition",
+            "└─ confirm (under greet)",
+        ]
+    );
+    // The CLI has no handlers: it says so, and a wait for the run gives up.
+    let output = workspace.cogwork(&["workflow", "start", "shop/order_fulfilment", "--context", r#"{"customer": "Ada", "items": [{"price": 1, "quantity": 1}], "shipping": 0}"#, "--wait", "--timeout", "1s", "--tasks", EXAMPLE_TASKS]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("warning: step `price` runs the handler `price_step`, which only a process registering it can run"), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("workflow run 1 did not finish within 1.000s"), "{}", text(&output.stderr));
+    workspace.json(&["workflow", "cancel", "1"]);
+
     workspace.write("broken.yaml", BROKEN);
     workspace.json(&["workflow", "define", "broken.yaml"]);
     assert_eq!(workspace.cogwork(&["workflow", "start", "tests/broken", "--wait", "--tasks", EXAMPLE_TASKS]).status.code(), Some(1));
-    let output = workspace.cogwork(&["workflow", "status", "1", "--dot"]);
+    let output = workspace.cogwork(&["workflow", "status", "2", "--dot"]);
     let dot = text(&output.stdout);
     for line in [
-        r#"digraph "workflow run 1 of tests/broken@1.0.0: failed" {"#,
+        r#"digraph "workflow run 2 of tests/broken@1.0.0: failed" {"#,
         r#"  "seed" [label="seed\ncompleted · 1 attempt", fillcolor=palegreen];"#,
         r#"  "pay" [label="pay\nfailed · 1 attempt", fillcolor=salmon];"#,
         r#"  "after" [label="after\nblocked · 0 attempts", fillcolor=lightgrey];"#,

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use cogwork_core::workflow::Target;
 use cogwork_core::{Engine, Result, RunFilter, RunRecord, RunState, StartOptions, StepState};
 use serde_json::{json, Value};
 
@@ -253,6 +254,12 @@ impl Start {
         }
         if !settings.json {
             println!("started workflow run {id}");
+        }
+        // The CLI registers no handlers: a handler step waits for a process that does.
+        for step in &template.steps {
+            if let Target::Handler(handler) = &step.target {
+                eprintln!("warning: step `{}` runs the handler `{handler}`, which only a process registering it can run; this one waits for it", step.name);
+            }
         }
         let mut work = settings.config.work_options();
         for queue in template.steps.iter().filter_map(|step| step.queue.as_ref()) {
