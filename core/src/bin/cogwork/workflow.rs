@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use cogwork_core::workflow::Target;
-use cogwork_core::{Engine, Result, RunFilter, RunRecord, RunState, StartOptions, StepState};
+use cogwork_core::queue::WorkOptions;
+use cogwork_core::{Engine, Result, RunFilter, RunRecord, RunState, StartOptions, StepState, Template};
 use serde_json::{json, Value};
 
 use crate::tasks::{open, read_input, TaskSources};
@@ -112,11 +113,13 @@ pub struct Status {
 
 impl Workflows {
     pub async fn execute(self, settings: &Settings) -> Result<ExitCode> {
-        if let Workflows::Start(start) = self {
-            return start.execute(settings).await;
-        }
-        // Nothing here runs a step: one worker, no tasks loaded.
-        let engine = open(settings.config.engine_options().tasks(Vec::<PathBuf>::new()).workers(1)).await?;
+        let options = match &self {
+            // Checks its steps' tasks, and with --wait runs them.
+            Workflows::Start(start) => start.tasks.options(settings),
+            // Runs no step: one worker, no tasks loaded.
+            _ => settings.config.engine_options().tasks(Vec::<PathBuf>::new()).workers(1),
+        };
+        let engine = open(options).await?;
         let outcome = self.operate(&engine, settings).await;
         engine.close().await;
         outcome
@@ -126,7 +129,7 @@ impl Workflows {
         match self {
             Workflows::Define { paths } => define(engine, settings, &paths).await,
             Workflows::List(list) => list.execute(engine, settings).await,
-            Workflows::Start(_) => unreachable!("started with an engine of its own"),
+            Workflows::Start(start) => start.execute(engine, settings).await,
             Workflows::Status(status) => status.execute(engine, settings).await,
             Workflows::Wait { run, timeout } => Ok(ended(settings, &engine.wait_workflow(run, timeout).await?)),
             Workflows::Cancel { run } => {
@@ -235,15 +238,8 @@ async fn templates(engine: &Engine, settings: &Settings) -> Result<ExitCode> {
 }
 
 impl Start {
-    async fn execute(self, settings: &Settings) -> Result<ExitCode> {
+    async fn execute(self, engine: &Engine, settings: &Settings) -> Result<ExitCode> {
         let context = read_input(&self.context, "--context")?;
-        let engine = open(self.tasks.options(settings)).await?;
-        let outcome = self.start(&engine, settings, context).await;
-        engine.close().await;
-        outcome
-    }
-
-    async fn start(&self, engine: &Engine, settings: &Settings, context: Value) -> Result<ExitCode> {
         // Resolved once, so the run and the queues worked are of the same version.
         let template = engine.workflow_template(&self.reference).await?;
         let options = StartOptions { idempotency_key: self.key.clone() };
@@ -255,23 +251,32 @@ impl Start {
         if !settings.json {
             println!("started workflow run {id}");
         }
-        // The CLI registers no handlers: a handler step waits for a process that does.
-        for step in &template.steps {
-            if let Target::Handler(handler) = &step.target {
-                eprintln!("warning: step `{}` runs the handler `{handler}`, which only a process registering it can run; this one waits for it", step.name);
-            }
-        }
-        let mut work = settings.config.work_options();
-        for queue in template.steps.iter().filter_map(|step| step.queue.as_ref()) {
-            if !work.queues.contains(queue) {
-                work.queues.push(queue.clone());
-            }
-        }
-        let worker = engine.start(work).await?;
+        warn_of_handlers(&template);
+        let worker = engine.start(work_options(settings, &template)).await?;
         let run = engine.wait_workflow(id, self.timeout).await;
         worker.stop().await?;
         Ok(ended(settings, &run?))
     }
+}
+
+/// The CLI registers no handlers: a handler step waits for a process that does.
+fn warn_of_handlers(template: &Template) {
+    for step in &template.steps {
+        if let Target::Handler(handler) = &step.target {
+            eprintln!("warning: step `{}` runs the handler `{handler}`, which only a process registering it can run; this one waits for it", step.name);
+        }
+    }
+}
+
+/// The configured queues and every queue a step of `template` names.
+fn work_options(settings: &Settings, template: &Template) -> WorkOptions {
+    let mut work = settings.config.work_options();
+    for queue in template.steps.iter().filter_map(|step| step.queue.as_ref()) {
+        if !work.queues.contains(queue) {
+            work.queues.push(queue.clone());
+        }
+    }
+    work
 }
 
 impl Status {
