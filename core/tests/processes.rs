@@ -1,7 +1,8 @@
-//! Jobs across real processes: `cogwork work` processes sharing one database (a SQLite file,
-//! a PostgreSQL server), killed with SIGKILL mid-job, and stopped with SIGTERM. What is
-//! checked is what a user relies on: every job completes, exactly once recorded, and a
-//! crashed process's job runs again after its lease.
+//! Jobs and workflow runs across real processes: `cogwork work` processes sharing one
+//! database (a SQLite file, a PostgreSQL server), killed with SIGKILL mid-job, and stopped
+//! with SIGTERM. What is checked is what a user relies on: every job completes, exactly once
+//! recorded, a crashed process's job runs again after its lease, and every step of every run
+//! is enqueued exactly once however its parents' completions interleave across processes.
 
 mod support;
 
@@ -21,12 +22,17 @@ struct WorkProcess(Child);
 
 impl WorkProcess {
     fn start(database: &str, tasks: &Path, lease: &str) -> WorkProcess {
+        WorkProcess::on_queues(database, tasks, lease, "default")
+    }
+
+    /// The same, taking jobs from `queues` (separated by commas).
+    fn on_queues(database: &str, tasks: &Path, lease: &str, queues: &str) -> WorkProcess {
         let mut command = Command::new(env!("CARGO_BIN_EXE_cogwork"));
         for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("COGWORK_")) {
             command.env_remove(name);
         }
         command
-            .args(["work", "--database", database, "--concurrency", "2", "--json"])
+            .args(["work", "--database", database, "--concurrency", "2", "--json", "--queues", queues])
             .arg("--tasks")
             .arg(tasks)
             .env("COGWORK_LEASE", lease)
@@ -74,6 +80,14 @@ fn tasks() -> tempfile::TempDir {
     let tasks = tempfile::tempdir().unwrap();
     write_task(tasks.path(), "noop", "(input) => input.n");
     write_task(tasks.path(), "spin", "(input) => { const end = Date.now() + input.ms; while (Date.now() < end) {} return input.ms; }");
+    // A workflow step that takes the context's `ms`: the context's n at the top, else one
+    // more than its parents' sum.
+    write_task(
+        tasks.path(),
+        "step",
+        "(input) => { const end = Date.now() + input.context.ms; while (Date.now() < end) {} \
+         const rs = Object.values(input.results); return {n: rs.length ? rs.reduce((s, r) => s + r.n, 1) : input.context.n}; }",
+    );
     tasks
 }
 
@@ -207,6 +221,82 @@ async fn a_worker_rides_out_a_postgresql_restart_and_loses_nothing() {
     for id in ids {
         let job = engine.job(id).await.unwrap();
         assert_eq!((job.state, job.attempts.len()), (JobState::Completed, 1), "job {id}");
+    }
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_one_postgresql_join_each_of_200_diamonds_exactly_once() {
+    diamonds_on_two_workers(Database::postgres(), None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_one_sqlite_file_join_each_of_200_diamonds_exactly_once() {
+    diamonds_on_two_workers(Database::sqlite(), None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diamonds_survive_workers_killed_with_sigkill_mid_run() {
+    diamonds_on_two_workers(Database::postgres(), Some(3)).await;
+}
+
+/// Starts 200 diamond runs (top → left, right → join) and works them with two `cogwork work`
+/// processes, one taking the `left` queue and the other the `right` one, so the two parents of
+/// every join finish on different processes at about the same time. With `kills`, one process
+/// is killed with SIGKILL that many times on the way (and a new one started). Every run
+/// completes with the exact result, and every step of every run has exactly one job.
+async fn diamonds_on_two_workers(db: Database, kills: Option<usize>) {
+    const RUNS: i64 = 200;
+    let tasks = tasks();
+    let engine = cogwork_core::Engine::open(support::options(tasks.path(), 1).database(&db.url)).await.unwrap();
+    let steps = serde_json::json!([
+        {"name": "top", "task": "step"},
+        {"name": "left", "task": "step", "depends_on": ["top"], "queue": "left"},
+        {"name": "right", "task": "step", "depends_on": ["top"], "queue": "right"},
+        {"name": "join", "task": "step", "depends_on": ["left", "right"]},
+    ]);
+    engine.define_workflow_value(serde_json::json!({"namespace": "p", "name": "diamond", "version": "1.0.0", "steps": steps})).await.unwrap();
+    let ms = if kills.is_some() { 10 } else { 0 };
+    let mut runs = Vec::new();
+    for n in 0..RUNS {
+        runs.push((n, engine.start_workflow("p/diamond", serde_json::json!({"n": n, "ms": ms}), Default::default()).await.unwrap()));
+    }
+    let lease = if kills.is_some() { "1s" } else { "30s" };
+    let worker = |queues| WorkProcess::on_queues(&db.url, tasks.path(), lease, queues);
+    let mut workers = vec![worker("default,left"), worker("default,right")];
+    let finished = async || {
+        let filter = cogwork_core::RunFilter { limit: RUNS as u32, ..Default::default() };
+        engine.workflows(&filter).await.unwrap().iter().filter(|run| run.state.is_finished()).count() as i64
+    };
+    for kill in 0..kills.unwrap_or(0) {
+        let mark = (kill as i64 + 1) * RUNS / (kills.unwrap_or(0) as i64 + 2);
+        wait_for("runs finish", Duration::from_secs(60), async || finished().await >= mark).await;
+        let doomed = workers.remove(0);
+        doomed.signal(libc::SIGKILL);
+        drop(doomed);
+        workers.push(worker(if kill % 2 == 0 { "default,left" } else { "default,right" }));
+    }
+    wait_for("every run finished", Duration::from_secs(180), async || finished().await == RUNS).await;
+    for worker in workers {
+        worker.stop();
+    }
+    let store = store(&db.url).await;
+    let mut jobs_per_step: HashMap<(i64, String), usize> = HashMap::new();
+    for job in store.list(&JobFilter { limit: 4 * RUNS as usize + 100, ..JobFilter::default() }).await.unwrap() {
+        let step = job.step.expect("every job runs a step");
+        *jobs_per_step.entry((step.run_id, step.name)).or_default() += 1;
+    }
+    assert_eq!(jobs_per_step.len(), 4 * RUNS as usize, "every step of every run has a job");
+    assert!(jobs_per_step.values().all(|&count| count == 1), "no step was enqueued twice");
+    for (n, id) in runs {
+        let run = engine.workflow(id).await.unwrap();
+        assert_eq!(run.state, cogwork_core::RunState::Completed, "run {id}");
+        let join: serde_json::Value = serde_json::from_str(run.step("join").unwrap().result.as_ref().unwrap().get()).unwrap();
+        assert_eq!(join, serde_json::json!({"n": 2 * n + 3}), "run {id}: (n + 1) + (n + 1) + 1");
+        let (left, right) = (run.step("left").unwrap().job_id.unwrap(), run.step("right").unwrap().job_id.unwrap());
+        let (left, right) = (store.job(left).await.unwrap().unwrap(), store.job(right).await.unwrap().unwrap());
+        let last_worker = |job: &cogwork_core::JobRecord| job.attempts.last().map(|attempt| attempt.worker.clone());
+        assert_ne!(last_worker(&left), last_worker(&right), "run {id}: the parents ran in different processes");
     }
     engine.close().await;
 }

@@ -198,3 +198,14 @@ fn a_native_value_is_named_by_its_origin_in_errors() {
     let message = error.to_string();
     assert!(message.contains("invalid workflow template template shop/checkout@1.0.0: `steps` must be a non-empty list of steps, not []"), "{message}");
 }
+
+#[test]
+fn an_input_mapping_path_must_lead_to_the_context_or_a_parent() {
+    let (step, reason) = refusal("  - {name: pay, handler: h}\n  - {name: ship, task: t, input: {amount: $.results.pack.total}}\n");
+    assert_eq!(step.as_deref(), Some("ship"));
+    assert!(reason.contains("`steps[1].input.amount`"), "{reason}");
+    assert!(reason.contains("the path `$.results.pack.total` leads nowhere"), "{reason}");
+    assert!(reason.contains("this step has no parents"), "{reason}");
+    let (_, reason) = refusal("  - {name: pay, handler: h}\n  - {name: ship, task: t, depends_on: [pay], input: {amount: $.result.pay}}\n");
+    assert!(reason.contains("its parents are pay"), "{reason}");
+}

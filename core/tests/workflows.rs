@@ -28,6 +28,8 @@ on_both_backends!(
     a_run_keeps_the_template_it_started_with,
     a_mixed_run_passes_results_between_javascript_and_handlers,
     events_follow_the_run_in_order,
+    a_step_input_its_task_refuses_fails_the_step_at_once,
+    a_context_that_breaks_the_schema_starts_nothing,
 );
 
 /// An engine on one backend with a `double` JavaScript task and counting Rust handlers.
@@ -41,7 +43,9 @@ struct Setup {
 impl Setup {
     fn new(db: Database) -> Setup {
         let tasks = tempfile::tempdir().unwrap();
-        write_task(tasks.path(), "double", "(input) => ({value: input.value * 2})");
+        let double = write_task(tasks.path(), "double", "(input) => ({value: input.value * 2})");
+        let schema = json!({"type": "object", "properties": {"value": {"type": "number"}}, "required": ["value"]});
+        std::fs::write(double.join("input.schema.json"), schema.to_string()).unwrap();
         Setup { db, tasks, calls: Arc::default() }
     }
 
@@ -199,8 +203,13 @@ async fn a_failed_step_blocks_its_descendants_and_a_retry_finishes_the_run(db: D
         {"name": "side", "handler": "ok"},
     ]);
     engine.define_workflow_value(template("failing", steps)).await.unwrap();
+    let mut events = engine.subscribe(["step.failed", "step.blocked", "workflow.failed", "workflow.resumed"]).unwrap();
     let id = start(&engine, "failing", json!({})).await;
     engine.drain(drain()).await.unwrap();
+    let seen: Vec<(&str, Option<String>)> =
+        events.next_batch(100, Duration::from_secs(1)).await.iter().map(|event| (event.name, event.step.clone())).collect();
+    let step = |name, step: &str| (name, Some(step.to_owned()));
+    assert_eq!(seen, [step("step.failed", "fragile"), step("step.blocked", "after"), step("step.blocked", "last"), ("workflow.failed", None)]);
     let run = engine.wait_workflow(id, Some(Duration::from_secs(10))).await.unwrap();
     assert_eq!(run.state, RunState::Failed);
     assert_eq!(
@@ -219,6 +228,7 @@ async fn a_failed_step_blocks_its_descendants_and_a_retry_finishes_the_run(db: D
 
     broken.store(false, Ordering::SeqCst);
     engine.retry_step(id, "fragile").await.unwrap();
+    assert_eq!(events.next_batch(10, Duration::from_secs(1)).await.iter().map(|event| event.name).collect::<Vec<_>>(), ["workflow.resumed"]);
     let run = engine.workflow(id).await.unwrap();
     assert_eq!(run.state, RunState::Running, "the run resumed");
     assert_eq!(run.step("after").unwrap().state, StepState::Waiting, "unblocked");
@@ -409,5 +419,47 @@ async fn events_follow_the_run_in_order(db: Database) {
     let completed = seen.iter().find(|event| event.name == "step.completed").unwrap();
     assert_eq!(completed.detail.as_ref().unwrap().get(), r#""done""#);
     assert!(completed.job_id.is_some());
+
+    // Past retention, a finished run goes with its jobs.
+    setup.db.clock.advance(Duration::from_secs(60));
+    assert_eq!(engine.purge(Duration::from_secs(30)).await.unwrap(), 2);
+    let error = engine.workflow(id).await.unwrap_err();
+    assert!(matches!(error, Error::RunNotFound { .. }), "{error}");
+    engine.close().await;
+}
+
+async fn a_step_input_its_task_refuses_fails_the_step_at_once(db: Database) {
+    let setup = Setup::new(db);
+    let engine = setup.engine().await;
+    setup.handler(&engine, "word", |_| Ok(json!({"value": "seven"})));
+    let steps = json!([
+        {"name": "word", "handler": "word"},
+        {"name": "twice", "task": "double", "depends_on": ["word"], "input": {"value": "$.results.word.value"}, "retry": {"max_attempts": 3}},
+    ]);
+    engine.define_workflow_value(template("refused", steps)).await.unwrap();
+    let id = start(&engine, "refused", json!({})).await;
+    engine.drain(drain()).await.unwrap();
+    let run = engine.wait_workflow(id, Some(Duration::from_secs(10))).await.unwrap();
+    assert_eq!(run.state, RunState::Failed);
+    let twice = run.step("twice").unwrap();
+    assert_eq!((twice.state, twice.attempts), (StepState::Failed, 1), "not retried: the same input fails the same way");
+    let error: Value = serde_json::from_str(twice.error.as_ref().unwrap().get()).unwrap();
+    assert_eq!(error["name"], "InvalidInput");
+    assert!(error["message"].as_str().unwrap().contains("input.value"), "{error}");
+    engine.close().await;
+}
+
+async fn a_context_that_breaks_the_schema_starts_nothing(db: Database) {
+    let setup = Setup::new(db);
+    let engine = setup.engine().await;
+    let mut checked = template("checked", json!([{"name": "only", "handler": "h"}]));
+    checked["context_schema"] = json!({"type": "object", "properties": {"user": {"type": "object", "properties": {"id": {"type": "integer"}}}}});
+    engine.define_workflow_value(checked).await.unwrap();
+    let error = engine.start_workflow("tests/checked", json!({"user": {"id": "x"}}), StartOptions::default()).await.unwrap_err();
+    assert!(matches!(&error, Error::InvalidTemplate { origin, .. } if origin == "template tests/checked@1.0.0"), "{error}");
+    assert!(error.to_string().contains("context.user.id"), "{error}");
+    let error = engine.start_workflow("tests/unknown", json!({}), StartOptions::default()).await.unwrap_err();
+    assert!(matches!(&error, Error::TemplateNotFound { .. }) && error.to_string().contains("tests/checked"), "{error}");
+    assert!(engine.workflows(&Default::default()).await.unwrap().is_empty(), "no run was started");
     engine.close().await;
 }

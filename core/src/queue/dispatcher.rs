@@ -294,8 +294,8 @@ impl Dispatcher {
 
     /// Claims as many due jobs as there is room for and starts them.
     async fn claim_and_start(&mut self) -> Result<()> {
-        let room = self.room();
-        if room == 0 || (room < MIN_CLAIM && !self.held.is_empty()) {
+        let plan = self.claims_now();
+        if plan.is_empty() {
             // Claimed again when jobs finish; with nothing held (no tasks and no handlers
             // here), nothing ever can be.
             if self.held.is_empty() {
@@ -304,20 +304,38 @@ impl Dispatcher {
             return Ok(());
         }
         let mut more_due = false;
-        for (queues, limit) in self.claim_plan(room) {
+        for (queues, limit) in plan {
             let request = ClaimRequest { queues, ..self.request.clone() };
             let claims = self.store.claim(&request, limit).await?;
             more_due |= claims.len() == limit;
-            let refused = self.start(claims);
-            if !refused.is_empty() {
-                // The engine is closing: hand these back and stop.
-                self.release(refused).await?;
-                self.stop_by = Some(Instant::now());
+            if !self.start_claimed(claims).await? {
                 break;
             }
         }
         self.more_due = more_due;
         Ok(())
+    }
+
+    /// The claims to make now: none while there is no room, or too little while jobs run
+    /// (a claim costs a database round trip whatever it takes).
+    fn claims_now(&self) -> Vec<(Vec<String>, usize)> {
+        let room = self.room();
+        if room == 0 || (room < MIN_CLAIM && !self.held.is_empty()) {
+            return Vec::new();
+        }
+        self.claim_plan(room)
+    }
+
+    /// Starts claimed jobs; if the engine is closing, hands back those the pool refused,
+    /// sets the dispatcher stopping, and returns false.
+    async fn start_claimed(&mut self, claims: Vec<Claim>) -> Result<bool> {
+        let refused = self.start(claims);
+        if refused.is_empty() {
+            return Ok(true);
+        }
+        self.release(refused).await?;
+        self.stop_by = Some(Instant::now());
+        Ok(false)
     }
 
     /// Which queues to claim from, and how many: one claim for the queues without a
@@ -367,7 +385,13 @@ impl Dispatcher {
                 host_jobs.push(host_job(&held.claim));
             } else {
                 match self.engine.task(&held.claim.target) {
-                    Ok(task) => submissions.push(self.submission(&mut held, task, timeout)),
+                    Ok(task) => match step_input_refused(&task, &held.claim) {
+                        None => submissions.push(self.submission(&mut held, task, timeout)),
+                        Some(error) => {
+                            self.fail(&held.claim, Failure::from_error(&error), None);
+                            continue;
+                        }
+                    },
                     // Removed since the job was enqueued: it would fail the same way again.
                     Err(error) => {
                         self.fail(&held.claim, Failure::fatal("UnknownTarget", error.to_string()), None);
@@ -484,18 +508,25 @@ impl Dispatcher {
     }
 
     /// Records every finished attempt in one call, and tells subscribers about those that
-    /// were recorded (an attempt that lost its lease records nothing).
+    /// were recorded (an attempt that lost its lease records nothing). When one claim covers
+    /// the room that frees, it is made in the same transaction: a workflow's next step, which
+    /// the finish enqueues, starts without another commit.
     async fn record(&mut self) -> Result<()> {
         let finished = std::mem::take(&mut self.finished);
-        let recorded: HashSet<i64> = match self.store.finish(&finished).await {
-            Ok(recorded) => recorded.into_iter().collect(),
+        let mut plan = if self.stop_by.is_none() { self.claims_now() } else { Vec::new() };
+        let (queues, limit) = match plan.len() {
+            1 => plan.pop().expect("one claim"),
+            _ => (Vec::new(), 0),
+        };
+        let request = ClaimRequest { queues, ..self.request.clone() };
+        let (recorded, claims) = match self.store.finish_and_claim(&finished, &request, limit).await {
+            Ok((recorded, claims)) => (recorded.into_iter().collect::<HashSet<i64>>(), claims),
             Err(error) => {
                 // Kept to record on the next round: nothing that finished is forgotten.
                 self.finished = finished;
                 return Err(error);
             }
         };
-        self.more_due = true;
         for done in finished.iter().filter(|done| recorded.contains(&done.id)) {
             let counter = match &done.outcome {
                 Outcome::Completed { .. } => &self.counters.completed,
@@ -507,7 +538,8 @@ impl Dispatcher {
         let mut ended = std::mem::take(&mut self.ended);
         ended.retain(|event| event.job_id.is_some_and(|id| recorded.contains(&id)));
         self.engine.events().publish(ended);
-        Ok(())
+        self.more_due = limit == 0 || claims.len() == limit;
+        self.start_claimed(claims).await.map(drop)
     }
 
     /// Extends the leases of every held job; drops those whose lease was lost (the job was
@@ -560,6 +592,15 @@ impl Dispatcher {
         self.release(ids).await
     }
 
+}
+
+/// Why a workflow step's input does not fit its task's input schema, if it does not: a
+/// step's input is built from results when the step becomes ready, so unlike an enqueued
+/// job's it was never checked. Such a step fails at once; running it again would not help.
+fn step_input_refused(task: &Task, claim: &Claim) -> Option<Error> {
+    claim.step.as_ref()?;
+    let input: serde_json::Value = serde_json::from_str(claim.input.get()).ok()?;
+    task.validate_input(&input).err()
 }
 
 fn host_job(claim: &Claim) -> HostJob {

@@ -113,13 +113,21 @@ impl Store {
     }
 
     /// Deletes the finished jobs (completed, dead, cancelled) that finished before
-    /// `finished_before` (µs since the epoch), with their attempts. Returns how many jobs.
+    /// `finished_before` (µs since the epoch), with their attempts, and the workflow runs
+    /// that finished (completed, failed, cancelled) before then, with their steps and
+    /// transitions. Returns how many jobs.
     pub async fn purge(&self, finished_before: i64) -> Result<u64> {
+        let fail = |error| self.error("purging finished jobs and runs", error);
         let result = sqlx::query("DELETE FROM jobs WHERE state IN ('completed', 'dead', 'cancelled') AND finished_at < $1")
             .bind(finished_before)
             .execute(&self.inner.pool)
             .await
-            .map_err(|error| self.error("purging finished jobs", error))?;
+            .map_err(fail)?;
+        sqlx::query("DELETE FROM workflow_runs WHERE state <> 'running' AND finished_at < $1")
+            .bind(finished_before)
+            .execute(&self.inner.pool)
+            .await
+            .map_err(fail)?;
         Ok(result.rows_affected())
     }
 }

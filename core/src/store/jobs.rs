@@ -21,6 +21,10 @@ const LEASE_EXPIRED: &str =
 /// Most jobs one INSERT statement takes: its JSON parameter stays a few megabytes.
 const INSERT_CHUNK: usize = 10_000;
 
+/// Up to this many jobs, an insert returns a row per job: cheaper than a second statement
+/// asking SQLite for the last rowid, which costs a trip to its connection's thread.
+const FEW_ROWS: usize = 64;
+
 impl Store {
     /// Adds jobs in a transaction of their own: what [`Store::enqueue_all`] runs.
     pub(super) async fn enqueue_transaction(&self, jobs: &[NewJob]) -> Result<Vec<i64>> {
@@ -120,10 +124,17 @@ impl Store {
     /// decoding of 10,000 returned rows costs more than the insert): SQLite numbers the rows
     /// of one statement consecutively up to the connection's last insert rowid (asked for
     /// apart: sqlx's `Any` driver drops it); PostgreSQL's sequence is shared with other
-    /// inserters, so it returns the ids as one text.
+    /// inserters, so it returns the ids as one text. A few rows are returned as rows.
     async fn insert_rows(&self, connection: &mut AnyConnection, rows: &[JobRow<'_>], now: i64) -> sqlx::Result<Vec<i64>> {
         let query = sqlx::query(AssertSqlSafe(self.inner.sql.insert_keyless.clone())).bind(json(rows)).bind(now);
         match self.inner.backend {
+            Backend::Sqlite if rows.len() <= FEW_ROWS => {
+                let returning = sqlx::query_scalar(AssertSqlSafe(self.inner.sql.insert_returning.clone()));
+                let mut ids: Vec<i64> = returning.bind(json(rows)).bind(now).fetch_all(&mut *connection).await?;
+                // Handed out in the order of the rows, whatever order they come back in.
+                ids.sort_unstable();
+                Ok(ids)
+            }
             Backend::Sqlite => {
                 query.execute(&mut *connection).await?;
                 let last: i64 = sqlx::query_scalar("SELECT last_insert_rowid()").fetch_one(&mut *connection).await?;
@@ -153,17 +164,45 @@ impl Store {
     /// fencing token. Concurrency and rate limits hold: a claim may return fewer jobs than
     /// are due.
     pub async fn claim(&self, request: &ClaimRequest, limit: usize) -> Result<Vec<Claim>> {
+        Ok(self.finish_and_claim(&[], request, limit).await?.1)
+    }
+
+    /// Records the end of attempts as [`Store::finish`] does, then claims as
+    /// [`Store::claim`] does, in one transaction: what a worker does after a batch of jobs
+    /// ends, for the cost of one commit. The claim sees what the finish enqueued (the next
+    /// steps of workflow runs).
+    pub async fn finish_and_claim(&self, finished: &[Finished], request: &ClaimRequest, limit: usize) -> Result<(Vec<i64>, Vec<Claim>)> {
         let what = "claiming jobs";
-        let fail = |error| self.error(what, error);
         let now = self.now();
-        let limited = self.rate_limited(&request.queues, now).await?;
+        let limited = if limit > 0 { self.rate_limited(&request.queues, now).await? } else { Vec::new() };
         let mut tx = self.begin(what).await?;
-        let mut claims = if limited.is_empty() {
-            self.claim_due(&mut tx, request, &request.queues, limit, now).await?
-        } else {
-            self.claim_within_rates(&mut tx, request, &limited, limit, now).await?
+        let (recorded, mut moved) = self.finish_in(&mut tx, finished, now).await?;
+        let claims = match limit {
+            0 => Vec::new(),
+            _ => self.claim_in(&mut tx, request, &limited, limit, now, &mut moved).await?,
         };
-        self.enforce_concurrency(&mut tx, &mut claims, now).await?;
+        tx.commit().await.map_err(|error| self.error(what, error))?;
+        self.after_moves(&moved);
+        Ok((recorded, claims))
+    }
+
+    /// The claim of [`Store::claim`] in `tx`, adding the moves of the workflow steps it starts
+    /// to `moved`; `limited` are the request's rate-limited queues.
+    async fn claim_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        request: &ClaimRequest,
+        limited: &[String],
+        limit: usize,
+        now: i64,
+        moved: &mut Vec<Moved>,
+    ) -> Result<Vec<Claim>> {
+        let mut claims = if limited.is_empty() {
+            self.claim_due(tx, request, &request.queues, limit, now).await?
+        } else {
+            self.claim_within_rates(tx, request, limited, limit, now).await?
+        };
+        self.enforce_concurrency(tx, &mut claims, now).await?;
         if !claims.is_empty() {
             let started: Vec<(i64, i32, i64)> = claims.iter().map(|claim| (claim.id, claim.attempt, claim.run_at)).collect();
             sqlx::query(AssertSqlSafe(self.inner.sql.start_attempts.clone()))
@@ -171,15 +210,15 @@ impl Store {
                 .bind(now)
                 .bind(request.worker.as_str())
                 .bind(request.node.as_str())
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await
-                .map_err(fail)?;
+                .map_err(|error| self.error("claiming jobs", error))?;
         }
         let steps: Vec<(StepRef, i64, i32)> =
             claims.iter().filter_map(|claim| claim.step.clone().map(|step| (step, claim.id, claim.attempt))).collect();
-        let moved = if steps.is_empty() { Vec::new() } else { self.start_steps(&mut tx, &steps, now).await? };
-        tx.commit().await.map_err(fail)?;
-        self.after_moves(&moved);
+        if !steps.is_empty() {
+            moved.extend(self.start_steps(tx, &steps, now).await?);
+        }
         Ok(claims)
     }
 
@@ -239,36 +278,45 @@ impl Store {
     /// workflow steps move their steps, in the same transaction (see `workflows`).
     pub async fn finish(&self, finished: &[Finished]) -> Result<Vec<i64>> {
         let what = "recording finished jobs";
-        let fail = |error| self.error(what, error);
-        let now = self.now();
         let mut tx = self.begin(what).await?;
+        let (recorded, moved) = self.finish_in(&mut tx, finished, self.now()).await?;
+        tx.commit().await.map_err(|error| self.error(what, error))?;
+        self.after_moves(&moved);
+        Ok(recorded)
+    }
+
+    /// The finish of [`Store::finish`] in `tx`: the ids recorded, and what moved.
+    async fn finish_in(&self, tx: &mut Transaction<'static, Any>, finished: &[Finished], now: i64) -> Result<(Vec<i64>, Vec<Moved>)> {
+        if finished.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let fail = |error| self.error("recording finished jobs", error);
         let run_ids: Vec<i64> = finished.iter().filter_map(|done| done.run_id).collect();
-        let mut runs = if run_ids.is_empty() { HashMap::new() } else { self.lock_runs(&mut tx, &run_ids).await? };
+        let mut runs = if run_ids.is_empty() { HashMap::new() } else { self.lock_runs(tx, &run_ids).await? };
         let rows = sqlx::query(AssertSqlSafe(self.inner.sql.finish_jobs.clone()))
             .bind(finished_json(finished.iter()))
             .bind(now)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut **tx)
             .await
             .map_err(fail)?;
         let recorded = ids(&rows)?;
-        let mut moved = Vec::new();
-        if !recorded.is_empty() {
-            let kept: HashSet<i64> = recorded.iter().copied().collect();
-            sqlx::query(AssertSqlSafe(self.inner.sql.finish_attempts.clone()))
-                .bind(finished_json(finished.iter().filter(|done| kept.contains(&done.id))))
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-            let by_id: HashMap<i64, &Finished> = finished.iter().map(|done| (done.id, done)).collect();
-            let changes = step_ends(&rows, |id| by_id.get(&id).map(|done| (done.attempt, &done.outcome)))?;
-            if !changes.is_empty() {
-                moved = self.apply(&mut tx, &mut runs, changes, None, now).await?;
-            }
+        if recorded.is_empty() {
+            return Ok((recorded, Vec::new()));
         }
-        tx.commit().await.map_err(fail)?;
-        self.after_moves(&moved);
-        Ok(recorded)
+        let kept: HashSet<i64> = recorded.iter().copied().collect();
+        sqlx::query(AssertSqlSafe(self.inner.sql.finish_attempts.clone()))
+            .bind(finished_json(finished.iter().filter(|done| kept.contains(&done.id))))
+            .bind(now)
+            .execute(&mut **tx)
+            .await
+            .map_err(fail)?;
+        let by_id: HashMap<i64, &Finished> = finished.iter().map(|done| (done.id, done)).collect();
+        let changes = step_ends(&rows, |id| by_id.get(&id).map(|done| (done.attempt, &done.outcome)))?;
+        let moved = match changes.is_empty() {
+            true => Vec::new(),
+            false => self.apply(tx, &mut runs, changes, None, now).await?,
+        };
+        Ok((recorded, moved))
     }
 
     /// Takes back the jobs whose lease has run out: each goes back to ready, or to dead if

@@ -30,6 +30,8 @@ pub(super) struct Sql {
     pub insert_jobs: Arc<str>,
     /// The same for jobs without unique keys, answering their ids as the dialect can.
     pub insert_keyless: Arc<str>,
+    /// The same, returning a row per job.
+    pub insert_returning: Arc<str>,
     pub unfinished_by_key: Arc<str>,
     pub release: Arc<str>,
     pub cancellable: Arc<str>,
@@ -44,9 +46,13 @@ pub(super) struct Sql {
 
 /// The statements of workflow runs (`store::workflows`).
 pub(super) struct WorkflowSql {
-    /// Locks the runs of the JSON array `$1` (in id order) and reads their states and
-    /// their steps' states.
-    pub lock_runs: Arc<str>,
+    /// PostgreSQL: locks the runs of the JSON array `$1`, in id order. (SQLite has one
+    /// writer at a time.) Apart from the read that follows: under READ COMMITTED, a statement
+    /// that waited for a lock still reads the rows of other tables as they were when it began,
+    /// so the steps must be read by a statement that starts once the lock is held.
+    pub lock_runs: Option<Arc<str>>,
+    /// The states of the runs `$1` and of their steps.
+    pub read_runs: Arc<str>,
     /// The snapshot and context of the runs `$1`.
     pub plans: Arc<str>,
     pub insert_run: Arc<str>,
@@ -142,6 +148,7 @@ impl Sql {
                  RETURNING id, unique_key"
             )),
             insert_keyless: sql((dialect.keyless_insert)(&insert)),
+            insert_returning: sql(format!("{insert} RETURNING id")),
             unfinished_by_key: sql(format!(
                 "SELECT id, unique_key FROM jobs WHERE unique_key IN ({}) AND state IN {UNFINISHED}",
                 (dialect.texts)("$1")
@@ -199,12 +206,15 @@ impl WorkflowSql {
         let ids = (dialect.integers)("$1");
         let sql = |text: String| Arc::from(text);
         let pairs = format!("SELECT CAST(r.value->>0 AS BIGINT) AS run_id, r.value->>1 AS name FROM {rows}");
-        let lock = if dialect.lock.is_empty() { "" } else { " FOR UPDATE OF r" };
         let startable = StepState::ALL.iter().filter(|state| state.allows(StepState::Running)).map(|state| format!("'{}'", state.as_str()));
         WorkflowSql {
-            lock_runs: sql(format!(
+            // NO KEY UPDATE: it serialises the operations on a run, yet lets inserts referring
+            // to the run (transitions, whose foreign key takes a KEY SHARE lock) through.
+            lock_runs: (!dialect.lock.is_empty())
+                .then(|| sql(format!("SELECT id FROM workflow_runs WHERE id IN ({ids}) ORDER BY id FOR NO KEY UPDATE"))),
+            read_runs: sql(format!(
                 "SELECT r.id, r.state, s.name, s.state AS step_state, s.attempts, s.job_id FROM workflow_runs AS r \
-                 JOIN workflow_steps AS s ON s.run_id = r.id WHERE r.id IN ({ids}) ORDER BY r.id{lock}"
+                 JOIN workflow_steps AS s ON s.run_id = r.id WHERE r.id IN ({ids})"
             )),
             plans: sql(format!("SELECT id, snapshot, context FROM workflow_runs WHERE id IN ({ids})")),
             insert_run: sql(

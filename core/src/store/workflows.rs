@@ -150,16 +150,20 @@ impl Store {
         Ok((run_id, true))
     }
 
-    /// Locks the runs `ids` (in id order) and reads their states.
+    /// Locks the runs `ids` (in id order), then reads their states and their steps'.
     pub(super) async fn lock_runs(&self, tx: &mut Transaction<'static, Any>, ids: &[i64]) -> Result<HashMap<i64, Locked>> {
         let mut ids = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
-        let rows = sqlx::query(AssertSqlSafe(self.inner.sql.workflow.lock_runs.clone()))
+        let fail = |error| self.error("locking workflow runs", error);
+        if let Some(lock) = &self.inner.sql.workflow.lock_runs {
+            sqlx::query(AssertSqlSafe(lock.clone())).bind(json(&ids)).execute(&mut **tx).await.map_err(fail)?;
+        }
+        let rows = sqlx::query(AssertSqlSafe(self.inner.sql.workflow.read_runs.clone()))
             .bind(json(&ids))
             .fetch_all(&mut **tx)
             .await
-            .map_err(|error| self.error("locking workflow runs", error))?;
+            .map_err(fail)?;
         let plans = self.plans(tx, &ids).await?;
         let mut runs: HashMap<i64, Locked> = HashMap::new();
         for row in &rows {
