@@ -5,66 +5,14 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 use cogwork_core::store::ClaimRequest;
-use cogwork_core::{Finished, NewJob, Outcome, Store, StoreOptions};
+use cogwork_core::{Finished, NewJob, Outcome};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
-
-/// A working directory with its own database file, where `cogwork` runs with no
-/// `COGWORK_*` variable of the calling environment.
-struct Workspace {
-    dir: tempfile::TempDir,
-    database: String,
-}
-
-impl Workspace {
-    fn new() -> Workspace {
-        let dir = tempfile::tempdir().unwrap();
-        let database = format!("sqlite://{}", dir.path().join("jobs.db").display());
-        Workspace { dir, database }
-    }
-
-    fn postgres() -> Workspace {
-        Workspace { dir: tempfile::tempdir().unwrap(), database: support::postgres::database() }
-    }
-
-    /// `cogwork` in this directory, without `--database`.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cogwork"));
-        command.args(args).current_dir(self.dir.path());
-        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("COGWORK_")) {
-            command.env_remove(name);
-        }
-        command
-    }
-
-    /// `cogwork ARGS --database <this workspace's>`.
-    fn cogwork(&self, args: &[&str]) -> Output {
-        self.command(args).args(["--database", &self.database]).output().unwrap()
-    }
-
-    /// The JSON a successful `cogwork ARGS --json` prints.
-    fn json(&self, args: &[&str]) -> Value {
-        let output = self.cogwork(&[args, &["--json"]].concat());
-        assert!(output.status.success(), "cogwork {args:?}: {}", text(&output.stderr));
-        serde_json::from_slice(&output.stdout).unwrap_or_else(|error| panic!("{error}: {}", text(&output.stdout)))
-    }
-
-    fn write(&self, file: &str, contents: &str) {
-        std::fs::write(self.dir.path().join(file), contents).unwrap();
-    }
-
-    async fn store(&self) -> Store {
-        Store::open(&self.database, StoreOptions::default()).await.unwrap()
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use support::cli::{text, Workspace, EXAMPLE_TASKS as EXAMPLES};
 
 fn raw(value: Value) -> Box<RawValue> {
     RawValue::from_string(value.to_string()).unwrap()
@@ -347,8 +295,6 @@ fn schedules_are_added_listed_disabled_and_removed() {
     let output = workspace.cogwork(&["schedule", "add", "bad", "* * * * *", "report", "--handler", "--missed", "sometimes"]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
 }
-
-const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/tasks");
 
 #[test]
 fn drain_runs_the_due_jobs_and_reports_what_it_did() {

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own share of these helpers
 
 pub mod backends;
+pub mod cli;
 pub mod postgres;
 
 use std::io::{BufRead, BufReader, Read, Write};

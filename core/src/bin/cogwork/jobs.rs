@@ -73,7 +73,7 @@ impl TargetArgs {
 
 impl Enqueue {
     pub async fn execute(self, settings: &Settings) -> Result<ExitCode> {
-        let input = read_input(&self.input)?;
+        let input = read_input(&self.input, "--input")?;
         let options = JobOptions {
             queue: Some(self.queue),
             priority: self.priority,

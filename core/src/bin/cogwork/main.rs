@@ -1,5 +1,5 @@
 //! The `cogwork` command line: run, test and validate JavaScript tasks; enqueue, inspect and
-//! work jobs in a database. It also serves as its own worker program (`cogwork worker`,
+//! work jobs in a database; define, start and follow workflows. It also serves as its own worker program (`cogwork worker`,
 //! hidden), so no other binary is needed.
 //!
 //! Settings come, strongest first, from the command line, the `COGWORK_*` environment, the
@@ -12,6 +12,8 @@ mod output;
 mod schedule;
 mod tasks;
 mod work;
+mod workflow;
+mod workflow_output;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,6 +64,9 @@ enum Command {
     /// Add, list, remove, enable and disable cron schedules.
     #[command(subcommand)]
     Schedule(schedule::Schedules),
+    /// Define workflow templates; start, follow, cancel, retry, resolve and replay runs.
+    #[command(subcommand)]
+    Workflow(workflow::Workflows),
     /// Serve as a worker process (started by an engine, not by hand).
     #[command(hide = true)]
     Worker,
@@ -121,6 +126,7 @@ async fn execute(command: Command, settings: &Settings) -> Result<ExitCode> {
         Command::Jobs(jobs) => jobs.execute(settings).await,
         Command::Stats(stats) => stats.execute(settings).await,
         Command::Schedule(schedules) => schedules.execute(settings).await,
+        Command::Workflow(workflows) => workflows.execute(settings).await,
         Command::Work(work) => work.execute(settings).await,
         Command::Drain(drain) => drain.execute(settings).await,
         Command::Worker => unreachable!("the worker never returns"),

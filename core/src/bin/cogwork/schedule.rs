@@ -75,7 +75,7 @@ impl Schedules {
 
 impl Add {
     async fn execute(self, settings: &Settings) -> Result<ExitCode> {
-        let input = RawValue::from_string(read_input(&self.input)?.to_string()).expect("JSON text of a parsed value");
+        let input = RawValue::from_string(read_input(&self.input, "--input")?.to_string()).expect("JSON text of a parsed value");
         let engine = self.target_args.engine(settings, &self.target).await?;
         let schedule = Schedule {
             timezone: self.timezone,

@@ -105,7 +105,7 @@ impl EngineArgs {
 
 impl Run {
     pub async fn execute(self, settings: &Settings) -> Result<ExitCode> {
-        let input = read_input(&self.input)?;
+        let input = read_input(&self.input, "--input")?;
         let mut options = self.engine.options(settings);
         // A path names the task directly; anything else is looked up in the task sources.
         let name = match Path::new(&self.task).exists() {
@@ -135,11 +135,12 @@ impl Run {
     }
 }
 
-/// JSON text, or `@FILE` to read it from a file.
-pub fn read_input(input: &str) -> Result<Value> {
+/// JSON text, or `@FILE` to read it from a file; `flag` (`--input`, `--context`...) names
+/// it in errors.
+pub fn read_input(input: &str, flag: &str) -> Result<Value> {
     let (text, origin) = match input.strip_prefix('@') {
-        Some(file) => (std::fs::read_to_string(file).map_err(|e| Error::Io { context: format!("cannot read input file {file}"), source: e })?, file),
-        None => (input.to_string(), "--input"),
+        Some(file) => (std::fs::read_to_string(file).map_err(|e| Error::Io { context: format!("cannot read the {flag} file {file}"), source: e })?, file),
+        None => (input.to_string(), flag),
     };
     serde_json::from_str(&text).map_err(|e| Error::Configuration(format!("{origin} is not valid JSON: {e}")))
 }

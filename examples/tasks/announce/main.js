@@ -1,0 +1,1 @@
+(input) => ({ message: `${input.greeting} Your total is ${input.total}.` })

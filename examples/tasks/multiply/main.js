@@ -1,0 +1,1 @@
+(input) => ({ product: input.num1 * input.num2 })

@@ -1,0 +1,1 @@
+(input) => ({ sum: Object.values(input).reduce((total, n) => total + n, 0) })
