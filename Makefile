@@ -11,7 +11,7 @@ CLI = $(CARGO_TARGET_DIR)/debug/cogwork
 include gem/gem.mk
 include python/python.mk
 
-.PHONY: setup cli cli-demo demo test rust-test bench bench-jobs
+.PHONY: setup cli cli-demo demo test rust-test bench bench-jobs bench-workflows
 
 setup:
 	scripts/setup.sh
@@ -39,7 +39,7 @@ cli-demo: cli
 # Release builds throughout; the gem and the package are reinstalled in release.
 bench: setup
 	cargo bench -p cogwork-core --bench pool
-	$(MAKE) --no-print-directory bench-jobs
+	$(MAKE) --no-print-directory bench-jobs bench-workflows
 	COGWORK_PROFILE=release $(MAKE) --no-print-directory ruby-install python-install
 	GEM_HOME=$(RUBY_GEM_HOME) ruby bench/run_bench.rb
 	$(VENV_PYTHON) bench/run_bench.py
@@ -48,3 +48,9 @@ bench: setup
 # 3 rounds (COGWORK_BENCH_ROUNDS), about 6 minutes. Figures: bench/README.md, "Jobs".
 bench-jobs: setup
 	cargo bench -p cogwork-core --bench jobs
+
+# Workflow runs (4-step and 40-step chains, a 100-wide fan-out + fan-in, a burst of 200 runs)
+# on SQLite and a throwaway PostgreSQL, each beside its bare-sqlx floor; 3 rounds
+# (COGWORK_BENCH_ROUNDS), under a minute. Figures: bench/README.md, "Workflows".
+bench-workflows: setup
+	cargo bench -p cogwork-core --bench workflows

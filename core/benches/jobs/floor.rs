@@ -20,7 +20,7 @@ const INSERT_CHUNK: usize = 32_766 / COLUMNS;
 const COLUMNS: usize = 13;
 
 /// Claims up to `$3` due jobs of the default queue, as the store's claim does.
-const CLAIM: &str = "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_until = $1, worker = 'floor', \
+pub const CLAIM: &str = "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_until = $1, worker = 'floor', \
     updated_at = $2 WHERE id IN (SELECT id FROM jobs WHERE queue = 'default' AND state IN ('scheduled', 'ready', 'retrying') \
     AND run_at <= $2 ORDER BY priority DESC, run_at, id LIMIT $3{lock}) RETURNING id, attempt, input";
 
@@ -77,7 +77,7 @@ impl Bare {
 
     /// The statement in this backend's spelling: `$n` parameters, a JSON array parameter as
     /// rows (`{rows}`) or as texts (`{texts}`), and the claim's row locks.
-    fn sql(&self, text: &str) -> String {
+    pub fn sql(&self, text: &str) -> String {
         match self {
             Bare::Sqlite(_) => text.replace("{rows}", "json_each($1) AS r").replace("{texts}", "json_each($1) AS r").replace("{lock}", "").replace('$', "?"),
             Bare::Postgres(_) => text.replace("{rows}", "json_array_elements($1::json) AS r(value)")
