@@ -45,11 +45,17 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> sqlx::Result<A
         // fails its statement instead and the pool replaces it.
         .test_before_acquire(false)
         .acquire_timeout(options.connect_timeout)
-        // A generic plan, made once while the tables were small (a hash join over a
-        // sequential scan), would be kept while they grow: each finish then scanned every
-        // attempt ever made. A custom plan per execution sees the real sizes.
+        // Every statement here finds its rows by key, from a JSON array of a few keys; but
+        // PostgreSQL guesses such an array holds 100 rows, and while a table is small it
+        // prefers a hash join over a sequential scan of the whole table, which then costs a
+        // little more with every row the table gains. Without hash and merge joins every
+        // plan walks the indexes, whatever the table's size, so one generic plan per
+        // statement serves every execution and no execution pays for planning.
         .after_connect(|connection, _| {
-            Box::pin(async move { sqlx::raw_sql("SET plan_cache_mode = force_custom_plan").execute(connection).await.map(drop) })
+            Box::pin(async move {
+                let settings = "SET enable_hashjoin = off; SET enable_mergejoin = off; SET plan_cache_mode = force_generic_plan";
+                sqlx::raw_sql(settings).execute(connection).await.map(drop)
+            })
         })
         .connect_with(url.parse::<AnyConnectOptions>()?)
         .await
