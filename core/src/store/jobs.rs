@@ -293,7 +293,7 @@ impl Store {
         let fail = |error| self.error("recording finished jobs", error);
         let run_ids: Vec<i64> = finished.iter().filter_map(|done| done.run_id).collect();
         let mut runs = if run_ids.is_empty() { HashMap::new() } else { self.lock_runs(tx, &run_ids).await? };
-        let rows = sqlx::query(AssertSqlSafe(self.inner.sql.finish_jobs.clone()))
+        let rows = sqlx::query(AssertSqlSafe(self.inner.sql.finish.clone()))
             .bind(finished_json(finished.iter()))
             .bind(now)
             .fetch_all(&mut **tx)
@@ -303,13 +303,6 @@ impl Store {
         if recorded.is_empty() {
             return Ok((recorded, Vec::new()));
         }
-        let kept: HashSet<i64> = recorded.iter().copied().collect();
-        sqlx::query(AssertSqlSafe(self.inner.sql.finish_attempts.clone()))
-            .bind(finished_json(finished.iter().filter(|done| kept.contains(&done.id))))
-            .bind(now)
-            .execute(&mut **tx)
-            .await
-            .map_err(fail)?;
         let by_id: HashMap<i64, &Finished> = finished.iter().map(|done| (done.id, done)).collect();
         let changes = step_ends(&rows, |id| by_id.get(&id).map(|done| (done.attempt, &done.outcome)))?;
         let moved = match changes.is_empty() {

@@ -237,6 +237,9 @@ struct Dialect {
     /// An INSERT of rows that cannot conflict, made to answer their ids cheaply (see
     /// `Store::insert_rows`).
     keyless_insert: fn(&str) -> String,
+    /// Two statements sharing their parameters as one, sent in one call: the first changes
+    /// rows and returns none, the second's rows are the answer.
+    chain: fn(&str, &str) -> String,
     /// Appended to a SELECT whose rows the transaction goes on to change.
     lock: &'static str,
     /// When claims from other connections can run at the same time as ours: the statement

@@ -23,6 +23,9 @@ pub(super) const DIALECT: Dialect = Dialect {
     keyless_insert: |insert| {
         format!("WITH inserted AS ({insert} RETURNING id) SELECT string_agg(CAST(id AS TEXT), ',' ORDER BY id) FROM inserted")
     },
+    // A statement with parameters is one statement: the first becomes a data-modifying CTE
+    // (which sees the same snapshot as the second).
+    chain: |first, second| format!("WITH first AS ({first}) {second}"),
     lock: " FOR UPDATE",
     lock_keys: Some(LOCK_KEYS),
     notify: Some(NOTIFY),

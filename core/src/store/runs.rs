@@ -175,17 +175,16 @@ impl Store {
         rows.iter()
             .map(|row| {
                 let id = integer(row, 0)?;
-                let snapshot: Value = serde_json::from_str(&text(row, "snapshot")?)
-                    .map_err(|error| Error::Database { message: format!("workflow run {id} has a damaged snapshot: {error}") })?;
-                let template = Template::from_value(snapshot, format!("the snapshot of workflow run {id}"))?;
-                let steps = steps.remove(&id).unwrap_or_default().into_iter().map(|row| step_from_row(row, &template)).collect::<Result<_>>()?;
+                let context = text(row, "context")?;
+                let plan = self.plan_of(id, &text(row, "snapshot")?, &context)?;
+                let steps = steps.remove(&id).unwrap_or_default().into_iter().map(|row| step_from_row(row, &plan.template)).collect::<Result<_>>()?;
                 Ok(RunRecord {
                     id,
                     workflow: text(row, "workflow")?,
                     version: text(row, "version")?,
                     state: RunState::parse(&text(row, "state")?)?,
                     reason: optional(row, "reason")?,
-                    context: raw(text(row, "context")?)?,
+                    context: raw(context)?,
                     idempotency_key: optional(row, "idempotency_key")?,
                     created_at: integer(row, "created_at")?,
                     updated_at: integer(row, "updated_at")?,

@@ -20,8 +20,9 @@ pub(super) struct Sql {
     pub claim: Arc<str>,
     pub start_attempts: Arc<str>,
     pub heartbeat: Arc<str>,
-    pub finish_jobs: Arc<str>,
-    pub finish_attempts: Arc<str>,
+    /// Ends the attempts and then the jobs of the finished attempts `$1` at `$2`, fenced by
+    /// their tokens; returns the jobs ended (id, state, run_id, step).
+    pub finish: Arc<str>,
     pub expire_jobs: Arc<str>,
     /// Ends attempts `$1` (pairs) at `$2` with state `$3` and error `$4`.
     pub end_attempts: Arc<str>,
@@ -117,19 +118,23 @@ impl Sql {
                  WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running' AND jobs.lease_until >= $3 \
                  RETURNING jobs.id"
             )),
-            finish_jobs: sql(format!(
-                "UPDATE jobs SET \
-                 state = CASE WHEN f.kind = 'completed' THEN 'completed' WHEN {dead} THEN 'dead' ELSE 'retrying' END, \
-                 output = f.output, error = f.error, run_at = COALESCE(f.retry_at, jobs.run_at), lease_until = NULL, \
-                 updated_at = $2, finished_at = CASE WHEN f.kind = 'completed' OR {dead} THEN $2 END \
-                 FROM ({finished}) AS f \
-                 WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running' \
-                 RETURNING jobs.id, jobs.state, jobs.run_id, jobs.step"
-            )),
-            finish_attempts: sql(format!(
-                "UPDATE attempts SET state = CASE WHEN f.kind = 'completed' THEN 'completed' ELSE 'failed' END, \
-                 finished_at = $2, output = f.output, error = f.error, console = f.console \
-                 FROM ({finished}) AS f WHERE attempts.job_id = f.id AND attempts.attempt = f.attempt"
+            // The attempts first, while their jobs still say which attempts hold them.
+            finish: sql((dialect.chain)(
+                &format!(
+                    "UPDATE attempts SET state = CASE WHEN f.kind = 'completed' THEN 'completed' ELSE 'failed' END, \
+                     finished_at = $2, output = f.output, error = f.error, console = f.console \
+                     FROM ({finished}) AS f WHERE attempts.job_id = f.id AND attempts.attempt = f.attempt \
+                     AND EXISTS (SELECT 1 FROM jobs WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running')"
+                ),
+                &format!(
+                    "UPDATE jobs SET \
+                     state = CASE WHEN f.kind = 'completed' THEN 'completed' WHEN {dead} THEN 'dead' ELSE 'retrying' END, \
+                     output = f.output, error = f.error, run_at = COALESCE(f.retry_at, jobs.run_at), lease_until = NULL, \
+                     updated_at = $2, finished_at = CASE WHEN f.kind = 'completed' OR {dead} THEN $2 END \
+                     FROM ({finished}) AS f \
+                     WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running' \
+                     RETURNING jobs.id, jobs.state, jobs.run_id, jobs.step"
+                ),
             )),
             expire_jobs: sql(
                 "UPDATE jobs SET state = CASE WHEN attempt >= max_attempts THEN 'dead' ELSE 'ready' END, \

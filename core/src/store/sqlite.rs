@@ -21,6 +21,8 @@ pub(super) const DIALECT: Dialect = Dialect {
     ordered_rows: |param| format!("json_each({param}) AS r"),
     // The ids follow from the last insert id.
     keyless_insert: |insert| insert.to_owned(),
+    // SQLite runs the statements of one call in turn, each binding `$N` from the same list.
+    chain: |first, second| format!("{first}; {second}"),
     // The one connection's write transaction already excludes every other writer.
     lock: "",
     lock_keys: None,

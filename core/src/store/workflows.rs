@@ -278,11 +278,19 @@ impl Store {
             .map_err(|error| self.error("reading workflow runs", error))?;
         for row in &rows {
             let id = integer(row, 0)?;
-            let plan = Arc::new(plan_from(id, &text(row, 1)?, &text(row, 2)?)?);
-            self.remember(id, plan.clone());
-            plans.insert(id, plan);
+            plans.insert(id, self.plan_of(id, &text(row, 1)?, &text(row, 2)?)?);
         }
         Ok(plans)
+    }
+
+    /// The plan of run `id`, from the cache, or else from its stored snapshot and context.
+    pub(super) fn plan_of(&self, id: i64, snapshot: &str, context: &str) -> Result<Arc<Plan>> {
+        if let Some(plan) = self.inner.plans.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&id) {
+            return Ok(plan.clone());
+        }
+        let plan = Arc::new(plan_from(id, snapshot, context)?);
+        self.remember(id, plan.clone());
+        Ok(plan)
     }
 
     fn remember(&self, id: i64, plan: Arc<Plan>) {
