@@ -203,8 +203,13 @@ impl Store {
             self.claim_within_rates(tx, request, limited, limit, now).await?
         };
         self.enforce_concurrency(tx, &mut claims, now).await?;
-        if !claims.is_empty() {
-            let started: Vec<(i64, i32, i64)> = claims.iter().map(|claim| (claim.id, claim.attempt, claim.run_at)).collect();
+        if claims.is_empty() {
+            return Ok(claims);
+        }
+        let started: Vec<(i64, i32, i64)> = claims.iter().map(|claim| (claim.id, claim.attempt, claim.run_at)).collect();
+        let steps: Vec<(StepRef, i64, i32)> =
+            claims.iter().filter_map(|claim| claim.step.clone().map(|step| (step, claim.id, claim.attempt))).collect();
+        if steps.is_empty() {
             sqlx::query(AssertSqlSafe(self.inner.sql.start_attempts.clone()))
                 .bind(json(&started))
                 .bind(now)
@@ -213,11 +218,8 @@ impl Store {
                 .execute(&mut **tx)
                 .await
                 .map_err(|error| self.error("claiming jobs", error))?;
-        }
-        let steps: Vec<(StepRef, i64, i32)> =
-            claims.iter().filter_map(|claim| claim.step.clone().map(|step| (step, claim.id, claim.attempt))).collect();
-        if !steps.is_empty() {
-            moved.extend(self.start_steps(tx, &steps, now).await?);
+        } else {
+            moved.extend(self.start_steps(tx, &json(&started), request, &steps, now).await?);
         }
         Ok(claims)
     }

@@ -65,8 +65,20 @@ pub(super) struct WorkflowSql {
     pub move_runs: Arc<str>,
     /// The results of the `(run_id, name)` pairs `$1`.
     pub results: Arc<str>,
-    /// Marks the steps of claimed jobs running: `(run_id, name, job_id, attempt)` rows in `$1`, at `$2`.
-    pub start_steps: Arc<str>,
+    /// Starts the attempts of claimed jobs, as `Sql::start_attempts` does, and marks their
+    /// steps running: `(run_id, name, job_id, attempt)` rows in `$5`. Returns the steps moved.
+    pub start_attempts_and_steps: Arc<str>,
+}
+
+/// Starts the attempts `$1` (`(id, attempt, due_at)` rows) at `$2`, by worker `$3` on node `$4`.
+fn start_attempts(dialect: &Dialect) -> String {
+    format!(
+        "INSERT INTO attempts (job_id, attempt, due_at, state, started_at, worker, node) \
+         SELECT f.id, f.attempt, f.due_at, 'running', $2, $3, $4 FROM \
+         (SELECT CAST(r.value->>0 AS BIGINT) AS id, CAST(r.value->>1 AS BIGINT) AS attempt, \
+         CAST(r.value->>2 AS BIGINT) AS due_at FROM {}) AS f",
+        (dialect.rows)("$1")
+    )
 }
 
 /// How many jobs of the same concurrency key as the row `alias` hold a live lease at `$3`.
@@ -107,12 +119,7 @@ impl Sql {
                  WHERE id IN ({}) RETURNING {CLAIM_COLUMNS}",
                 claimable(dialect)
             )),
-            start_attempts: sql(format!(
-                "INSERT INTO attempts (job_id, attempt, due_at, state, started_at, worker, node) \
-                 SELECT f.id, f.attempt, f.due_at, 'running', $2, $3, $4 FROM \
-                 (SELECT CAST(r.value->>0 AS BIGINT) AS id, CAST(r.value->>1 AS BIGINT) AS attempt, \
-                 CAST(r.value->>2 AS BIGINT) AS due_at FROM {rows}) AS f"
-            )),
+            start_attempts: sql(start_attempts(dialect)),
             heartbeat: sql(format!(
                 "UPDATE jobs SET lease_until = $2, updated_at = $3 FROM ({pairs}) AS f \
                  WHERE jobs.id = f.id AND jobs.attempt = f.attempt AND jobs.state = 'running' AND jobs.lease_until >= $3 \
@@ -259,14 +266,18 @@ impl WorkflowSql {
                 "SELECT s.run_id, s.name, s.result FROM workflow_steps AS s JOIN ({pairs}) AS f \
                  ON s.run_id = f.run_id AND s.name = f.name"
             )),
-            start_steps: sql(format!(
-                "UPDATE workflow_steps SET state = 'running', reason = 'attempt started', attempts = f.attempt, \
-                 started_at = COALESCE(workflow_steps.started_at, $2), updated_at = $2 \
-                 FROM (SELECT CAST(r.value->>0 AS BIGINT) AS run_id, r.value->>1 AS name, CAST(r.value->>2 AS BIGINT) AS job_id, \
-                 CAST(r.value->>3 AS BIGINT) AS attempt FROM {rows}) AS f \
-                 WHERE workflow_steps.run_id = f.run_id AND workflow_steps.name = f.name AND workflow_steps.job_id = f.job_id \
-                 AND workflow_steps.state IN ({}) RETURNING workflow_steps.run_id, workflow_steps.name, workflow_steps.attempts",
-                startable.collect::<Vec<_>>().join(", ")
+            start_attempts_and_steps: sql((dialect.chain)(
+                &start_attempts(dialect),
+                &format!(
+                    "UPDATE workflow_steps SET state = 'running', reason = 'attempt started', attempts = f.attempt, \
+                     started_at = COALESCE(workflow_steps.started_at, $2), updated_at = $2 \
+                     FROM (SELECT CAST(r.value->>0 AS BIGINT) AS run_id, r.value->>1 AS name, CAST(r.value->>2 AS BIGINT) AS job_id, \
+                     CAST(r.value->>3 AS BIGINT) AS attempt FROM {}) AS f \
+                     WHERE workflow_steps.run_id = f.run_id AND workflow_steps.name = f.name AND workflow_steps.job_id = f.job_id \
+                     AND workflow_steps.state IN ({}) RETURNING workflow_steps.run_id, workflow_steps.name, workflow_steps.attempts",
+                    (dialect.rows)("$5"),
+                    startable.collect::<Vec<_>>().join(", ")
+                ),
             )),
         }
     }

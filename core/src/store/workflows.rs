@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
-use super::records::{integer, narrow, optional, raw, text, NewJob, StepRef};
+use super::records::{integer, narrow, optional, raw, text, ClaimRequest, NewJob, StepRef};
 use super::{json, Store};
 use crate::error::{Error, Result};
 use crate::workflow::{settle, step_input, RunState, StepState, Target, Template};
@@ -417,14 +417,25 @@ impl Store {
             .collect()
     }
 
-    /// Marks the steps of claimed jobs running; returns the moves.
-    pub(super) async fn start_steps(&self, tx: &mut Transaction<'static, Any>, started: &[(StepRef, i64, i32)], now: i64) -> Result<Vec<Moved>> {
+    /// Starts the attempts of claimed jobs (the JSON rows `attempts`, as `Sql::start_attempts`
+    /// takes them) and marks the steps among them running, in one call; returns the moves.
+    pub(super) async fn start_steps(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        attempts: &str,
+        request: &ClaimRequest,
+        started: &[(StepRef, i64, i32)],
+        now: i64,
+    ) -> Result<Vec<Moved>> {
         let ids: Vec<i64> = started.iter().map(|(step, ..)| step.run_id).collect();
         let plans = self.plans(tx, &ids).await?;
         let rows: Vec<_> = started.iter().map(|(step, job_id, attempt)| (step.run_id, step.name.as_str(), job_id, attempt)).collect();
-        let rows = sqlx::query(AssertSqlSafe(self.inner.sql.workflow.start_steps.clone()))
-            .bind(json(&rows))
+        let rows = sqlx::query(AssertSqlSafe(self.inner.sql.workflow.start_attempts_and_steps.clone()))
+            .bind(attempts)
             .bind(now)
+            .bind(request.worker.as_str())
+            .bind(request.node.as_str())
+            .bind(json(&rows))
             .fetch_all(&mut **tx)
             .await
             .map_err(|error| self.error("starting workflow steps", error))?;
