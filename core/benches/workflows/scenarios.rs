@@ -27,35 +27,53 @@ const WARM_UP: usize = 5;
 
 /// The measures of one round on the backend `fresh` databases are of.
 pub async fn round(figures: &mut Figures, backend: &str, fresh: fn() -> Db) {
-    let db = fresh();
-    let engine = shapes::engine(&db.url, &[CHAIN4, CHAIN40, FAN]).await;
-    let worker = engine.start(WorkOptions::default()).await.expect("a worker");
-    for _ in 0..WARM_UP {
-        CHAIN4.run(&engine).await;
-    }
-    FAN.run(&engine).await;
-    let jobs = job_latencies(&engine).await;
-    let chain4 = runs(&engine, CHAIN4, SEQUENTIAL).await;
-    let chain40 = percentile(&runs(&engine, CHAIN40, REPEATS).await, 0.5);
-    let fan = percentile(&runs(&engine, FAN, REPEATS).await, 0.5);
-    let burst = burst(&engine).await.as_secs_f64();
-    worker.stop().await.expect("the worker stops");
-    engine.close().await;
+    let engine = EngineTimes::measure(fresh()).await;
     let floor = Floor::measure(fresh()).await;
-
     let name = |what: &str| format!("{backend}: {what}");
-    let p50 = percentile(&chain4, 0.5);
+    let p50 = percentile(&engine.chain4, 0.5);
     beside_floor(figures, &name("4-step run p50 (start_workflow → wait_workflow)"), p50, percentile(&floor.chain4, 0.5));
-    figures.add(&name("4-step run p99"), "ms", percentile(&chain4, 0.99));
-    let job = percentile(&jobs, 0.5);
+    figures.add(&name("4-step run p99"), "ms", percentile(&engine.chain4, 0.99));
+    let job = percentile(&engine.jobs, 0.5);
     figures.add(&name("no-op job p50 (enqueue → job.completed event)"), "ms", job);
     figures.add(&name("orchestration per step: (4-step p50 − 4 × job p50) / 4"), "ms", (p50 - 4.0 * job) / 4.0);
-    beside_floor(figures, &name("40-step chain"), chain40, floor.chain40);
-    figures.add(&name("per step in a chain: (40-step − 4-step p50) / 36"), "ms", (chain40 - p50) / 36.0);
+    beside_floor(figures, &name("40-step chain"), engine.chain40, floor.chain40);
+    figures.add(&name("per step in a chain: (40-step − 4-step p50) / 36"), "ms", (engine.chain40 - p50) / 36.0);
     figures.add(&name("per step in the floor's chain: 40-step / 40"), "ms", floor.chain40 / 40.0);
-    beside_floor(figures, &name("fan-out 100 + fan-in"), fan, floor.fan);
-    figures.add(&name("burst of 200 4-step runs: runs/s"), "/s", BURST as f64 / burst);
-    figures.add(&name("burst of 200 4-step runs: steps/s"), "/s", (BURST * CHAIN4.steps()) as f64 / burst);
+    beside_floor(figures, &name("fan-out 100 + fan-in"), engine.fan, floor.fan);
+    figures.add(&name("burst of 200 4-step runs: runs/s"), "/s", BURST as f64 / engine.burst);
+    figures.add(&name("burst of 200 4-step runs: steps/s"), "/s", (BURST * CHAIN4.steps()) as f64 / engine.burst);
+}
+
+/// The engine's times, in ms (the burst's in seconds), with a worker in this process.
+struct EngineTimes {
+    /// Of each no-op job and each 4-step run.
+    jobs: Vec<f64>,
+    chain4: Vec<f64>,
+    /// Medians.
+    chain40: f64,
+    fan: f64,
+    burst: f64,
+}
+
+impl EngineTimes {
+    async fn measure(db: Db) -> EngineTimes {
+        let engine = shapes::engine(&db.url, &[CHAIN4, CHAIN40, FAN]).await;
+        let worker = engine.start(WorkOptions::default()).await.expect("a worker");
+        for _ in 0..WARM_UP {
+            CHAIN4.run(&engine).await;
+        }
+        FAN.run(&engine).await;
+        let measured = EngineTimes {
+            jobs: job_latencies(&engine).await,
+            chain4: runs(&engine, CHAIN4, SEQUENTIAL).await,
+            chain40: percentile(&runs(&engine, CHAIN40, REPEATS).await, 0.5),
+            fan: percentile(&runs(&engine, FAN, REPEATS).await, 0.5),
+            burst: burst(&engine).await.as_secs_f64(),
+        };
+        worker.stop().await.expect("the worker stops");
+        engine.close().await;
+        measured
+    }
 }
 
 /// Records a time in ms, its floor's, and the ratio of the two.

@@ -238,6 +238,8 @@ impl Dispatcher {
     /// finished. Returns whether the dispatcher is done.
     async fn step(&mut self, wakeups: &mut Wakeups, heartbeat: &mut tokio::time::Interval) -> Result<bool> {
         if self.stop_by.is_none() && self.more_due {
+            // The claim covers every change made so far; only later ones should wake us.
+            wakeups.catch_up();
             self.claim_and_start().await?;
         }
         if self.is_done() {

@@ -78,6 +78,13 @@ impl Wakeups {
         Wakeups { notifier, seen, remote: listen_url.map(|url| Remote { url, listener: None }) }
     }
 
+    /// Marks every change so far as seen: a claim about to start covers them. Without it the
+    /// change a dispatcher's own finish made (the next step of a chain enqueued, which its
+    /// next claim takes) would wake it again for a second, empty claim.
+    pub fn catch_up(&mut self) {
+        self.seen = self.notifier.changes.load(Ordering::SeqCst);
+    }
+
     /// Waits until jobs may have become ready (true), or for `timeout` (false). A change made
     /// since the previous wait returns at once.
     pub async fn wait(&mut self, timeout: Duration) -> bool {
