@@ -182,7 +182,7 @@ impl Store {
             _ => self.claim_in(&mut tx, request, &limited, limit, now, &mut moved).await?,
         };
         tx.commit().await.map_err(|error| self.error(what, error))?;
-        self.after_moves(&moved);
+        self.after_moves_claiming(&moved, &claims);
         Ok((recorded, claims))
     }
 

@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
-use super::records::{integer, narrow, optional, raw, text, ClaimRequest, NewJob, StepRef};
+use super::records::{integer, narrow, optional, raw, text, Claim, ClaimRequest, NewJob, StepRef};
 use super::{json, Store};
 use crate::error::{Error, Result};
 use crate::workflow::{settle, step_input, RunState, StepState, Target, Template};
@@ -454,10 +454,17 @@ impl Store {
     /// After a commit: tells the listener what moved, wakes the dispatchers if steps became
     /// ready, and the waiters of runs if runs moved.
     pub(super) fn after_moves(&self, moved: &[Moved]) {
+        self.after_moves_claiming(moved, &[]);
+    }
+
+    /// The same after a transaction that also claimed `claimed`: steps whose jobs it took
+    /// wake nobody (a wake-up would only send a dispatcher to claim them again, for nothing).
+    pub(super) fn after_moves_claiming(&self, moved: &[Moved], claimed: &[Claim]) {
         if moved.is_empty() {
             return;
         }
-        if moved.iter().any(|m| m.step.is_some() && m.to == "ready") {
+        let taken = |job: Option<i64>| job.is_some_and(|id| claimed.iter().any(|claim| claim.id == id));
+        if moved.iter().any(|m| m.step.is_some() && m.to == "ready" && !taken(m.job_id)) {
             self.wake();
         }
         let listener = self.inner.listener.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
