@@ -425,6 +425,10 @@ async fn events_follow_the_run_in_order(db: Database) {
     assert_eq!(engine.purge(Duration::from_secs(30)).await.unwrap(), 2);
     let error = engine.workflow(id).await.unwrap_err();
     assert!(matches!(error, Error::RunNotFound { .. }), "{error}");
+    // The purged run was the newest, yet its id is not handed out again: processes cache
+    // what a run id stands for.
+    let next = start(&engine, "evented", json!({})).await;
+    assert!(next > id, "run {next} after purged run {id}");
     engine.close().await;
 }
 

@@ -16,7 +16,9 @@ use crate::{Error, Result};
 /// The migrations, in order, written once for both backends: `bigint` and `text` mean the
 /// same in each (SQLite gives `bigint` integer affinity, 64-bit whatever the declared type),
 /// so every column decodes alike. Two things differ: generated ids, as `{serial_id}` (SQLite's
-/// rowid alias must be spelled `INTEGER PRIMARY KEY`; PostgreSQL's is a `bigserial`), and
+/// rowid alias must be spelled `INTEGER PRIMARY KEY`; PostgreSQL's is a `bigserial`; a run's
+/// id is `{never_reused_id}`, since processes cache what a run id stands for, and SQLite
+/// would hand out the id of the newest run again once it was purged), and
 /// triggers, as `{transition_triggers}` (SQLite's have bodies; PostgreSQL's call functions).
 ///
 /// The lease index is partial on `lease_until`, not on `state = 'running'`: finishing
@@ -116,7 +118,7 @@ CREATE TABLE workflow_templates (
     PRIMARY KEY (name, version)
 );
 CREATE TABLE workflow_runs (
-    id {serial_id},
+    id {never_reused_id},
     workflow text NOT NULL,
     version text NOT NULL,
     snapshot text NOT NULL,
@@ -209,11 +211,13 @@ const POSTGRES_LOCK_KEY: i64 = 0x0063_6f67_776f_726b;
 
 /// The migrations as `backend` runs them.
 fn migrations(backend: Backend) -> impl Iterator<Item = String> {
-    let (serial_id, triggers) = match backend {
-        Backend::Sqlite => ("INTEGER PRIMARY KEY", SQLITE_TRIGGERS),
-        Backend::Postgres => ("bigserial PRIMARY KEY", POSTGRES_TRIGGERS),
+    let (serial_id, never_reused_id, triggers) = match backend {
+        Backend::Sqlite => ("INTEGER PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT", SQLITE_TRIGGERS),
+        Backend::Postgres => ("bigserial PRIMARY KEY", "bigserial PRIMARY KEY", POSTGRES_TRIGGERS),
     };
-    MIGRATIONS.iter().map(move |sql| sql.replace("{serial_id}", serial_id).replace("{transition_triggers}", triggers))
+    MIGRATIONS.iter().map(move |sql| {
+        sql.replace("{serial_id}", serial_id).replace("{never_reused_id}", never_reused_id).replace("{transition_triggers}", triggers)
+    })
 }
 
 /// The schema version this build creates and understands.
