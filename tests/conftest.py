@@ -25,3 +25,16 @@ def engine(task_sources):
     """An engine of its own for each test, which may stop or interrupt its workers."""
     with cogwork.Engine(tasks=task_sources, workers=2) as engine:
         yield engine
+
+
+@pytest.fixture
+def database(tmp_path):
+    """A real SQLite file of its own for each test."""
+    return f"sqlite://{tmp_path / 'cogwork.db'}"
+
+
+@pytest.fixture
+def jobs_engine(task_sources, database):
+    """An engine with a job database, whose failed attempts are retried at once."""
+    with cogwork.Engine(tasks=task_sources, database=database, workers=1, backoff=(0, 0)) as engine:
+        yield engine
