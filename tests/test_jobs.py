@@ -48,17 +48,18 @@ def test_enqueue_options_set_queue_priority_attempts_and_keys(jobs_engine):
 @pytest.mark.parametrize(
     "when",
     [
-        {"delay": datetime.timedelta(hours=1)},
-        {"delay": 3600},
-        {"delay": 3600.0},
-        {"run_at": datetime.datetime.now(UTC) + datetime.timedelta(hours=1)},
-        {"run_at": datetime.datetime.now(UTC).timestamp() + 3600},
-        {"run_at": int(datetime.datetime.now(UTC).timestamp()) + 3600},
+        lambda now: {"delay": datetime.timedelta(hours=1)},
+        lambda now: {"delay": 3600},
+        lambda now: {"delay": 3600.0},
+        lambda now: {"run_at": now + datetime.timedelta(hours=1)},
+        lambda now: {"run_at": datetime.datetime.fromtimestamp(now.timestamp()) + datetime.timedelta(hours=1)},  # naive: local
+        lambda now: {"run_at": now.timestamp() + 3600},
+        lambda now: {"run_at": int(now.timestamp()) + 3600},
     ],
 )
 def test_a_delayed_job_is_scheduled_and_left_by_drain(jobs_engine, when):
     jobs_engine.add_handler("noop", lambda job: None)
-    id = jobs_engine.enqueue("noop", {}, **when)
+    id = jobs_engine.enqueue("noop", {}, **when(datetime.datetime.now(UTC)))
     job = jobs_engine.job(id)
     assert job.state == "scheduled"
     assert abs((job.run_at - job.created_at) - datetime.timedelta(hours=1)) < datetime.timedelta(seconds=5)
