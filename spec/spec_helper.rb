@@ -7,7 +7,8 @@ require "cogwork"
 require "timeout"
 
 module CogworkSpec
-  EXAMPLE_TASKS = File.expand_path("../examples/tasks", __dir__)
+  EXAMPLES = File.expand_path("../examples", __dir__)
+  EXAMPLE_TASKS = File.join(EXAMPLES, "tasks")
   FIXTURE_TASKS = File.expand_path("fixtures/tasks", __dir__)
   TASKS = [EXAMPLE_TASKS, FIXTURE_TASKS].freeze
 

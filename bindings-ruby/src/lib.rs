@@ -6,7 +6,11 @@
 mod convert;
 mod engine;
 mod errors;
+mod jobs;
 mod nogvl;
+mod records;
+mod worker;
+mod workflows;
 
 use cogwork_core::ErrorKind;
 use magnus::value::ReprValue;
