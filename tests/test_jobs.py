@@ -6,6 +6,7 @@ import datetime
 import pytest
 
 import cogwork
+from conftest import in_child
 
 UTC = datetime.timezone.utc
 
@@ -170,3 +171,25 @@ def test_jobs_survive_the_engine_in_the_database_file(task_sources, database):
         assert second.job(id).state == "ready"
         second.drain()
         assert second.job(id).output == 2**64 + 1
+
+
+def test_a_forked_child_gets_engine_closed_from_the_parents_engine_and_can_open_its_own(jobs_engine, task_sources, database):
+    jobs_engine.add_handler("noop", lambda job: "parent")
+    id = jobs_engine.enqueue("noop", {})
+
+    def body():
+        reports = []
+        for call in (lambda: jobs_engine.job(id), jobs_engine.drain, lambda: jobs_engine.enqueue("noop", {})):
+            try:
+                call()
+                reports.append("ran")
+            except cogwork.EngineClosedError as error:
+                reports.append("fork" in str(error))
+        with cogwork.Engine(tasks=task_sources, database=database, workers=1) as own:
+            own.add_handler("noop", lambda job: "child")
+            own.drain()
+            reports.append(own.job(id).output)
+        return repr(reports)
+
+    assert in_child(body) == "[True, True, True, 'child']"
+    assert jobs_engine.job(id).output == "child"

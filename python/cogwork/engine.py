@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 import warnings
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, TypeVar, Union, overload
 
 from cogwork import _completions, _native
 from cogwork._events import Subscribers
@@ -48,6 +48,12 @@ H = TypeVar("H", bound=Handler)
 S = TypeVar("S", bound=Callable[[Event], object])
 
 
+@overload
+def _seconds(value: Span, name: str) -> float: ...
+@overload
+def _seconds(value: None, name: str) -> None: ...
+@overload
+def _seconds(value: Optional[Span], name: str) -> Optional[float]: ...
 def _seconds(value: Optional[Span], name: str) -> Optional[float]:
     """A span of time in seconds: a timedelta or a number."""
     if value is None:
