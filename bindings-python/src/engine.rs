@@ -16,6 +16,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::IntoPyObjectExt;
 
 use crate::bridge::{Completions, Pending};
 use crate::convert::{console_to_python, seconds, to_python, to_value};
@@ -275,6 +276,45 @@ impl Engine {
         self.call(py, self.core.replay(id, step))
     }
 
+    /// `enqueue`, on the core runtime: the id comes out of `completions.drain()`.
+    fn enqueue_later(
+        &self,
+        py: Python<'_>,
+        completions: &Completions,
+        target: String,
+        input: &Bound<'_, PyAny>,
+        options: JobArgs,
+    ) -> PyResult<Pending> {
+        self.check_open(py)?;
+        let (input, options, core) = (to_value(input, "input")?, options.into_options()?, self.core.clone());
+        Ok(completions.spawn(async move { core.enqueue(&target, input, options).await }, |py, id| outcome(py, id, |py, id| id.into_bound_py_any(py))))
+    }
+
+    /// `job`, on the core runtime.
+    fn job_later(&self, py: Python<'_>, completions: &Completions, id: i64) -> PyResult<Pending> {
+        self.check_open(py)?;
+        let core = self.core.clone();
+        Ok(completions.spawn(async move { core.job(id).await }, |py, job| outcome(py, job, |py, job| Ok(records::job(py, &job)?.into_any()))))
+    }
+
+    /// `drain`, on the core runtime; the package's handler threads run the handler jobs.
+    fn drain_later(&self, py: Python<'_>, completions: &Completions, queues: Vec<String>) -> PyResult<Pending> {
+        self.check_open(py)?;
+        let (core, options) = (self.core.clone(), WorkOptions { queues, ..WorkOptions::default() });
+        Ok(completions.spawn(async move { core.drain(options).await }, |py, progress| {
+            outcome(py, progress, |py, progress| Ok(records::progress(py, progress)?.into_any()))
+        }))
+    }
+
+    /// `wait_workflow`, on the core runtime.
+    fn wait_workflow_later(&self, py: Python<'_>, completions: &Completions, id: i64, timeout: Option<f64>) -> PyResult<Pending> {
+        self.check_open(py)?;
+        let (core, timeout) = (self.core.clone(), timeout.map(|timeout| seconds(timeout, "timeout")).transpose()?);
+        Ok(completions.spawn(async move { core.wait_workflow(id, timeout).await }, |py, run| {
+            outcome(py, run, |py, run| Ok(records::run(py, &run)?.into_any()))
+        }))
+    }
+
     /// Stops the workers once the runs under way have finished.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         self.check_process(py)?;
@@ -341,6 +381,15 @@ impl Engine {
         let options = RunOptions { timeout, mocks: http_mocks(mocks)?, ..RunOptions::default() };
         Ok((input, options))
     }
+}
+
+/// A core call's result as a Python object (`convert`), or its error as the exception.
+fn outcome<'py, T>(
+    py: Python<'py>,
+    result: Result<T, CoreError>,
+    convert: fn(Python<'py>, T) -> PyResult<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    convert(py, result.map_err(|e| to_py_err(py, e))?)
 }
 
 fn execution_to_python(py: Python<'_>, outcome: Result<Execution, CoreError>) -> PyResult<Bound<'_, PyAny>> {

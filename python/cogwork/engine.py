@@ -272,6 +272,12 @@ class Engine:
         """
         return self._native.enqueue(target, input, _job_options(**options))
 
+    async def enqueue_async(self, target: str, input: Any = None, **options: Any) -> int:
+        """:meth:`enqueue` for asyncio: the write runs on the core's runtime."""
+        start = functools.partial(self._native.enqueue_later, target=target, input=input, options=_job_options(**options))
+        id: int = await _completions.wait(start)
+        return id
+
     def enqueue_all(self, jobs: Iterable[Sequence[Any]], **options: Any) -> list[int]:
         """Enqueues many jobs in one transaction (all, or on any error none) and returns
         their ids. Each job is ``(target, input)`` or ``(target, input, {options})``; the
@@ -285,6 +291,10 @@ class Engine:
     def job(self, id: int) -> Job:
         """The job ``id`` with its attempts; :class:`JobNotFoundError` if there is none."""
         return Job._from_native(self._native.job(id))
+
+    async def job_async(self, id: int) -> Job:
+        """:meth:`job` for asyncio."""
+        return Job._from_native(await _completions.wait(functools.partial(self._native.job_later, id=id)))
 
     def jobs(
         self,
@@ -345,6 +355,17 @@ class Engine:
         handlers = HandlerThreads(self._native, self._handlers, threads)
         try:
             return self._native.drain(_queue_list(queues))
+        finally:
+            handlers.stop()
+
+    async def drain_async(self, queues: Union[str, Iterable[str]] = ("default",), *, threads: int = 1) -> dict[str, int]:
+        """:meth:`drain` for asyncio: the event loop keeps running (handlers run on the
+        engine's threads, not on the loop). Cancelling it stops the drain; what is under way
+        is handed back to the queue."""
+        handlers = HandlerThreads(self._native, self._handlers, threads)
+        try:
+            progress: dict[str, int] = await _completions.wait(functools.partial(self._native.drain_later, queues=_queue_list(queues)))
+            return progress
         finally:
             handlers.stop()
 
@@ -431,6 +452,12 @@ class Engine:
         :class:`TaskTimeoutError`, leaving the run alone. Something must work its steps:
         :meth:`start`, or another process."""
         return WorkflowRun._from_native(self._native.wait_workflow(id, _seconds(timeout, "timeout")))
+
+    async def wait_workflow_async(self, id: int, *, timeout: Optional[Span] = None) -> WorkflowRun:
+        """:meth:`wait_workflow` for asyncio, on the core's runtime (no thread is taken);
+        cancelling it stops the wait and leaves the run alone."""
+        start = functools.partial(self._native.wait_workflow_later, id=id, timeout=_seconds(timeout, "timeout"))
+        return WorkflowRun._from_native(await _completions.wait(start))
 
     def cancel_workflow(self, id: int) -> None:
         """Cancels a run: its unfinished steps and their jobs are cancelled."""
