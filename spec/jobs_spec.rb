@@ -1,21 +1,11 @@
 # frozen_string_literal: true
 
 require "spec_helper"
-require "tmpdir"
 
 # Jobs on a real SQLite file, worked by the engine's real worker processes (JavaScript tasks)
 # and by Ruby handler threads the binding owns.
 RSpec.describe "Cogwork::Engine jobs" do
-  around do |example|
-    Dir.mktmpdir("cogwork-jobs") do |dir|
-      @database = "sqlite://#{dir}/jobs.db"
-      example.run
-    end
-  end
-
-  let(:engine) { Cogwork::Engine.new(tasks: CogworkSpec::TASKS, workers: 1, database: @database) }
-
-  after { engine.close }
+  include_context "an engine on a SQLite file"
 
   describe "#enqueue and #job" do
     it "enqueues a task job and reads it back with its attempts once drained" do
@@ -138,6 +128,14 @@ RSpec.describe "Cogwork::Engine jobs" do
       expect(engine.job(job.id)).to have_attributes(state: "dead", error: include("class" => "TypeError", "message" => /output\.at/))
     end
 
+    it "records a handler that outlives its timeout as a failed attempt and ignores its late result" do
+      engine.handler("sleepy") { |_job| sleep 1; {"late" => true} }
+      job = engine.enqueue("sleepy", {}, timeout: 0.3, max_attempts: 1)
+      engine.drain
+      expect(engine.job(job.id)).to have_attributes(state: "dead", output: nil)
+      expect(engine.job(job.id).attempts.map(&:state)).to eq(["failed"])
+    end
+
     it "needs a block or a callable" do
       expect { engine.handler("nothing") }.to raise_error(ArgumentError, /needs a block/)
     end
@@ -166,6 +164,26 @@ RSpec.describe "Cogwork::Engine jobs" do
       expect(engine.job(job.id).output).to eq("n" => 1)
       expect(trap("TERM", previous)).to be_a(Proc)
     end
+  end
+
+  it "refuses job calls in a forked child with EngineClosedError, and goes on in the parent" do
+    job = engine.enqueue("addition", {num1: 1, num2: 1})
+    reader, writer = IO.pipe
+    pid = fork do
+      reader.close
+      writer.puts(begin
+        engine.jobs
+        "the inherited engine listed jobs"
+      rescue Cogwork::EngineClosedError => error
+        error.message
+      end)
+      writer.close
+      exit!(0)
+    end
+    writer.close
+    CogworkSpec.wait_or_kill(pid, 20)
+    expect(reader.read).to include("cannot be used in forked process #{pid}")
+    expect(engine.jobs.map(&:id)).to eq([job.id])
   end
 
   it "raises EngineClosedError after close" do

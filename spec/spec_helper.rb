@@ -5,6 +5,7 @@
 # processes and runs the example tasks plus the fixtures in spec/fixtures/tasks.
 require "cogwork"
 require "timeout"
+require "tmpdir"
 
 module CogworkSpec
   EXAMPLES = File.expand_path("../examples", __dir__)
@@ -37,4 +38,19 @@ RSpec.configure do |config|
   config.expect_with(:rspec) { |expectations| expectations.syntax = :expect }
   # A hang is a failure: no example may wait forever on a worker.
   config.around { |example| Timeout.timeout(60) { example.run } }
+end
+
+# An engine with one real worker process whose job store is a fresh SQLite file, closed after
+# each example: `engine`.
+RSpec.shared_context "an engine on a SQLite file" do
+  around do |example|
+    Dir.mktmpdir("cogwork-spec") do |dir|
+      @database = "sqlite://#{dir}/cogwork.db"
+      example.run
+    end
+  end
+
+  let(:engine) { Cogwork::Engine.new(tasks: CogworkSpec::TASKS, workers: 1, database: @database) }
+
+  after { engine.close }
 end

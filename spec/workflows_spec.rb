@@ -1,21 +1,11 @@
 # frozen_string_literal: true
 
 require "spec_helper"
-require "tmpdir"
 
 # Workflow runs on a real SQLite file whose steps are Ruby handlers (run by the binding's
 # threads) and JavaScript tasks (run by real worker processes).
 RSpec.describe "Cogwork::Engine workflows" do
-  around do |example|
-    Dir.mktmpdir("cogwork-workflows") do |dir|
-      @database = "sqlite://#{dir}/workflows.db"
-      example.run
-    end
-  end
-
-  let(:engine) { Cogwork::Engine.new(tasks: CogworkSpec::TASKS, workers: 1, database: @database) }
-
-  after { engine.close }
+  include_context "an engine on a SQLite file"
 
   def template(name, steps)
     {namespace: "spec", name: name, version: "1.0.0", steps: steps}
@@ -114,6 +104,15 @@ RSpec.describe "Cogwork::Engine workflows" do
     ticker.kill
     expect(done.step("only").result).to eq("n" => 5)
     expect(ticks).to be > 5
+  end
+
+  it "lets Timeout.timeout interrupt wait_workflow, after which the engine goes on" do
+    engine.handler("later") { |_step| {"n" => 1} }
+    engine.define_workflow(template("interrupted", [{name: "only", handler: "later"}]))
+    run = engine.start_workflow("spec/interrupted")
+    expect { Timeout.timeout(0.2) { engine.wait_workflow(run.id) } }.to raise_error(Timeout::Error)
+    engine.drain
+    expect(engine.wait_workflow(run.id, timeout: 10).step("only").result).to eq("n" => 1)
   end
 
   it "raises TimeoutError when a run does not finish in time, and WorkflowNotFoundError for no run" do

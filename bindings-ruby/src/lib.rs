@@ -6,6 +6,7 @@
 mod convert;
 mod engine;
 mod errors;
+mod events;
 mod jobs;
 mod nogvl;
 mod records;

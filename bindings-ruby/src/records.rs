@@ -4,7 +4,7 @@
 //! layer makes them `Time`s. Stored JSON (inputs, outputs, errors, results) is parsed here,
 //! in Rust, and walked into plain Ruby objects like any other core value.
 
-use cogwork_core::queue::Progress;
+use cogwork_core::queue::{Event, Progress};
 use cogwork_core::store::{AttemptRecord, Stats};
 use cogwork_core::workflow::Target;
 use cogwork_core::{JobRecord, RunRecord, StepRecord, Transition};
@@ -155,5 +155,22 @@ pub fn progress(ruby: &Ruby, progress: &Progress) -> Result<Value, Error> {
         ("failed", value(ruby, progress.failed)),
         ("dead", value(ruby, progress.dead)),
         ("released", value(ruby, progress.released)),
+    ])
+}
+
+/// An event: `{name:, at:, job_id:, target:, queue:, attempt:, run_id:, workflow:, step:, detail:}`,
+/// the fields that do not apply to its kind nil.
+pub fn event(ruby: &Ruby, event: &Event) -> Result<Value, Error> {
+    record(ruby, [
+        ("name", value(ruby, event.name)),
+        ("at", value(ruby, event.at)),
+        ("job_id", value(ruby, event.job_id)),
+        ("target", value(ruby, event.target.as_deref())),
+        ("queue", value(ruby, event.queue.as_deref())),
+        ("attempt", value(ruby, event.attempt)),
+        ("run_id", value(ruby, event.run_id)),
+        ("workflow", value(ruby, event.workflow.as_deref())),
+        ("step", value(ruby, event.step.as_deref())),
+        ("detail", json(ruby, event.detail.as_deref())?),
     ])
 }

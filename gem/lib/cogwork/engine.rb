@@ -68,6 +68,7 @@ module Cogwork
         {database: database, node: node, lease: lease}
       )
       @handlers = {}
+      @subscribers = []
       Engine.park_signal_thread
       warnings.each { |warning| warn("cogwork: #{warning}") }
     end
@@ -105,9 +106,11 @@ module Cogwork
     end
 
     # Stops the worker processes once runs under way have finished (and a worker started by
-    # #start, if one runs); later calls raise EngineClosedError.
+    # #start, if one runs, then the #on subscribers once they had the events so far); later
+    # calls raise EngineClosedError.
     def close
       stop
+      @subscribers.each(&:stop).clear
       @native.close
     end
   end
@@ -220,6 +223,18 @@ module Cogwork
       stop
     ensure
       previous&.each { |signal, handler| trap(signal, handler || "DEFAULT") }
+    end
+
+    # Calls the block (or +callable+) with each Event whose name matches one of +events+
+    # ("job.completed", "job.*", "*"), on a Ruby thread of its own, in order, from now until
+    # #close. A subscriber that raises is logged to Cogwork.logger. Raises ConfigurationError
+    # naming the events there are for an unknown name.
+    def on(*events, callable: nil, &block)
+      callable ||= block
+      raise ArgumentError, "on(#{events.join(", ")}) needs a block or an object responding to call" unless callable.respond_to?(:call)
+
+      @subscribers << Subscriber.new(@native.subscribe(events.map(&:to_s)), callable)
+      self
     end
 
     private
