@@ -153,6 +153,35 @@ RSpec.describe "Cogwork::Engine jobs" do
       expect(engine.stop).to be_nil
     end
 
+    it "stops the worker when Timeout interrupts work" do
+      engine.handler("noop") { |_job| {} }
+      expect { Timeout.timeout(0.3) { engine.work } }.to raise_error(Timeout::Error)
+      expect(engine.stop).to be_nil
+      engine.start
+      expect(engine.stop).to include(completed: 0)
+    end
+
+    it "refuses to stop a worker from a forked child rather than hang" do
+      engine.handler("noop") { |_job| {} }
+      engine.start
+      reader, writer = IO.pipe
+      pid = fork do
+        reader.close
+        writer.puts(begin
+          engine.stop
+          "stopped the parent's worker"
+        rescue Cogwork::EngineClosedError => error
+          error.message
+        end)
+        writer.close
+        exit!(0)
+      end
+      writer.close
+      CogworkSpec.wait_or_kill(pid, 20)
+      expect(reader.read).to include("forked process #{pid}")
+      expect(engine.stop).to include(completed: 0)
+    end
+
     it "stops gracefully on SIGTERM, restoring the previous handler" do
       engine.handler("slow") { |job| sleep 0.2; {"n" => job.input["n"]} }
       job = engine.enqueue("slow", {n: 1})

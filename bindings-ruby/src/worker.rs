@@ -9,12 +9,15 @@ use cogwork_core::queue::{WorkOptions, Worker as CoreWorker};
 use magnus::{method, Class, Error, Module, RClass, RModule, Ruby, Value};
 
 use crate::engine::{wait, Engine};
-use crate::records;
+use crate::{errors, records};
 
 /// A running dispatcher; `None` once stopped.
 #[magnus::wrap(class = "Cogwork::Native::Worker", free_immediately, size)]
 pub struct Worker {
     worker: Mutex<Option<CoreWorker>>,
+    /// The process that started it: in a forked child its dispatcher does not exist, and
+    /// waiting for it would hang.
+    pid: u32,
 }
 
 pub fn define(ruby: &Ruby, native: RModule, engine: RClass) -> Result<(), Error> {
@@ -37,7 +40,7 @@ impl Engine {
     /// `start(queues)`: a dispatcher working in the background until its `stop`.
     fn start(ruby: &Ruby, rb_self: &Self, queues: Vec<String>) -> Result<Worker, Error> {
         let worker = wait(ruby, rb_self.engine(ruby)?.start(work_options(queues)))?;
-        Ok(Worker { worker: Mutex::new(Some(worker)) })
+        Ok(Worker { worker: Mutex::new(Some(worker)), pid: std::process::id() })
     }
 }
 
@@ -45,6 +48,10 @@ impl Worker {
     /// Stops claiming, waits for running jobs (up to the stop timeout), hands back the rest;
     /// returns the progress, or nil when already stopped.
     fn stop(ruby: &Ruby, rb_self: &Self) -> Result<Option<Value>, Error> {
+        if std::process::id() != rb_self.pid {
+            let message = format!("this worker was started in process {} and cannot be stopped from forked process {}", rb_self.pid, std::process::id());
+            return Err(errors::to_ruby(ruby, cogwork_core::Error::EngineClosed(message)));
+        }
         let worker = rb_self.worker.lock().unwrap_or_else(|p| p.into_inner()).take();
         let Some(worker) = worker else { return Ok(None) };
         let progress = wait(ruby, worker.stop())?;

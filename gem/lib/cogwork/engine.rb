@@ -213,14 +213,19 @@ module Cogwork
       threads&.stop
     end
 
-    # Works +queues+ until Ctrl-C (SIGINT) or SIGTERM, then stops gracefully. Blocks the
-    # calling thread; other threads keep running.
+    # Works +queues+ until Ctrl-C (SIGINT) or SIGTERM, then stops gracefully and returns the
+    # counts as #stop does. Blocks the calling thread; other threads keep running. An
+    # exception raised into the waiting thread (Thread#raise, Timeout) stops the worker too.
     def work(queues: ["default"], concurrency: 2)
       signals = Thread::Queue.new
       previous = %w[INT TERM].to_h { |signal| [signal, trap(signal) { signals << signal }] }
       start(queues: queues, concurrency: concurrency)
-      signals.pop
-      stop
+      begin
+        signals.pop
+      ensure
+        stopped = stop
+      end
+      stopped
     ensure
       previous&.each { |signal, handler| trap(signal, handler || "DEFAULT") }
     end
