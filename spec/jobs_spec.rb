@@ -164,21 +164,8 @@ RSpec.describe "Cogwork::Engine jobs" do
     it "refuses to stop a worker from a forked child rather than hang" do
       engine.handler("noop") { |_job| {} }
       engine.start
-      reader, writer = IO.pipe
-      pid = fork do
-        reader.close
-        writer.puts(begin
-          engine.stop
-          "stopped the parent's worker"
-        rescue Cogwork::EngineClosedError => error
-          error.message
-        end)
-        writer.close
-        exit!(0)
-      end
-      writer.close
-      CogworkSpec.wait_or_kill(pid, 20)
-      expect(reader.read).to include("forked process #{pid}")
+      pid, report = CogworkSpec.in_fork { engine.stop && "stopped the parent's worker" }
+      expect(report).to include("forked process #{pid}")
       expect(engine.stop).to include(completed: 0)
     end
 
@@ -197,21 +184,8 @@ RSpec.describe "Cogwork::Engine jobs" do
 
   it "refuses job calls in a forked child with EngineClosedError, and goes on in the parent" do
     job = engine.enqueue("addition", {num1: 1, num2: 1})
-    reader, writer = IO.pipe
-    pid = fork do
-      reader.close
-      writer.puts(begin
-        engine.jobs
-        "the inherited engine listed jobs"
-      rescue Cogwork::EngineClosedError => error
-        error.message
-      end)
-      writer.close
-      exit!(0)
-    end
-    writer.close
-    CogworkSpec.wait_or_kill(pid, 20)
-    expect(reader.read).to include("cannot be used in forked process #{pid}")
+    pid, report = CogworkSpec.in_fork { engine.jobs && "the inherited engine listed jobs" }
+    expect(report).to include("cannot be used in forked process #{pid}")
     expect(engine.jobs.map(&:id)).to eq([job.id])
   end
 

@@ -26,6 +26,27 @@ module CogworkSpec
     end
   end
 
+  # Runs the block in a forked child; returns the child's pid and what the block returned (as
+  # a String), or the message of the EngineClosedError it raised. A child that hangs fails.
+  def self.in_fork
+    reader, writer = IO.pipe
+    pid = fork do
+      reader.close
+      writer.write(begin
+        yield.to_s
+      rescue Cogwork::EngineClosedError => error
+        error.message
+      end)
+      writer.close
+      exit!(0)
+    end
+    writer.close
+    wait_or_kill(pid, 20)
+    [pid, reader.read]
+  ensure
+    reader&.close
+  end
+
   def self.elapsed
     start = Process.clock_gettime(Process::CLOCK_MONOTONIC)
     yield
