@@ -153,6 +153,14 @@ RSpec.describe "Cogwork::Engine jobs" do
       expect(engine.stop).to be_nil
     end
 
+    it "lets Timeout interrupt drain, which stops gracefully: the running handler finishes its job" do
+      engine.handler("slow") { |job| sleep 0.5; {"n" => job.input["n"]} }
+      job = engine.enqueue("slow", {n: 1})
+      expect { Timeout.timeout(0.1) { engine.drain } }.to raise_error(Timeout::Error)
+      sleep 0.01 until engine.job(job.id).state == "completed"
+      expect(engine.job(job.id)).to have_attributes(output: {"n" => 1}, attempt: 1)
+    end
+
     it "stops the worker when Timeout interrupts work" do
       engine.handler("noop") { |_job| {} }
       expect { Timeout.timeout(0.3) { engine.work } }.to raise_error(Timeout::Error)
