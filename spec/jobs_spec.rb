@@ -35,6 +35,15 @@ RSpec.describe "Cogwork::Engine jobs" do
       expect(engine.drain).to eq(completed: 0, failed: 0, dead: 0, released: 0)
     end
 
+    it "takes an ActiveSupport::Duration as delay and timeout" do
+      require "active_support"
+      require "active_support/core_ext/integer/time"
+      before = Time.now
+      job = engine.enqueue("addition", {num1: 1, num2: 1}, delay: 2.hours, timeout: 1.minute)
+      expect(job.state).to eq("scheduled")
+      expect(job.run_at - before).to be_within(60).of(7200)
+    end
+
     it "names unknown options and refuses values of the wrong type" do
       expect { engine.enqueue("addition", {}, colour: "red") }.to raise_error(ArgumentError, /colour/)
       expect { engine.enqueue("addition", {}, run_at: "tomorrow") }.to raise_error(TypeError, /run_at must be a Time/)
