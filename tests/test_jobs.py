@@ -142,6 +142,10 @@ def test_bad_enqueue_arguments_raise_naming_them(jobs_engine):
         jobs_engine.enqueue("noop", {}, delay="soon")
     with pytest.raises(ValueError, match="delay"):
         jobs_engine.enqueue("noop", {}, delay=-1)
+    with pytest.raises(TypeError, match="the job option `priority` cannot be 'high'"):
+        jobs_engine.enqueue("noop", {}, priority="high")
+    with pytest.raises(TypeError, match="the job option `queue` cannot be 3"):
+        jobs_engine.enqueue_all([("noop", {}, {"queue": 3})])
     with pytest.raises(TypeError, match=r"input\.when"):
         jobs_engine.enqueue("noop", {"when": datetime.date.today()})
     with pytest.raises(cogwork.TaskNotFoundError, match="noop"):

@@ -137,18 +137,19 @@ impl Engine {
 
     /// Enqueues a job for a task or a registered handler and returns its id. `options` is
     /// a dict of job options (see `JobArgs`), times in seconds.
-    fn enqueue(&self, py: Python<'_>, target: String, input: &Bound<'_, PyAny>, options: JobArgs) -> PyResult<i64> {
-        let (input, options) = (to_value(input, "input")?, options.into_options()?);
+    fn enqueue(&self, py: Python<'_>, target: String, input: &Bound<'_, PyAny>, options: &Bound<'_, PyDict>) -> PyResult<i64> {
+        let (input, options) = (to_value(input, "input")?, JobArgs::from_dict(options)?.into_options()?);
         self.call(py, self.core.enqueue(&target, input, options))
     }
 
     /// Enqueues `(target, input, options)` jobs in one transaction; all or none.
-    fn enqueue_all(&self, py: Python<'_>, jobs: Vec<(String, Bound<'_, PyAny>, JobArgs)>) -> PyResult<Vec<i64>> {
+    fn enqueue_all(&self, py: Python<'_>, jobs: Vec<(String, Bound<'_, PyAny>, Bound<'_, PyDict>)>) -> PyResult<Vec<i64>> {
         let specs = jobs
             .into_iter()
             .enumerate()
             .map(|(i, (target, input, options))| {
-                Ok(JobSpec { target, input: to_value(&input, &format!("jobs[{i}].input"))?, options: options.into_options()? })
+                let options = JobArgs::from_dict(&options)?.into_options()?;
+                Ok(JobSpec { target, input: to_value(&input, &format!("jobs[{i}].input"))?, options })
             })
             .collect::<PyResult<Vec<_>>>()?;
         self.call(py, self.core.enqueue_all(specs))
@@ -283,10 +284,10 @@ impl Engine {
         completions: &Completions,
         target: String,
         input: &Bound<'_, PyAny>,
-        options: JobArgs,
+        options: &Bound<'_, PyDict>,
     ) -> PyResult<Pending> {
         self.check_open(py)?;
-        let (input, options, core) = (to_value(input, "input")?, options.into_options()?, self.core.clone());
+        let (input, options, core) = (to_value(input, "input")?, JobArgs::from_dict(options)?.into_options()?, self.core.clone());
         Ok(completions.spawn(async move { core.enqueue(&target, input, options).await }, |py, id| outcome(py, id, |py, id| id.into_bound_py_any(py))))
     }
 

@@ -6,16 +6,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cogwork_core::queue::{HostError, HostJob, HostResult};
 use cogwork_core::JobOptions;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
+use pyo3::conversion::FromPyObjectOwned;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyDict, PyTuple};
 
 use crate::convert::{raw_to_python, seconds, to_raw};
 
 /// The options of one job as `cogwork/engine.py` passes them: a dict whose times the
 /// package has already made seconds (since the epoch for `run_at`). Every key is present.
-#[derive(FromPyObject)]
-#[pyo3(from_item_all)]
 pub struct JobArgs {
     queue: Option<String>,
     priority: i32,
@@ -28,7 +27,30 @@ pub struct JobArgs {
     concurrency_limit: Option<u32>,
 }
 
+/// The option `name` of `options`; a wrong type raises TypeError naming the option.
+fn option<'py, T: FromPyObjectOwned<'py>>(options: &Bound<'py, PyDict>, name: &str) -> PyResult<T> {
+    let value = options.get_item(name)?.ok_or_else(|| PyKeyError::new_err(name.to_owned()))?;
+    value.extract::<T>().map_err(|error| {
+        let error: PyErr = error.into();
+        PyTypeError::new_err(format!("the job option `{name}` cannot be {}: {}", value.repr().map_or_else(|_| "?".into(), |r| r.to_string()), error))
+    })
+}
+
 impl JobArgs {
+    pub fn from_dict(options: &Bound<'_, PyDict>) -> PyResult<JobArgs> {
+        Ok(JobArgs {
+            queue: option(options, "queue")?,
+            priority: option(options, "priority")?,
+            run_at: option(options, "run_at")?,
+            delay: option(options, "delay")?,
+            max_attempts: option(options, "max_attempts")?,
+            timeout: option(options, "timeout")?,
+            unique_key: option(options, "unique_key")?,
+            concurrency_key: option(options, "concurrency_key")?,
+            concurrency_limit: option(options, "concurrency_limit")?,
+        })
+    }
+
     pub fn into_options(self) -> PyResult<JobOptions> {
         Ok(JobOptions {
             queue: self.queue,
