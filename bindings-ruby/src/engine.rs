@@ -13,7 +13,7 @@ use magnus::scan_args::get_kwargs;
 use magnus::value::{LazyId, ReprValue};
 use magnus::{function, method, Error, Module, Object, RHash, RModule, Ruby, Value};
 
-use crate::{convert, errors, events, jobs, nogvl, worker, workflows};
+use crate::{convert, errors, events, jobs, nogvl, schedules, worker, workflows};
 
 #[magnus::wrap(class = "Cogwork::Native::Engine", free_immediately, size)]
 pub struct Engine {
@@ -33,6 +33,7 @@ pub fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
     worker::define(ruby, native, class)?;
     workflows::define(class)?;
     events::define(ruby, native, class)?;
+    schedules::define(class)?;
     Ok(())
 }
 

@@ -31,11 +31,11 @@ pub fn define(class: RClass) -> Result<(), Error> {
     Ok(())
 }
 
-static QUEUE: LazyId = LazyId::new("queue");
-static PRIORITY: LazyId = LazyId::new("priority");
+pub(crate) static QUEUE: LazyId = LazyId::new("queue");
+pub(crate) static PRIORITY: LazyId = LazyId::new("priority");
 static RUN_AT: LazyId = LazyId::new("run_at");
 static DELAY: LazyId = LazyId::new("delay");
-static MAX_ATTEMPTS: LazyId = LazyId::new("max_attempts");
+pub(crate) static MAX_ATTEMPTS: LazyId = LazyId::new("max_attempts");
 static TIMEOUT: LazyId = LazyId::new("timeout");
 static UNIQUE_KEY: LazyId = LazyId::new("unique_key");
 static CONCURRENCY_KEY: LazyId = LazyId::new("concurrency_key");

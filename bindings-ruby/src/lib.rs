@@ -10,6 +10,7 @@ mod events;
 mod jobs;
 mod nogvl;
 mod records;
+mod schedules;
 mod worker;
 mod workflows;
 

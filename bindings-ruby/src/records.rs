@@ -4,7 +4,7 @@
 //! layer makes them `Time`s. Stored JSON (inputs, outputs, errors, results) is parsed here,
 //! in Rust, and walked into plain Ruby objects like any other core value.
 
-use cogwork_core::queue::{Event, Progress};
+use cogwork_core::queue::{Event, Progress, ScheduleRecord};
 use cogwork_core::store::{AttemptRecord, Stats};
 use cogwork_core::workflow::Target;
 use cogwork_core::{JobRecord, RunRecord, StepRecord, Transition};
@@ -172,5 +172,26 @@ pub fn event(ruby: &Ruby, event: &Event) -> Result<Value, Error> {
         ("workflow", value(ruby, event.workflow.as_deref())),
         ("step", value(ruby, event.step.as_deref())),
         ("detail", json(ruby, event.detail.as_deref())?),
+    ])
+}
+
+/// A schedule with its next and last ticks (microseconds, the last nil before the first).
+pub fn schedule(ruby: &Ruby, entry: &ScheduleRecord) -> Result<Value, Error> {
+    let schedule = &entry.schedule;
+    record(ruby, [
+        ("name", value(ruby, schedule.name.as_str())),
+        ("cron", value(ruby, schedule.cron.as_str())),
+        ("timezone", value(ruby, schedule.timezone.as_str())),
+        ("target", value(ruby, schedule.target.as_str())),
+        ("input", convert::raw_to_ruby(ruby, &schedule.input)?),
+        ("queue", value(ruby, schedule.queue.as_str())),
+        ("priority", value(ruby, schedule.priority)),
+        ("max_attempts", value(ruby, schedule.max_attempts)),
+        ("missed", value(ruby, schedule.missed.as_str())),
+        ("enabled", value(ruby, schedule.enabled)),
+        ("next_tick", value(ruby, entry.next_tick)),
+        ("last_tick", value(ruby, entry.last_tick)),
+        ("created_at", value(ruby, entry.created_at)),
+        ("updated_at", value(ruby, entry.updated_at)),
     ])
 }

@@ -307,6 +307,39 @@ module Cogwork
     end
   end
 
+  # Schedules.
+  class Engine
+    # Adds the cron schedule +name+ (or replaces the one of that name): every tick of +cron+
+    # (5 fields, or 6 with a leading second) enqueues a job for +target+ with +input+. Ticks
+    # are enqueued while the engine works (#start, #work; #drain enqueues those due).
+    #
+    # timezone::     the IANA zone +cron+ is read in (default "UTC")
+    # queue, priority, max_attempts:: of the jobs, as #enqueue takes them
+    # missed::       ticks that fell while nothing worked: :skip (default), :run_once or :run_all
+    # enabled::      false to add it paused
+    #
+    # A bad expression, time zone, target or input raises now, naming it.
+    def schedule(name, cron, target, input = {}, timezone: nil, queue: nil, priority: nil, max_attempts: nil, missed: nil, enabled: nil)
+      options = {timezone: timezone, queue: queue, priority: priority, max_attempts: max_attempts, missed: missed&.to_s, enabled: enabled}
+      @native.add_schedule(name.to_s, cron.to_s, target.to_s, input, options.compact)
+    end
+
+    # Every Schedule, by name.
+    def schedules
+      @native.schedules.map { |record| Schedule.from(record) }
+    end
+
+    # Removes a schedule (the jobs it enqueued stay); whether it existed.
+    def remove_schedule(name)
+      @native.remove_schedule(name.to_s)
+    end
+
+    # Pauses (false) or resumes (true, from its next tick) a schedule; whether it exists.
+    def set_schedule_enabled(name, enabled)
+      @native.set_schedule_enabled(name.to_s, enabled ? true : false)
+    end
+  end
+
   # #enqueue's options as the native extension takes them: times and durations in seconds.
   module JobOptions # :nodoc:
     def self.native(options)

@@ -71,6 +71,22 @@ module Cogwork
     end
   end
 
+  # A cron schedule (Engine#schedules): every tick of +cron+ in +timezone+ enqueues a job for
+  # +target+ with +input+ on +queue+, +priority+, +max_attempts+. +missed+ says what happens
+  # to ticks that fell while nothing worked: "skip", "run_once" or "run_all". +next_tick+ is
+  # the earliest tick not yet handled and +last_tick+ the latest enqueued (Times, nil before
+  # the first).
+  Schedule = Struct.new(
+    :name, :cron, :timezone, :target, :input, :queue, :priority, :max_attempts, :missed, :enabled,
+    :next_tick, :last_tick, :created_at, :updated_at,
+    keyword_init: true
+  ) do
+    def self.from(record) # :nodoc:
+      times = %i[next_tick last_tick created_at updated_at].to_h { |field| [field, Times.at(record[field])] }
+      new(**record, **times)
+    end
+  end
+
   # One move of a run (#step nil) or of one of its steps: #from → #to at #at (a Time).
   Transition = Struct.new(:step, :from, :to, :at, :reason, :attempt, keyword_init: true) do
     def self.from(record) # :nodoc:
