@@ -38,12 +38,6 @@ impl Worker {
         let progress = wait(py, core.stop())?.map_err(|e| to_py_err(py, e))?;
         records::progress(py, progress).map(Some)
     }
-
-    /// The last error a round met (the database unreachable, say), if any.
-    #[getter]
-    fn last_error(&self) -> Option<String> {
-        self.core.lock().unwrap_or_else(PoisonError::into_inner).as_ref().and_then(CoreWorker::last_error)
-    }
 }
 
 /// Events as they happen, filtered by name; one subscriber thread reads it.
@@ -66,11 +60,5 @@ impl Subscription {
         let patience = Duration::from_secs_f64(wait_seconds.max(0.0));
         let events = wait(py, async move { core.lock().await.next_batch(max, patience).await })?;
         events.iter().map(|event| records::event(py, event)).collect()
-    }
-
-    /// How many events this subscriber missed by falling too far behind.
-    #[getter]
-    fn missed(&self) -> u64 {
-        self.core.try_lock().map_or(0, |core| core.missed())
     }
 }

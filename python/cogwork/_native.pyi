@@ -103,13 +103,9 @@ class Worker:
 
     def stop(self) -> Optional[dict[str, int]]:
         """Stops it gracefully and returns its counts; None if stopped already."""
-    @property
-    def last_error(self) -> Optional[str]: ...
 
 class Subscription:
     """Events as they happen, filtered by name."""
 
     def next_batch(self, max: int, wait_seconds: float) -> list[dict[str, Any]]:
         """Waits with the GIL released up to ``wait_seconds`` for the first event."""
-    @property
-    def missed(self) -> int: ...
