@@ -2,6 +2,7 @@
 
 # Runs the example tasks from Ruby: `make ruby-demo` (against the installed gem).
 require "cogwork"
+require "tmpdir"
 
 tasks = File.join(__dir__, "tasks")
 
@@ -22,5 +23,28 @@ Cogwork::Engine.open(tasks: [tasks], workers: 2, timeout: 5) do |engine|
     engine.run("charge", {amount: 250}, mocks: {url: "https://payments.example.com/charges", method: "POST", status: 429})
   rescue Cogwork::TaskFailedError => error
     puts "charge failed: #{error.js_name}: #{error.js_message}"
+  end
+end
+
+# Durable jobs and workflows: a job store in a SQLite file, Ruby handlers run by the engine's
+# handler threads, and a workflow mixing a JavaScript task with a Ruby step.
+Dir.mktmpdir("cogwork-demo") do |dir|
+  Cogwork::Engine.open(tasks: [tasks], workers: 2, database: "sqlite://#{dir}/cogwork.db") do |engine|
+    engine.handler("square_step") { |step| {"result" => step.results.fetch("product").fetch("product")**2} }
+    engine.handler("shout") { |job| {"text" => job.input.fetch("text").upcase} }
+
+    job = engine.enqueue("shout", {text: "hello"}, priority: 5, max_attempts: 3)
+    engine.define_workflow(
+      namespace: "demo", name: "square_of_product", version: "1.0.0",
+      steps: [
+        {name: "product", task: "multiply", input: {num1: "$.context.a", num2: "$.context.b"}},
+        {name: "square", handler: "square_step", depends_on: ["product"]}
+      ]
+    )
+    run = engine.start_workflow("demo/square_of_product", context: {a: 2**16, b: 2**16})
+    engine.drain(concurrency: 4)
+
+    puts "job #{job.id}: #{engine.job(job.id).state}, #{engine.job(job.id).output}"
+    puts "(2**16 * 2**16)**2 = #{engine.workflow(run.id).step("square").result.fetch("result")}"
   end
 end

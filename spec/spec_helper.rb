@@ -5,9 +5,11 @@
 # processes and runs the example tasks plus the fixtures in spec/fixtures/tasks.
 require "cogwork"
 require "timeout"
+require "tmpdir"
 
 module CogworkSpec
-  EXAMPLE_TASKS = File.expand_path("../examples/tasks", __dir__)
+  EXAMPLES = File.expand_path("../examples", __dir__)
+  EXAMPLE_TASKS = File.join(EXAMPLES, "tasks")
   FIXTURE_TASKS = File.expand_path("fixtures/tasks", __dir__)
   TASKS = [EXAMPLE_TASKS, FIXTURE_TASKS].freeze
 
@@ -24,6 +26,27 @@ module CogworkSpec
     end
   end
 
+  # Runs the block in a forked child; returns the child's pid and what the block returned (as
+  # a String), or the message of the EngineClosedError it raised. A child that hangs fails.
+  def self.in_fork
+    reader, writer = IO.pipe
+    pid = fork do
+      reader.close
+      writer.write(begin
+        yield.to_s
+      rescue Cogwork::EngineClosedError => error
+        error.message
+      end)
+      writer.close
+      exit!(0)
+    end
+    writer.close
+    wait_or_kill(pid, 20)
+    [pid, reader.read]
+  ensure
+    reader&.close
+  end
+
   def self.elapsed
     start = Process.clock_gettime(Process::CLOCK_MONOTONIC)
     yield
@@ -36,4 +59,19 @@ RSpec.configure do |config|
   config.expect_with(:rspec) { |expectations| expectations.syntax = :expect }
   # A hang is a failure: no example may wait forever on a worker.
   config.around { |example| Timeout.timeout(60) { example.run } }
+end
+
+# An engine with one real worker process whose job store is a fresh SQLite file, closed after
+# each example: `engine`.
+RSpec.shared_context "an engine on a SQLite file" do
+  around do |example|
+    Dir.mktmpdir("cogwork-spec") do |dir|
+      @database = "sqlite://#{dir}/cogwork.db"
+      example.run
+    end
+  end
+
+  let(:engine) { Cogwork::Engine.new(tasks: CogworkSpec::TASKS, workers: 1, database: @database) }
+
+  after { engine.close }
 end

@@ -12,6 +12,7 @@ import time
 import pytest
 
 import cogwork
+from conftest import in_child
 
 CHARGES = "https://payments.example.com/charges"
 
@@ -263,30 +264,6 @@ def test_invalid_options_raise(task_sources):
         cogwork.Engine(tasks=[task_sources[0] / "addition" / "main.js"])
 
 
-def _in_child(body):
-    """Runs `body` in a forked child; returns what it wrote, or fails if it hangs."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report and leave without running any cleanup of the parent's
-        os.close(read_end)
-        try:
-            report = body()
-        except BaseException as e:  # noqa: BLE001 - everything goes back to the parent
-            report = f"{type(e).__name__}: {e}"
-        os.write(write_end, report.encode())
-        os._exit(0)
-    os.close(write_end)
-    deadline = time.monotonic() + 30
-    while os.waitpid(pid, os.WNOHANG) == (0, 0):
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail("the forked child hung")
-        time.sleep(0.05)
-    with os.fdopen(read_end) as pipe:
-        return pipe.read()
-
-
 def test_forked_child_gets_a_clear_error_from_the_parents_engine(engine):
     def body():
         try:
@@ -295,7 +272,7 @@ def test_forked_child_gets_a_clear_error_from_the_parents_engine(engine):
             return f"closed: {e}"
         return "ran"
 
-    report = _in_child(body)
+    report = in_child(body)
     assert report.startswith("closed: ") and "fork" in report, report
     assert engine.run("addition", {"num1": 1, "num2": 2}) == {"sum": 3}  # the parent's still works
 
@@ -321,7 +298,7 @@ def test_forked_child_opens_its_own_engine_while_another_thread_keeps_calling_th
             with cogwork.Engine(tasks=task_sources, workers=1) as own:
                 return repr(own.run("addition", {"num1": 20, "num2": 22}))
 
-        assert [_in_child(body) for _ in range(5)] == ["{'sum': 42}"] * 5
+        assert [in_child(body) for _ in range(5)] == ["{'sum': 42}"] * 5
     finally:
         stop.set()
         thread.join()
@@ -334,5 +311,5 @@ def test_forked_child_can_open_its_own_engine(engine, task_sources):
         with cogwork.Engine(tasks=task_sources, workers=1) as own:
             return repr(own.run("addition", {"num1": 20, "num2": 22}))
 
-    assert _in_child(body) == "{'sum': 42}"
+    assert in_child(body) == "{'sum': 42}"
     assert engine.run("addition", {"num1": 1, "num2": 2}) == {"sum": 3}

@@ -10,6 +10,7 @@ use pyo3::exceptions::{PyTypeError, PyUnicodeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 type Failure = ConversionError<PyErr>;
@@ -59,6 +60,28 @@ pub fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyA
             dict.into_any()
         }
     })
+}
+
+/// Converts `obj` into the stored form of a value (job input, handler output).
+pub fn to_raw(obj: &Bound<'_, PyAny>, root: &str) -> PyResult<Box<RawValue>> {
+    let value = to_value(obj, root)?;
+    serde_json::value::to_raw_value(&value).map_err(|e| PyValueError::new_err(format!("{root}: {e}")))
+}
+
+/// A duration given in seconds, checked (not negative, not absurd); `option` names it.
+pub fn seconds(seconds: f64, option: &str) -> PyResult<std::time::Duration> {
+    value::seconds(seconds, option).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// Converts a stored value (the store keeps values as JSON) into Python objects.
+pub fn raw_to_python<'py>(py: Python<'py>, raw: &RawValue) -> PyResult<Bound<'py, PyAny>> {
+    let value: Value = serde_json::from_str(raw.get()).map_err(|e| PyValueError::new_err(format!("a stored value is not JSON: {e}")))?;
+    to_python(py, &value)
+}
+
+/// An optional stored value as Python objects, None when absent.
+pub fn optional_raw_to_python<'py>(py: Python<'py>, raw: Option<&RawValue>) -> PyResult<Bound<'py, PyAny>> {
+    raw.map_or_else(|| Ok(py.None().into_bound(py)), |raw| raw_to_python(py, raw))
 }
 
 /// Schema violations as dicts (`path`, `keyword`, `message`), as pydantic reports errors.

@@ -7,6 +7,9 @@ mod convert;
 mod detach;
 mod engine;
 mod errors;
+mod host;
+mod records;
+mod worker;
 
 use pyo3::prelude::*;
 
@@ -24,6 +27,8 @@ mod _native {
     use super::engine::Engine;
     #[pymodule_export]
     use super::bridge::{Completions, Pending};
+    #[pymodule_export]
+    use super::worker::{Subscription, Worker};
     #[pymodule_export]
     use super::worker_main;
 

@@ -15,6 +15,7 @@ use magnus::rb_sys::AsRawValue;
 use magnus::value::{LazyId, ReprValue};
 use magnus::{Error, Fixnum, Float, IntoValue, RArray, RHash, RString, Ruby, Symbol, TryConvert, Value};
 use rb_sys::ruby_value_type as T;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json};
 
 type Failure = ConversionError<Error>;
@@ -68,6 +69,20 @@ pub fn to_ruby(ruby: &Ruby, value: &Json) -> Result<Value, Error> {
             hash.as_value()
         }
     })
+}
+
+/// Stored JSON (a job's input, a step's result) as plain Ruby objects: parsed in Rust, then
+/// walked like any core value, so Ruby never parses JSON text.
+pub fn raw_to_ruby(ruby: &Ruby, raw: &RawValue) -> Result<Value, Error> {
+    let value: Json = serde_json::from_str(raw.get())
+        .map_err(|error| Error::new(ruby.exception_runtime_error(), format!("the store returned invalid JSON: {error}")))?;
+    to_ruby(ruby, &value)
+}
+
+/// A Ruby value as the JSON the core stores (a handler's output, a step's result).
+pub fn from_ruby_raw(ruby: &Ruby, value: Value, root: &str) -> Result<Box<RawValue>, Error> {
+    let json = from_ruby(ruby, value, root)?;
+    serde_json::value::to_raw_value(&json).map_err(|error| Error::new(ruby.exception_arg_error(), format!("{root}: {error}")))
 }
 
 fn walk(ruby: &Ruby, value: Value, depth: usize) -> Result<Json, Failure> {

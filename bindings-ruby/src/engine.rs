@@ -2,28 +2,38 @@
 //! arguments while holding the GVL, waits on the core with the GVL released (`nogvl`), and
 //! converts the result back. The idiomatic surface is `Cogwork::Engine` in gem/lib.
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use cogwork_core::value;
-use cogwork_core::{EngineOptions, HttpMock, RunOptions, WorkerCommand};
+use cogwork_core::{Error as CoreError, EngineOptions, HttpMock, RunOptions, WorkerCommand};
 use magnus::scan_args::get_kwargs;
 use magnus::value::{LazyId, ReprValue};
 use magnus::{function, method, Error, Module, Object, RHash, RModule, Ruby, Value};
 
-use crate::{convert, errors, nogvl};
+use crate::{convert, errors, events, jobs, nogvl, schedules, worker, workflows};
 
 #[magnus::wrap(class = "Cogwork::Native::Engine", free_immediately, size)]
 pub struct Engine {
     engine: cogwork_core::Engine,
+    /// Set by `close`: the core refuses runs after it, but the job store would fail with a
+    /// database error, so every call checks this first.
+    closed: AtomicBool,
 }
 
 pub fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
     let class = native.define_class("Engine", ruby.class_object())?;
-    class.define_singleton_method("open", function!(Engine::open, 1))?;
+    class.define_singleton_method("open", function!(Engine::open, 2))?;
     class.define_method("execute", method!(Engine::execute, 4))?;
     class.define_method("close", method!(Engine::close, 0))?;
     class.define_method("warnings", method!(Engine::warnings, 0))?;
+    jobs::define(class)?;
+    worker::define(ruby, native, class)?;
+    workflows::define(class)?;
+    events::define(ruby, native, class)?;
+    schedules::define(class)?;
     Ok(())
 }
 
@@ -37,13 +47,17 @@ static RECYCLE_AFTER: LazyId = LazyId::new("recycle_after");
 static WATCH: LazyId = LazyId::new("watch");
 static FETCH_MAX_RESPONSE_BYTES: LazyId = LazyId::new("fetch_max_response_bytes");
 static CONSOLE_MAX_BYTES: LazyId = LazyId::new("console_max_bytes");
+static DATABASE: LazyId = LazyId::new("database");
+static NODE: LazyId = LazyId::new("node");
+static LEASE: LazyId = LazyId::new("lease");
 
 impl Engine {
     /// `open(options)`: loads the tasks and starts the workers. `worker_command` (an Array:
     /// program, then arguments; nil to run JavaScript on threads of this process) and
     /// `tasks` are required; the other keys override the core's defaults unless nil, except
-    /// that `memory_limit: nil` and `recycle_after: nil` mean no limit.
-    fn open(ruby: &Ruby, options: RHash) -> Result<Self, Error> {
+    /// that `memory_limit: nil` and `recycle_after: nil` mean no limit. `queue` holds the
+    /// job settings: `database` (a URL), `node`, `lease` (seconds), each optional.
+    fn open(ruby: &Ruby, options: RHash, queue: RHash) -> Result<Self, Error> {
         type Optional = (
             Option<Option<usize>>,
             Option<Option<f64>>,
@@ -72,7 +86,7 @@ impl Engine {
             options = options.workers(workers);
         }
         if let Some(timeout) = timeout.flatten() {
-            options = options.timeout(seconds(ruby, timeout)?);
+            options = options.timeout(seconds(ruby, timeout, "timeout")?);
         }
         if let Some(memory_limit) = memory_limit {
             options = options.memory_limit(memory_limit);
@@ -90,8 +104,8 @@ impl Engine {
             options = options.console_max_bytes(bytes);
         }
 
-        let engine = nogvl::block_on(cogwork_core::Engine::open(options))?.map_err(|e| errors::to_ruby(ruby, e))?;
-        Ok(Engine { engine })
+        let engine = wait(ruby, cogwork_core::Engine::open(queue_options(ruby, options, queue)?))?;
+        Ok(Engine { engine, closed: AtomicBool::new(false) })
     }
 
     /// `execute(task, input, timeout_seconds_or_nil, mocks_or_nil)` → `[output, console,
@@ -100,8 +114,8 @@ impl Engine {
     fn execute(ruby: &Ruby, rb_self: &Self, task: String, input: Value, timeout: Option<f64>, mocks: Value) -> Result<Value, Error> {
         let engine = rb_self.engine(ruby)?;
         let input = convert::from_ruby(ruby, input, "input")?;
-        let options = RunOptions { timeout: timeout.map(|t| seconds(ruby, t)).transpose()?, mocks: http_mocks(ruby, mocks)?, ..RunOptions::default() };
-        let execution = nogvl::block_on(engine.run(&task, input, options))?.map_err(|e| errors::to_ruby(ruby, e))?;
+        let options = RunOptions { timeout: timeout.map(|t| seconds(ruby, t, "timeout")).transpose()?, mocks: http_mocks(ruby, mocks)?, ..RunOptions::default() };
+        let execution = wait(ruby, engine.run(&task, input, options))?;
         let record = [
             convert::to_ruby(ruby, &execution.output)?,
             convert::console_to_ruby(ruby, &execution.console)?,
@@ -111,10 +125,15 @@ impl Engine {
         Ok(ruby.ary_new_from_values(&record).as_value())
     }
 
-    /// Stops the workers once runs under way have finished; later runs raise
-    /// `Cogwork::EngineClosedError`.
+    /// Stops the workers once runs under way have finished; later calls raise
+    /// `Cogwork::EngineClosedError`, and closing again does nothing.
     fn close(ruby: &Ruby, rb_self: &Self) -> Result<(), Error> {
-        nogvl::block_on(rb_self.engine(ruby)?.close())
+        if rb_self.closed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let engine = rb_self.engine(ruby)?;
+        rb_self.closed.store(true, Ordering::Release);
+        nogvl::block_on(engine.close())
     }
 
     /// What loading the tasks noticed but did not refuse (duplicates, for instance).
@@ -122,8 +141,13 @@ impl Engine {
         Ok(rb_self.engine(ruby)?.warnings())
     }
 
-    /// The core engine, unless this is a forked child of the process that opened it.
-    fn engine(&self, ruby: &Ruby) -> Result<&cogwork_core::Engine, Error> {
+    /// The core engine, unless it was closed or this is a forked child of the process that
+    /// opened it.
+    pub(crate) fn engine(&self, ruby: &Ruby) -> Result<&cogwork_core::Engine, Error> {
+        if self.closed.load(Ordering::Acquire) {
+            let closed = CoreError::EngineClosed("the engine is closed; open a new Cogwork::Engine".into());
+            return Err(errors::to_ruby(ruby, closed));
+        }
         self.engine.check_process().map_err(|e| errors::to_ruby(ruby, e))?;
         Ok(&self.engine)
     }
@@ -133,9 +157,31 @@ fn command(ruby: &Ruby, argv: Vec<String>) -> Result<WorkerCommand, Error> {
     WorkerCommand::from_argv(argv).ok_or_else(|| Error::new(ruby.exception_arg_error(), "worker_command must name a program"))
 }
 
-/// A timeout given in seconds.
-fn seconds(ruby: &Ruby, timeout: f64) -> Result<Duration, Error> {
-    value::seconds(timeout, "timeout").map_err(|e| Error::new(ruby.exception_arg_error(), e.to_string()))
+/// A duration given in seconds; `option` names it in the error.
+pub(crate) fn seconds(ruby: &Ruby, seconds: f64, option: &str) -> Result<Duration, Error> {
+    value::seconds(seconds, option).map_err(|e| Error::new(ruby.exception_arg_error(), e.to_string()))
+}
+
+/// Waits for a core call with the GVL released and maps its error onto `Cogwork::Error`.
+pub(crate) fn wait<T>(ruby: &Ruby, call: impl Future<Output = cogwork_core::Result<T>>) -> Result<T, Error> {
+    nogvl::block_on(call)?.map_err(|e| errors::to_ruby(ruby, e))
+}
+
+/// The job settings of `open`.
+fn queue_options(ruby: &Ruby, options: EngineOptions, queue: RHash) -> Result<EngineOptions, Error> {
+    let args = get_kwargs::<_, (), (Option<Option<String>>, Option<Option<String>>, Option<Option<f64>>), ()>(queue, &[], &[*DATABASE, *NODE, *LEASE])?;
+    let (database, node, lease) = args.optional;
+    let mut options = options;
+    if let Some(database) = database.flatten() {
+        options = options.database(database);
+    }
+    if let Some(node) = node.flatten() {
+        options = options.node(node);
+    }
+    if let Some(lease) = lease.flatten() {
+        options = options.lease(seconds(ruby, lease, "lease")?);
+    }
+    Ok(options)
 }
 
 /// Mocks arrive as a Hash, an Array of Hashes (`url`, `method`, `status`, `headers`,

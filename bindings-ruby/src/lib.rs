@@ -6,7 +6,13 @@
 mod convert;
 mod engine;
 mod errors;
+mod events;
+mod jobs;
 mod nogvl;
+mod records;
+mod schedules;
+mod worker;
+mod workflows;
 
 use cogwork_core::ErrorKind;
 use magnus::value::ReprValue;

@@ -33,15 +33,34 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output, Error> {
                 }
             })
         };
-        if let Some(Some(output)) = without_gvl(wait, &wake)? {
+        // A stored permit covers a wake-up that comes before the wait starts.
+        if let Some(Some(output)) = without_gvl(wait, &|| wake.notify_one())? {
             return Ok(output);
         }
-        magnus::rb_sys::protect(|| {
-            // SAFETY: called with the GVL held; `protect` catches what it raises.
-            unsafe { rb_sys::rb_thread_check_ints() };
-            rb_sys::Qnil as rb_sys::VALUE
-        })?;
+        check_interrupts()?;
     }
+}
+
+/// Runs a blocking call that is not a future (a host thread waiting for its next batch) with
+/// the GVL released; `unblock` must make `func` return soon. When Ruby wants the thread back,
+/// what `func` returned is still returned, and the pending interrupt is raised at Ruby's next
+/// check, so nothing `func` took is dropped here; a call skipped for an interrupt that raised
+/// nothing (a trap handler that returned) returns the default (an empty batch).
+pub fn call<T: Default>(func: impl FnOnce() -> T, unblock: impl Fn() + Sync) -> Result<T, Error> {
+    match without_gvl(func, &unblock)? {
+        Some(output) => Ok(output),
+        None => check_interrupts().map(|()| T::default()),
+    }
+}
+
+/// Runs trap handlers and raises what is pending (Thread#raise, Ctrl-C, a kill).
+fn check_interrupts() -> Result<(), Error> {
+    magnus::rb_sys::protect(|| {
+        // SAFETY: called with the GVL held; `protect` catches what it raises.
+        unsafe { rb_sys::rb_thread_check_ints() };
+        rb_sys::Qnil as rb_sys::VALUE
+    })
+    .map(|_| ())
 }
 
 struct Call<F, T> {
@@ -53,7 +72,7 @@ struct Call<F, T> {
 /// call. A panic in `func` is carried across the C frame and resumed here. Ruby may also
 /// raise on the way out (on the main thread it joins a helper thread that watches for
 /// signals), so the call is protected: an exception must not unwind through Rust frames.
-fn without_gvl<F: FnOnce() -> T, T>(func: F, wake: &Notify) -> Result<Option<T>, Error> {
+fn without_gvl<F: FnOnce() -> T, T, U: Fn() + Sync>(func: F, unblock: &U) -> Result<Option<T>, Error> {
     unsafe extern "C" fn trampoline<F: FnOnce() -> T, T>(data: *mut c_void) -> *mut c_void {
         // SAFETY: `data` is the `Call` below, exclusively ours for the duration of the call.
         let call = unsafe { &mut *(data as *mut Call<F, T>) };
@@ -61,22 +80,22 @@ fn without_gvl<F: FnOnce() -> T, T>(func: F, wake: &Notify) -> Result<Option<T>,
         call.output = Some(panic::catch_unwind(AssertUnwindSafe(func)));
         std::ptr::null_mut()
     }
-    unsafe extern "C" fn unblock(data: *mut c_void) {
-        // SAFETY: `data` is `wake`, which outlives the call. A stored permit covers a wake-up
-        // that comes before the wait starts.
-        unsafe { &*(data as *const Notify) }.notify_one();
+    unsafe extern "C" fn wake<U: Fn()>(data: *mut c_void) {
+        // SAFETY: `data` is `unblock`, which outlives the call.
+        let unblock = unsafe { &*(data as *const U) };
+        unblock();
     }
 
     let mut call = Call { func: Some(func), output: None };
     let raised = magnus::rb_sys::protect(|| {
         // SAFETY: both pointers outlive the call, which returns only after `trampoline`
-        // finished (or was skipped); `unblock` may run on another thread, hence `Sync` Notify.
+        // finished (or was skipped); `unblock` may run on another thread, hence `Sync`.
         unsafe {
             rb_sys::rb_thread_call_without_gvl2(
                 Some(trampoline::<F, T>),
                 &mut call as *mut Call<F, T> as *mut c_void,
-                Some(unblock),
-                wake as *const Notify as *mut c_void,
+                Some(wake::<U>),
+                unblock as *const U as *mut c_void,
             );
         }
         rb_sys::Qnil as rb_sys::VALUE

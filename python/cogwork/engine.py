@@ -1,18 +1,25 @@
-"""The :class:`Engine`: loads JavaScript tasks and runs them in worker processes."""
+"""The :class:`Engine`: runs JavaScript tasks in worker processes, keeps durable jobs and
+workflow runs in a database, and runs Python handlers on threads it owns."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import functools
 import logging
 import os
+import signal
 import sys
+import threading
 import warnings
-from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, TypeVar, Union, overload
 
 from cogwork import _completions, _native
+from cogwork._events import Subscribers
+from cogwork._handlers import Handler, HandlerThreads
 from cogwork.errors import CogworkWarning, TaskFailedError
+from cogwork.records import Event, Job, WorkflowRun
 
 # Workers are this interpreter running the native worker loop, which never touches Python
 # again: nothing to install or put on PATH, and the wheel carries no extra binary. A worker
@@ -35,6 +42,77 @@ _CONSOLE_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging
 
 PathLike = Union[str, "os.PathLike[str]"]
 Mocks = Union[Mapping[str, Any], Sequence[Mapping[str, Any]], None]
+When = Union[datetime.datetime, int, float]
+Span = Union[datetime.timedelta, int, float]
+H = TypeVar("H", bound=Handler)
+S = TypeVar("S", bound=Callable[[Event], object])
+
+
+@overload
+def _seconds(value: Span, name: str) -> float: ...
+@overload
+def _seconds(value: None, name: str) -> None: ...
+@overload
+def _seconds(value: Optional[Span], name: str) -> Optional[float]: ...
+def _seconds(value: Optional[Span], name: str) -> Optional[float]:
+    """A span of time in seconds: a timedelta or a number."""
+    if value is None:
+        return None
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise TypeError(f"{name} must be a timedelta or a number of seconds, not {type(value).__name__}")
+
+
+def _epoch_seconds(value: Optional[When]) -> Optional[float]:
+    """A time as seconds since the epoch: a datetime (naive means local time) or a number."""
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    return _seconds(value, "run_at")
+
+
+def _job_options(
+    queue: Optional[str] = None,
+    priority: int = 0,
+    run_at: Optional[When] = None,
+    delay: Optional[Span] = None,
+    max_attempts: Optional[int] = None,
+    timeout: Optional[Span] = None,
+    unique_key: Optional[str] = None,
+    concurrency_key: Optional[str] = None,
+    concurrency_limit: Optional[int] = None,
+) -> dict[str, Any]:
+    """The options of one job as the native module takes them (every key, times in seconds)."""
+    return {
+        "queue": queue,
+        "priority": priority,
+        "run_at": _epoch_seconds(run_at),
+        "delay": _seconds(delay, "delay"),
+        "max_attempts": max_attempts,
+        "timeout": _seconds(timeout, "timeout"),
+        "unique_key": unique_key,
+        "concurrency_key": concurrency_key,
+        "concurrency_limit": concurrency_limit,
+    }
+
+
+def _queue_list(queues: Union[str, Iterable[str]]) -> list[str]:
+    return [queues] if isinstance(queues, str) else list(queues)
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
+    """While inside, SIGTERM sets ``stop`` (when called on the main thread, where signal
+    handlers live)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,8 +151,11 @@ def _execution(task: str, record: tuple[Any, list[dict[str, str]], int, float]) 
 
 
 class Engine:
-    """A handle on loaded tasks and a pool of JavaScript workers.
+    """A handle on loaded tasks, a pool of JavaScript workers, and the job database.
 
+    :param database: ``sqlite://path`` (``sqlite://cogwork.db`` unless given),
+        ``sqlite::memory:``, or ``postgres://user:password@host/database``; opened on the
+        first job or workflow call.
     :param tasks: task directories, .zip archives, or directories holding either.
     :param workers: number of worker processes; defaults to the number of CPUs.
     :param timeout: default wall-clock limit of one run, in seconds (30 unless given).
@@ -88,14 +169,21 @@ class Engine:
     :param memory_limit: address-space cap of each worker process in bytes; None for none.
     :param recycle_after: replace a worker after this many runs.
     :param watch: reload tasks whose files change.
+    :param lease: seconds (or a timedelta) a claimed job stays this process's without a
+        heartbeat (30 unless given); a crashed process's jobs run again after it.
+    :param node: the name attempts record as where they ran; the host name unless given.
+    :param backoff: ``(base, cap)``, the delays before retrying a failed attempt: ``base``
+        after the first failure, doubling (with jitter) up to ``cap``; seconds or timedeltas,
+        ``(1, 3600)`` unless given.
 
     Use it as a context manager, or call :meth:`close` when done.
     """
 
     def __init__(
         self,
-        tasks: Union[PathLike, Sequence[PathLike]],
+        tasks: Union[PathLike, Sequence[PathLike]] = (),
         *,
+        database: Optional[str] = None,
         workers: Optional[int] = None,
         timeout: Optional[float] = None,
         in_process: bool = False,
@@ -105,6 +193,9 @@ class Engine:
         memory_limit: Optional[int] = _native.DEFAULT_MEMORY_LIMIT,
         recycle_after: Optional[int] = None,
         watch: bool = False,
+        lease: Optional[Span] = None,
+        node: Optional[str] = None,
+        backoff: Optional[tuple[Span, Span]] = None,
     ) -> None:
         if isinstance(tasks, (str, os.PathLike)):
             tasks = [tasks]
@@ -119,7 +210,14 @@ class Engine:
             watch=watch,
             fetch_max_response_bytes=fetch_max_response_bytes,
             console_max_bytes=console_max_bytes,
+            database=database,
+            lease=_seconds(lease, "lease"),
+            node=node,
+            backoff=None if backoff is None else (_seconds(backoff[0], "backoff"), _seconds(backoff[1], "backoff")),
         )
+        self._handlers: dict[str, Handler] = {}
+        self._subscribers = Subscribers()
+        self._worker: Optional[tuple[_native.Worker, HandlerThreads]] = None
         for warning in self._native.warnings:
             warnings.warn(warning, CogworkWarning, stacklevel=2)
 
@@ -161,10 +259,231 @@ class Engine:
             record = await _completions.wait(start)
         return _execution(task, record)
 
+    def enqueue(self, target: str, input: Any = None, **options: Any) -> int:
+        """Enqueues a job for a task or a registered handler and returns its id.
+
+        Options (keywords): ``queue`` (``"default"``), ``priority`` (higher runs first),
+        ``run_at`` (a datetime, or seconds since the epoch), ``delay`` (a timedelta or
+        seconds; ignored when ``run_at`` is given), ``max_attempts`` (3), ``timeout`` (of one
+        attempt), ``unique_key`` (while a job with this key is unfinished, enqueueing
+        another returns its id), ``concurrency_key`` and ``concurrency_limit`` (at most that
+        many such jobs run at once, across every process). A task's input is checked
+        against its schema now. Unknown options raise TypeError.
+        """
+        return self._native.enqueue(target, input, _job_options(**options))
+
+    async def enqueue_async(self, target: str, input: Any = None, **options: Any) -> int:
+        """:meth:`enqueue` for asyncio: the write runs on the core's runtime."""
+        start = functools.partial(self._native.enqueue_later, target=target, input=input, options=_job_options(**options))
+        id: int = await _completions.wait(start)
+        return id
+
+    def enqueue_all(self, jobs: Iterable[Sequence[Any]], **options: Any) -> list[int]:
+        """Enqueues many jobs in one transaction (all, or on any error none) and returns
+        their ids. Each job is ``(target, input)`` or ``(target, input, {options})``; the
+        keyword options (as :meth:`enqueue` takes) apply to every job, its own on top."""
+        specs = []
+        for job in jobs:
+            target, input, *own = job
+            specs.append((target, input, _job_options(**{**options, **(own[0] if own else {})})))
+        return self._native.enqueue_all(specs)
+
+    def job(self, id: int) -> Job:
+        """The job ``id`` with its attempts; :class:`JobNotFoundError` if there is none."""
+        return Job._from_native(self._native.job(id))
+
+    async def job_async(self, id: int) -> Job:
+        """:meth:`job` for asyncio."""
+        return Job._from_native(await _completions.wait(functools.partial(self._native.job_later, id=id)))
+
+    def jobs(
+        self,
+        state: Union[str, Iterable[str], None] = None,
+        *,
+        queue: Optional[str] = None,
+        target: Optional[str] = None,
+        limit: int = 100,
+    ) -> list[Job]:
+        """Jobs, newest first: in ``state`` (one name or several; all when None), of
+        ``queue`` and ``target`` when given, at most ``limit``."""
+        states = [] if state is None else _queue_list(state)
+        return [Job._from_native(j) for j in self._native.jobs(states=states, queue=queue, target=target, limit=limit)]
+
+    def cancel(self, id: int) -> None:
+        """Cancels a job that has not finished (a running one is stopped)."""
+        self._native.cancel(id)
+
+    def retry(self, id: int) -> None:
+        """Runs a dead or cancelled job again, with its attempts reset."""
+        self._native.retry(id)
+
+    def stats(self, window: Span = 60.0) -> dict[str, Any]:
+        """Counts of jobs: ``by_state`` (every state, zeros included) and ``by_queue``
+        (queue → counts by state); and ``completed`` / ``failed``: attempts started in the
+        last ``window`` seconds that completed or failed."""
+        return self._native.stats(_seconds(window, "window"))
+
+    def handler(self, name: str) -> Callable[[H], H]:
+        """Registers the decorated function (or any callable; a coroutine function too) as
+        the handler of jobs and workflow steps that target ``name``.
+
+        It is called with a :class:`HandlerJob` (``id``, ``input``, ``attempt``, ``queue``)
+        or, for a workflow step, a :class:`Step` (``context``, ``results`` by parent step,
+        ``input``, ``attempt``, ``run_id``). What it returns (dicts, lists, str, int, float,
+        bool, None) is the output; an exception fails the attempt, which is retried per the
+        job's policy (an exception whose ``retryable`` attribute is False is not).
+        """
+
+        def register(function: H) -> H:
+            self.add_handler(name, function)
+            return function
+
+        return register
+
+    def add_handler(self, name: str, handler: Handler) -> None:
+        """:meth:`handler` without the decorator."""
+        if not callable(handler):
+            raise TypeError(f"the handler of {name!r} must be callable, not {type(handler).__name__}")
+        self._native.register_handler(name)
+        self._handlers[name] = handler
+
+    def drain(self, queues: Union[str, Iterable[str]] = ("default",), *, threads: int = 1) -> dict[str, int]:
+        """Runs the due jobs of ``queues`` (and the workflow steps they lead to) until none
+        is due or running, Python handlers on ``threads`` threads; returns the counts
+        (``completed``, ``failed``, ``dead``, ``released``, ``errors``). For tests and
+        scripts: jobs scheduled for later are left for later."""
+        handlers = HandlerThreads(self._native, self._handlers, threads)
+        try:
+            return self._native.drain(_queue_list(queues))
+        finally:
+            handlers.stop()
+
+    async def drain_async(self, queues: Union[str, Iterable[str]] = ("default",), *, threads: int = 1) -> dict[str, int]:
+        """:meth:`drain` for asyncio: the event loop keeps running (handlers run on the
+        engine's threads, not on the loop). Cancelling it stops the drain; what is under way
+        is handed back to the queue."""
+        handlers = HandlerThreads(self._native, self._handlers, threads)
+        try:
+            progress: dict[str, int] = await _completions.wait(functools.partial(self._native.drain_later, queues=_queue_list(queues)))
+            return progress
+        finally:
+            handlers.stop()
+
+    def start(
+        self, queues: Union[str, Iterable[str]] = ("default",), *, threads: int = 2, stop_timeout: Span = 25.0
+    ) -> None:
+        """Starts working ``queues`` in the background (for a web process, say): JavaScript
+        on the worker processes, Python handlers on ``threads`` threads. :meth:`stop` ends it."""
+        if self._worker is not None:
+            raise RuntimeError("this engine is working already; call stop() first")
+        handlers = HandlerThreads(self._native, self._handlers, threads)
+        try:
+            worker = self._native.start(_queue_list(queues), _seconds(stop_timeout, "stop_timeout"))
+        except BaseException:
+            handlers.stop()
+            raise
+        self._worker = (worker, handlers)
+
+    def stop(self) -> Optional[dict[str, int]]:
+        """Stops what :meth:`start` started: no more claims, the jobs under way finish (up to
+        the stop timeout; the rest are handed back), then the handler threads end. Returns
+        the counts, or None if the engine was not working."""
+        if self._worker is None:
+            return None
+        worker, handlers = self._worker
+        self._worker = None
+        try:
+            return worker.stop()
+        finally:
+            handlers.stop()
+
+    def work(
+        self, queues: Union[str, Iterable[str]] = ("default",), *, threads: int = 2, stop_timeout: Span = 25.0
+    ) -> dict[str, int]:
+        """Works ``queues`` until Ctrl-C (KeyboardInterrupt) or SIGTERM, then stops
+        gracefully as :meth:`stop` does and returns the counts."""
+        stop = threading.Event()
+        with _stop_on_sigterm(stop):
+            self.start(queues, threads=threads, stop_timeout=stop_timeout)
+            try:
+                while not stop.wait(1.0):
+                    pass
+            except KeyboardInterrupt:
+                pass
+            finally:
+                progress = self.stop()
+        assert progress is not None
+        return progress
+
+    def on(self, *names: str) -> Callable[[S], S]:
+        """Calls the decorated function with each :class:`Event` named ``names`` (such as
+        ``"job.completed"``, ``"step.*"`` or ``"*"``) that happens from now on, in order, on a
+        thread of its own. An exception it raises is logged and the next event delivered.
+        Closing the engine delivers the events so far first."""
+        subscription = self._native.subscribe(list(names))
+
+        def register(subscriber: S) -> S:
+            self._subscribers.add(subscription, subscriber)
+            return subscriber
+
+        return register
+
+    def define_workflow(self, source: Union[PathLike, Mapping[str, Any]]) -> list[str]:
+        """Defines workflow templates from a ``.yaml``/``.yml``/``.json`` file, a directory of
+        them, or a dict, and returns their references (``namespace/name@version``). They are
+        kept in the database, so any process sharing it can start them."""
+        if isinstance(source, os.PathLike):
+            source = os.fspath(source)
+        return self._native.define_workflow(source)
+
+    def start_workflow(self, reference: str, context: Any = None, *, idempotency_key: Optional[str] = None) -> int:
+        """Starts a run of the template ``reference`` (``namespace/name``, or with
+        ``@version``) with ``context`` and returns its id. Starting twice with one
+        ``idempotency_key`` starts one run."""
+        return self._native.start_workflow(reference, {} if context is None else context, idempotency_key=idempotency_key)
+
+    def workflow(self, id: int) -> WorkflowRun:
+        """The run ``id`` as it is now; :class:`WorkflowNotFoundError` if there is none."""
+        return WorkflowRun._from_native(self._native.workflow(id))
+
+    def wait_workflow(self, id: int, *, timeout: Optional[Span] = None) -> WorkflowRun:
+        """Waits (the GIL released, Ctrl-C honoured) until the run ``id`` is completed,
+        failed or cancelled, and returns it; after ``timeout`` raises
+        :class:`TaskTimeoutError`, leaving the run alone. Something must work its steps:
+        :meth:`start`, or another process."""
+        return WorkflowRun._from_native(self._native.wait_workflow(id, _seconds(timeout, "timeout")))
+
+    async def wait_workflow_async(self, id: int, *, timeout: Optional[Span] = None) -> WorkflowRun:
+        """:meth:`wait_workflow` for asyncio, on the core's runtime (no thread is taken);
+        cancelling it stops the wait and leaves the run alone."""
+        start = functools.partial(self._native.wait_workflow_later, id=id, timeout=_seconds(timeout, "timeout"))
+        return WorkflowRun._from_native(await _completions.wait(start))
+
+    def cancel_workflow(self, id: int) -> None:
+        """Cancels a run: its unfinished steps and their jobs are cancelled."""
+        self._native.cancel_workflow(id)
+
+    def retry_step(self, id: int, step: str) -> None:
+        """Runs a failed step again; the run continues from it."""
+        self._native.retry_step(id, step)
+
+    def resolve_step(self, id: int, step: str, result: Any) -> None:
+        """Completes a failed step by hand with ``result``; its dependents run."""
+        self._native.resolve_step(id, step, result)
+
+    def replay(self, id: int, step: str) -> None:
+        """Runs ``step`` and every step after it again, keeping the results upstream."""
+        self._native.replay(id, step)
+
     def close(self) -> None:
-        """Stops the workers once runs under way have finished; later runs raise
+        """Stops working (if :meth:`start` was called), delivers the events so far, and stops
+        the workers once runs under way have finished; later calls raise
         :class:`EngineClosedError`. Closing twice is harmless."""
-        self._native.close()
+        try:
+            self.stop()
+        finally:
+            self._subscribers.close()
+            self._native.close()
 
     @property
     def warnings(self) -> list[str]:

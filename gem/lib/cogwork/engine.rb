@@ -52,16 +52,23 @@ module Cogwork
     # memory_limit::             address-space cap of each worker, in bytes (default 1 GiB; nil: none)
     # recycle_after::            replace a worker after this many runs (default nil: never)
     # watch::                    reload tasks whose files change
+    # database::                 the job store: "sqlite://path" (default "sqlite://cogwork.db",
+    #                            opened at the first job call), "sqlite::memory:" or
+    #                            "postgres://user:password@host/database"
+    # node::                     the name attempts record as where they ran (default: host name)
+    # lease::                    seconds a claimed job stays this process's without a
+    #                            heartbeat (default 30); a crashed process's jobs run again after it
     #
     # An option left out or nil takes its default; only for memory_limit does nil mean none.
     # Loading problems that are not fatal (duplicate tasks...) are printed with Kernel#warn
     # and kept in #warnings. Raises ConfigurationError, InvalidTaskError or ArgumentError.
-    def initialize(tasks: [], in_process: false, **options)
+    def initialize(tasks: [], in_process: false, database: nil, node: nil, lease: nil, **options)
       @native = Native::Engine.open(
-        tasks: Array(tasks).map { |path| File.expand_path(path) },
-        worker_command: in_process ? nil : WORKER_COMMAND,
-        **options
+        {tasks: Array(tasks).map { |path| File.expand_path(path) }, worker_command: in_process ? nil : WORKER_COMMAND, **options},
+        {database: database, node: node, lease: lease}
       )
+      @handlers = {}
+      @subscribers = []
       Engine.park_signal_thread
       warnings.each { |warning| warn("cogwork: #{warning}") }
     end
@@ -98,10 +105,269 @@ module Cogwork
       @native.warnings
     end
 
-    # Stops the worker processes once runs under way have finished; later runs raise
-    # EngineClosedError.
+    # Stops the worker processes once runs under way have finished (and a worker started by
+    # #start, if one runs, then the #on subscribers once they had the events so far); later
+    # calls raise EngineClosedError.
     def close
+      stop
+      @subscribers.each(&:stop).clear
       @native.close
     end
   end
+
+  # Jobs, handlers and workers.
+  class Engine
+    # Enqueues a job for +target+ (a task, or a handler registered with #handler) and
+    # returns it as a Job. A task's input is checked against its schema now.
+    #
+    # queue::             "default" unless given
+    # priority::          higher runs first (default 0)
+    # run_at::            not before this time: a Time (or anything with #to_time), or epoch
+    #                     seconds as an Integer or Float
+    # delay::             not before this many seconds from now: a Numeric or an
+    #                     ActiveSupport::Duration (ignored when run_at is given)
+    # max_attempts::      attempts before the job is dead (default 3)
+    # timeout::           seconds one attempt may take (default: the engine's timeout)
+    # unique_key::        while an unfinished job has this key, enqueueing returns that job
+    # concurrency_key::   at most +concurrency_limit+ (default 1) jobs with this key run at
+    #                     once, across every process sharing the database
+    def enqueue(target, input = {}, **options)
+      job(enqueue_all([{target: target, input: input, **options}]).first)
+    end
+
+    # Enqueues several jobs in one transaction: +jobs+ is an Array of Hashes with +target+,
+    # +input+ and #enqueue's options. Returns their ids, in order.
+    def enqueue_all(jobs)
+      @native.enqueue_all(jobs.map { |job| native_job(**job) })
+    end
+
+    # The Job with this id; raises JobNotFoundError.
+    def job(id)
+      Job.from(@native.job(id))
+    end
+
+    # Jobs, newest first. +state+ is a state name or an Array of them; +limit+ defaults to 50.
+    def jobs(state: nil, queue: nil, target: nil, limit: nil)
+      states = state && Array(state).map(&:to_s)
+      @native.jobs({state: states, queue: queue, target: target&.to_s, limit: limit}.compact).map { |record| Job.from(record) }
+    end
+
+    # Cancels a job that has not finished (a running one is stopped); InvalidJobStateError
+    # for a finished one.
+    def cancel(id)
+      @native.cancel(id)
+    end
+
+    # Runs a dead or cancelled job again, with fresh attempts.
+    def retry(id)
+      @native.retry(id)
+    end
+
+    # Counts of jobs: <tt>{by_state: {"completed" => 3}, by_queue: {"default" => {"completed" => 3}},
+    # completed:, failed:}</tt>, the last two counting attempts started in the last +window+ seconds.
+    def stats(window: 60)
+      @native.stats(Float(window))
+    end
+
+    # Registers the handler called +name+: a block, or any object responding to +call+. It is
+    # called with a Job (for a job) or a Step (for a workflow step); what it returns is the
+    # output (converted like an input), and an exception fails the attempt with its class,
+    # message and backtrace, retried per the job's policy. Register before #drain or #start.
+    def handler(name, callable = nil, &block)
+      callable ||= block
+      raise ArgumentError, "handler #{name.inspect} needs a block or an object responding to call" unless callable.respond_to?(:call)
+
+      @native.register_handler(name.to_s)
+      @handlers[name.to_s] = callable
+    end
+
+    # Runs the jobs due in +queues+ until none is due and none is running, handler jobs on
+    # +concurrency+ Ruby threads. Jobs scheduled for later, and retries not yet due, stay.
+    # Returns counts: <tt>{completed:, failed:, dead:, released:}</tt>.
+    def drain(queues: ["default"], concurrency: 2)
+      threads = handler_threads(concurrency)
+      @native.drain(Array(queues).map(&:to_s))
+    ensure
+      threads&.stop
+    end
+
+    # Works +queues+ in the background (handler jobs on +concurrency+ Ruby threads, schedules
+    # ticking) until #stop. Raises ConfigurationError when already working.
+    def start(queues: ["default"], concurrency: 2)
+      threads = handler_threads(concurrency)
+      @worker = @native.start(Array(queues).map(&:to_s))
+      @threads = threads
+      self
+    rescue Exception # rubocop:disable Lint/RescueException
+      threads&.stop
+      raise
+    end
+
+    # Stops what #start started: no more claims, running jobs finish (or are handed back
+    # after the stop timeout). Returns the counts as #drain does, or nil when not working.
+    def stop
+      worker, threads = @worker, @threads
+      @worker = @threads = nil
+      worker&.stop
+    ensure
+      threads&.stop
+    end
+
+    # Works +queues+ until Ctrl-C (SIGINT) or SIGTERM, then stops gracefully and returns the
+    # counts as #stop does. Blocks the calling thread; other threads keep running. An
+    # exception raised into the waiting thread (Thread#raise, Timeout) stops the worker too.
+    def work(queues: ["default"], concurrency: 2)
+      signals = Thread::Queue.new
+      previous = %w[INT TERM].to_h { |signal| [signal, trap(signal) { signals << signal }] }
+      start(queues: queues, concurrency: concurrency)
+      begin
+        signals.pop
+      ensure
+        stopped = stop
+      end
+      stopped
+    ensure
+      previous&.each { |signal, handler| trap(signal, handler || "DEFAULT") }
+    end
+
+    # Calls the block (or +callable+) with each Event whose name matches one of +events+
+    # ("job.completed", "job.*", "*"), on a Ruby thread of its own, in order, from now until
+    # #close. A subscriber that raises is logged to Cogwork.logger. Raises ConfigurationError
+    # naming the events there are for an unknown name.
+    def on(*events, callable: nil, &block)
+      callable ||= block
+      raise ArgumentError, "on(#{events.join(", ")}) needs a block or an object responding to call" unless callable.respond_to?(:call)
+
+      @subscribers << Subscriber.new(@native.subscribe(events.map(&:to_s)), callable)
+      self
+    end
+
+    private
+
+    def native_job(target:, input: {}, **options)
+      [target.to_s, input, JobOptions.native(options)]
+    end
+
+    def handler_threads(concurrency)
+      HandlerThreads.new(@native, @handlers, concurrency) unless @handlers.empty?
+    end
+  end
+
+  # Workflows.
+  class Engine
+    # Defines workflow templates: a .yaml/.yml/.json file, a directory of them, or a Hash
+    # describing one. Returns the ids ("namespace/name@version") it defined.
+    def define_workflow(source)
+      source = File.expand_path(source.to_s) if source.is_a?(String) || source.respond_to?(:to_path)
+      @native.define_workflow(source)
+    end
+
+    # Starts a run of the template +reference+ ("namespace/name" for its newest version, or
+    # "namespace/name@version") with +context+; returns the WorkflowRun. With an
+    # +idempotency_key+, starting again returns the run it started.
+    def start_workflow(reference, context: {}, idempotency_key: nil)
+      workflow(@native.start_workflow(reference.to_s, context, idempotency_key))
+    end
+
+    # The WorkflowRun with this id; raises WorkflowNotFoundError.
+    def workflow(id)
+      WorkflowRun.from(@native.workflow(id))
+    end
+
+    # Runs, newest first: of +workflow+ ("namespace/name"), in +state+, at most +limit+ (100).
+    def workflows(workflow: nil, state: nil, limit: nil)
+      @native.workflows(workflow, state&.to_s, limit).map { |record| WorkflowRun.from(record) }
+    end
+
+    # Waits until the run finishes (completed, failed or cancelled) and returns it, blocking
+    # only the calling thread; after +timeout+ seconds raises TimeoutError, leaving the run
+    # alone. Someone must be working its steps meanwhile (#start, or another process).
+    def wait_workflow(id, timeout: nil)
+      WorkflowRun.from(@native.wait_workflow(id, timeout && Float(timeout)))
+    end
+
+    # Cancels a running or failed run: its unfinished steps and their jobs are cancelled.
+    def cancel_workflow(id)
+      @native.cancel_workflow(id)
+    end
+
+    # Runs a failed step again; the steps it blocked follow.
+    def retry_step(id, step)
+      @native.retry_step(id, step.to_s)
+    end
+
+    # Completes a failed step with +result+, as if it had returned it.
+    def resolve_step(id, step, result)
+      @native.resolve_step(id, step.to_s, result)
+    end
+
+    # Runs +step+ and every step after it again, with the results before it kept.
+    def replay(id, step)
+      @native.replay(id, step.to_s)
+    end
+  end
+
+  # Schedules.
+  class Engine
+    # Adds the cron schedule +name+ (or replaces the one of that name): every tick of +cron+
+    # (5 fields, or 6 with a leading second) enqueues a job for +target+ with +input+. Ticks
+    # are enqueued while the engine works (#start, #work; #drain enqueues those due).
+    #
+    # timezone::     the IANA zone +cron+ is read in (default "UTC")
+    # queue, priority, max_attempts:: of the jobs, as #enqueue takes them
+    # missed::       ticks that fell while nothing worked: :skip (default), :run_once or :run_all
+    # enabled::      false to add it paused
+    #
+    # A bad expression, time zone, target or input raises now, naming it.
+    def schedule(name, cron, target, input = {}, timezone: nil, queue: nil, priority: nil, max_attempts: nil, missed: nil, enabled: nil)
+      options = {timezone: timezone, queue: queue, priority: priority, max_attempts: max_attempts, missed: missed&.to_s, enabled: enabled}
+      @native.add_schedule(name.to_s, cron.to_s, target.to_s, input, options.compact)
+    end
+
+    # Every Schedule, by name.
+    def schedules
+      @native.schedules.map { |record| Schedule.from(record) }
+    end
+
+    # Removes a schedule (the jobs it enqueued stay); whether it existed.
+    def remove_schedule(name)
+      @native.remove_schedule(name.to_s)
+    end
+
+    # Pauses (false) or resumes (true, from its next tick) a schedule; whether it exists.
+    def set_schedule_enabled(name, enabled)
+      @native.set_schedule_enabled(name.to_s, enabled ? true : false)
+    end
+  end
+
+  # #enqueue's options as the native extension takes them: times and durations in seconds.
+  module JobOptions # :nodoc:
+    def self.native(options)
+      options = options.dup
+      options[:run_at] = epoch(options[:run_at]) if options.key?(:run_at)
+      %i[delay timeout].each { |name| options[name] = seconds(name, options[name]) if options.key?(name) }
+      options
+    end
+
+    def self.epoch(at)
+      case at
+      when nil then nil
+      when Numeric then Float(at)
+      when Time then at.to_f
+      else
+        raise TypeError, "run_at must be a Time (or a Date/DateTime) or epoch seconds, not #{at.class}" unless at.respond_to?(:to_time)
+
+        at.to_time.to_f
+      end
+    end
+
+    # Numerics, and ActiveSupport::Duration (which is not a Numeric but converts like one).
+    def self.seconds(name, value)
+      return nil if value.nil?
+      return Float(value) if value.is_a?(Numeric) || (defined?(::ActiveSupport::Duration) && value.is_a?(::ActiveSupport::Duration))
+
+      raise TypeError, "#{name} must be a number of seconds or an ActiveSupport::Duration, not #{value.class}"
+    end
+  end
+  private_constant :JobOptions
 end

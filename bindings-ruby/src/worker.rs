@@ -1,0 +1,64 @@
+//! Working the queue: `drain` (until nothing is due) and `start`, which returns a
+//! `Cogwork::Native::Worker` whose `stop` ends it gracefully. The core dispatcher claims the
+//! jobs; Ruby handler jobs go to the threads gem/lib/cogwork/handlers.rb owns, which pull
+//! them with `next_host_jobs`.
+
+use std::sync::Mutex;
+
+use cogwork_core::queue::{WorkOptions, Worker as CoreWorker};
+use magnus::{method, Class, Error, Module, RClass, RModule, Ruby, Value};
+
+use crate::engine::{wait, Engine};
+use crate::{errors, records};
+
+/// A running dispatcher; `None` once stopped.
+#[magnus::wrap(class = "Cogwork::Native::Worker", free_immediately, size)]
+pub struct Worker {
+    worker: Mutex<Option<CoreWorker>>,
+    /// The process that started it: in a forked child its dispatcher does not exist, and
+    /// waiting for it would hang.
+    pid: u32,
+}
+
+pub fn define(ruby: &Ruby, native: RModule, engine: RClass) -> Result<(), Error> {
+    engine.define_method("drain", method!(Engine::drain, 1))?;
+    engine.define_method("start", method!(Engine::start, 1))?;
+    let class = native.define_class("Worker", ruby.class_object())?;
+    class.undef_default_alloc_func();
+    class.define_method("stop", method!(Worker::stop, 0))?;
+    Ok(())
+}
+
+impl Engine {
+    /// `drain(queues)`: runs what is due in `queues` until none is due and none is running,
+    /// with the GVL released (Ruby handler threads run meanwhile); returns the progress.
+    fn drain(ruby: &Ruby, rb_self: &Self, queues: Vec<String>) -> Result<Value, Error> {
+        let progress = wait(ruby, rb_self.engine(ruby)?.drain(work_options(queues)))?;
+        records::progress(ruby, &progress)
+    }
+
+    /// `start(queues)`: a dispatcher working in the background until its `stop`.
+    fn start(ruby: &Ruby, rb_self: &Self, queues: Vec<String>) -> Result<Worker, Error> {
+        let worker = wait(ruby, rb_self.engine(ruby)?.start(work_options(queues)))?;
+        Ok(Worker { worker: Mutex::new(Some(worker)), pid: std::process::id() })
+    }
+}
+
+impl Worker {
+    /// Stops claiming, waits for running jobs (up to the stop timeout), hands back the rest;
+    /// returns the progress, or nil when already stopped.
+    fn stop(ruby: &Ruby, rb_self: &Self) -> Result<Option<Value>, Error> {
+        if std::process::id() != rb_self.pid {
+            let message = format!("this worker was started in process {} and cannot be stopped from forked process {}", rb_self.pid, std::process::id());
+            return Err(errors::to_ruby(ruby, cogwork_core::Error::EngineClosed(message)));
+        }
+        let worker = rb_self.worker.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(worker) = worker else { return Ok(None) };
+        let progress = wait(ruby, worker.stop())?;
+        records::progress(ruby, &progress).map(Some)
+    }
+}
+
+fn work_options(queues: Vec<String>) -> WorkOptions {
+    WorkOptions { queues, ..WorkOptions::default() }
+}

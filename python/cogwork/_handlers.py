@@ -1,0 +1,159 @@
+"""Running Python handlers on threads the engine owns, fed by the core's pull interface.
+
+Each thread asks the core for the next batch of claimed handler jobs (the wait happens with
+the GIL released, so other Python threads keep running), calls the handlers, and reports the
+whole batch's results in one call. Coroutine handlers of a batch run together on the
+thread's own event loop. A Tokio thread never calls Python: this is the only place handler
+code runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import logging
+import threading
+import traceback
+from typing import Any, Callable, Mapping, Optional, Union
+
+from cogwork import _native
+
+_logger = logging.getLogger("cogwork")
+
+# Most jobs a thread takes at once: enough to share one report among many no-op jobs, few
+# enough that a slow handler does not hold back many others.
+_BATCH = 64
+# How long a thread waits for jobs before looking whether it should stop; `stop` wakes it
+# at once, so this only bounds a missed wake-up.
+_WAIT = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class HandlerJob:
+    """What a handler of plain jobs is called with."""
+
+    id: int
+    attempt: int
+    """From 1."""
+    max_attempts: int
+    target: str
+    """The handler's name."""
+    queue: str
+    input: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """What a handler of a workflow step is called with."""
+
+    run_id: int
+    name: str
+    """The step's name in its template."""
+    job_id: int
+    attempt: int
+    max_attempts: int
+    context: Any
+    """The run's context."""
+    results: dict[str, Any]
+    """The results of the step's parents, by step name."""
+    input: Any
+    """The step's input, when its template maps one; else None."""
+
+
+Handler = Callable[[Any], Any]
+Call = Union[HandlerJob, Step]
+# (id, attempt, output, None) or (id, attempt, None, (class, message, backtrace, retryable))
+Outcome = tuple[int, int, Any, Optional[tuple[str, str, list[str], Optional[bool]]]]
+
+
+def _call_of(job: tuple[int, int, str, Any, str, int, Optional[int], Optional[str]]) -> Call:
+    id, attempt, target, input, queue, max_attempts, run_id, step = job
+    if run_id is None or step is None:
+        return HandlerJob(id, attempt, max_attempts, target, queue, input)
+    return Step(run_id, step, id, attempt, max_attempts, input["context"], input["results"], input.get("input"))
+
+
+def _failure(call: Call, target: str, error: BaseException) -> Outcome:
+    cls = type(error)
+    name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    backtrace = [line.rstrip("\n") for line in traceback.format_tb(error.__traceback__)]
+    retryable = getattr(error, "retryable", None)
+    _logger.warning(
+        "%s: attempt %d of job %d failed: %s: %s",
+        target,
+        call.attempt,
+        _job_id(call),
+        name,
+        error,
+        extra={"cogwork_target": target, "cogwork_attempt": call.attempt},
+    )
+    return (_job_id(call), call.attempt, None, (name, str(error), backtrace, retryable if isinstance(retryable, bool) else None))
+
+
+def _job_id(call: Call) -> int:
+    return call.job_id if isinstance(call, Step) else call.id
+
+
+class HandlerThreads:
+    """``count`` threads serving the handlers of one native engine until :meth:`stop`."""
+
+    def __init__(self, native: _native.Engine, handlers: Mapping[str, Handler], count: int) -> None:
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise ValueError(f"threads must be an int of at least 1, not {count!r}")
+        self._native = native
+        self._handlers = handlers
+        self._stopping = threading.Event()
+        self._threads = [threading.Thread(target=self._serve, name=f"cogwork-handler-{n}", daemon=True) for n in range(count)]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        """Lets each thread finish its batch, then ends them."""
+        self._stopping.set()
+        self._native.wake_host_threads()
+        for thread in self._threads:
+            thread.join()
+
+    def _serve(self) -> None:
+        loop: Optional[asyncio.AbstractEventLoop] = None
+        try:
+            while not self._stopping.is_set():
+                batch = self._native.next_host_jobs(_BATCH, _WAIT)
+                if batch:
+                    outcomes, waiting = self._run(batch)
+                    if waiting:
+                        loop = loop or asyncio.new_event_loop()
+                        outcomes += loop.run_until_complete(self._await(waiting))
+                    self._native.report_host_results(outcomes)
+        finally:
+            if loop is not None:
+                loop.close()
+
+    def _run(self, batch: list[Any]) -> tuple[list[Outcome], list[tuple[Call, str, Any]]]:
+        """Calls the handlers; returns the finished outcomes and the coroutines to await."""
+        outcomes: list[Outcome] = []
+        waiting: list[tuple[Call, str, Any]] = []
+        for job in batch:
+            call, target = _call_of(job), job[2]
+            try:
+                output = self._handlers[target](call)
+            except (Exception, SystemExit) as error:  # noqa: BLE001 - any failure is the attempt's
+                outcomes.append(_failure(call, target, error))
+                continue
+            if inspect.isawaitable(output):
+                waiting.append((call, target, output))
+            else:
+                outcomes.append((_job_id(call), call.attempt, output, None))
+        return outcomes, waiting
+
+    @staticmethod
+    async def _await(waiting: list[tuple[Call, str, Any]]) -> list[Outcome]:
+        outputs = await asyncio.gather(*(awaitable for _, _, awaitable in waiting), return_exceptions=True)
+        outcomes: list[Outcome] = []
+        for (call, target, _), output in zip(waiting, outputs):
+            if isinstance(output, BaseException):
+                outcomes.append(_failure(call, target, output))
+            else:
+                outcomes.append((_job_id(call), call.attempt, output, None))
+        return outcomes
