@@ -30,6 +30,7 @@ on_both_backends!(
     events_follow_the_run_in_order,
     a_step_input_its_task_refuses_fails_the_step_at_once,
     a_context_that_breaks_the_schema_starts_nothing,
+    a_step_handed_back_at_a_stop_runs_again_and_the_run_completes,
 );
 
 /// An engine on one backend with a `double` JavaScript task and counting Rust handlers.
@@ -465,5 +466,34 @@ async fn a_context_that_breaks_the_schema_starts_nothing(db: Database) {
     let error = engine.start_workflow("tests/unknown", json!({}), StartOptions::default()).await.unwrap_err();
     assert!(matches!(&error, Error::TemplateNotFound { .. }) && error.to_string().contains("tests/checked"), "{error}");
     assert!(engine.workflows(&Default::default()).await.unwrap().is_empty(), "no run was started");
+    engine.close().await;
+}
+
+async fn a_step_handed_back_at_a_stop_runs_again_and_the_run_completes(db: Database) {
+    let setup = Setup::new(db);
+    let engine = setup.engine().await;
+    let (started, is_started) = std::sync::mpsc::channel();
+    let started = Mutex::new(started);
+    let first = Arc::new(AtomicBool::new(true));
+    setup.handler(&engine, "slow_once", move |_| {
+        if first.swap(false, Ordering::SeqCst) {
+            started.lock().unwrap().send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        Ok(json!("done"))
+    });
+    let steps = json!([{"name": "slow", "handler": "slow_once"}, {"name": "after", "handler": "slow_once", "depends_on": ["slow"]}]);
+    engine.define_workflow_value(template("released", steps)).await.unwrap();
+    let id = start(&engine, "released", json!({})).await;
+    let worker = engine.start(WorkOptions { stop_timeout: Duration::from_millis(100), ..drain() }).await.unwrap();
+    tokio::task::spawn_blocking(move || is_started.recv().unwrap()).await.unwrap();
+    assert_eq!(worker.stop().await.unwrap().released, 1);
+    let run = engine.workflow(id).await.unwrap();
+    let slow = run.step("slow").unwrap();
+    assert_eq!((slow.state, slow.reason.as_deref()), (StepState::Ready, Some("released by a stopping worker")));
+    engine.drain(drain()).await.unwrap();
+    let run = engine.wait_workflow(id, Some(Duration::from_secs(10))).await.unwrap();
+    assert_eq!(run.state, RunState::Completed);
+    assert_eq!(result(&run, "after"), json!("done"));
     engine.close().await;
 }

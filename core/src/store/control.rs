@@ -10,7 +10,7 @@ use sqlx::{Any, AssertSqlSafe, Transaction};
 use sqlx::any::AnyRow;
 
 use super::records::{integer, narrow, optional, text, Cancelled, JobState};
-use super::workflows::Change;
+use super::workflows::{Change, JobsAhead};
 use super::{json, Store};
 use crate::workflow::StepState;
 use crate::Result;
@@ -25,8 +25,10 @@ impl Store {
         let fail = |error| self.error(what, error);
         let now = self.now();
         let mut tx = self.begin(what).await?;
+        let tokens = json(tokens);
+        self.lock_runs_ahead(&mut tx, JobsAhead::Tokens(&tokens)).await?;
         let rows = sqlx::query(AssertSqlSafe(self.inner.sql.release.clone()))
-            .bind(json(tokens))
+            .bind(&tokens)
             .bind(now)
             .fetch_all(&mut *tx)
             .await

@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Row, Transaction};
 
 use super::records::{claim_from_row, ids, integer, optional, text, Claim, ClaimRequest, Finished, NewJob, Outcome, StepRef};
-use super::workflows::{Change, Moved};
+use super::workflows::{Change, JobsAhead, Moved};
 use super::{json, micros, Backend, JobState, Store};
 use crate::workflow::StepState;
 use crate::Result;
@@ -321,6 +321,7 @@ impl Store {
         let fail = |error| self.error(what, error);
         let now = self.now();
         let mut tx = self.begin(what).await?;
+        self.lock_runs_ahead(&mut tx, JobsAhead::ExpiringAt(now)).await?;
         let rows = sqlx::query(AssertSqlSafe(self.inner.sql.expire_jobs.clone()))
             .bind(now)
             .bind(LEASE_EXPIRED)
@@ -342,8 +343,8 @@ impl Store {
     }
 
     /// Moves the steps of the jobs in `rows` (id, …, state, run_id, step) as their jobs'
-    /// new states say, locking their runs: for the operations that learn which jobs they
-    /// changed only from the change itself (expiry, release), and are rare.
+    /// new states say: for an expiry, which learns which jobs it changed from the change
+    /// itself (their runs were locked ahead of it).
     pub(super) async fn move_steps_of(
         &self,
         tx: &mut Transaction<'static, Any>,

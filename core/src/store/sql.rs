@@ -54,6 +54,10 @@ pub(super) struct WorkflowSql {
     pub lock_runs: Option<Arc<str>>,
     /// The states of the runs `$1` and of their steps.
     pub read_runs: Arc<str>,
+    /// The runs of the step jobs whose lease runs out before `$1`.
+    pub expiring_runs: Arc<str>,
+    /// The runs of the step jobs of the `(id, attempt)` pairs `$1`.
+    pub runs_of_tokens: Arc<str>,
     /// The snapshot and context of the runs `$1`.
     pub plans: Arc<str>,
     pub insert_run: Arc<str>,
@@ -229,6 +233,12 @@ impl WorkflowSql {
                  JOIN workflow_steps AS s ON s.run_id = r.id WHERE r.id IN ({ids})"
             )),
             plans: sql(format!("SELECT id, snapshot, context FROM workflow_runs WHERE id IN ({ids})")),
+            expiring_runs: sql(
+                "SELECT DISTINCT run_id FROM jobs WHERE state = 'running' AND lease_until < $1 AND run_id IS NOT NULL".to_owned(),
+            ),
+            runs_of_tokens: sql(format!(
+                "SELECT DISTINCT run_id FROM jobs WHERE id IN (SELECT CAST(r.value->>0 AS BIGINT) FROM {rows}) AND run_id IS NOT NULL"
+            )),
             insert_run: sql(
                 "INSERT INTO workflow_runs (workflow, version, snapshot, context, state, reason, idempotency_key, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, 'running', 'started', $5, $6, $6) \

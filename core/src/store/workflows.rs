@@ -56,6 +56,14 @@ pub(crate) struct Plan {
     pub workflow: Arc<str>,
 }
 
+/// The jobs an operation is about to change, for `Store::lock_runs_ahead`.
+pub(super) enum JobsAhead<'a> {
+    /// Those whose lease ran out before this time.
+    ExpiringAt(i64),
+    /// Those of the JSON `(id, attempt)` pairs.
+    Tokens(&'a str),
+}
+
 /// Runs remembered at most: past it the cache starts over (a plan reloads in one query).
 const PLANS_KEPT: usize = 4096;
 
@@ -253,6 +261,25 @@ impl Store {
                 StepNow { state: StepState::parse(&text(row, "step_state")?)?, attempts: narrow(row, "attempts")?, job_id: optional(row, "job_id")? };
         }
         Ok(runs)
+    }
+
+    /// PostgreSQL: locks the runs whose steps' jobs an expiry or a release is about to
+    /// change, before it changes them: every operation locks runs before jobs, so two of
+    /// them never wait for each other. (SQLite has one writer at a time.)
+    pub(super) async fn lock_runs_ahead(&self, tx: &mut Transaction<'static, Any>, jobs: JobsAhead<'_>) -> Result<()> {
+        if self.inner.sql.workflow.lock_runs.is_none() {
+            return Ok(());
+        }
+        let (sql, query) = (&self.inner.sql.workflow, sqlx::query_scalar::<_, i64>);
+        let query = match jobs {
+            JobsAhead::ExpiringAt(now) => query(AssertSqlSafe(sql.expiring_runs.clone())).bind(now),
+            JobsAhead::Tokens(tokens) => query(AssertSqlSafe(sql.runs_of_tokens.clone())).bind(tokens.to_owned()),
+        };
+        let ids = query.fetch_all(&mut **tx).await.map_err(|error| self.error("locking workflow runs", error))?;
+        if !ids.is_empty() {
+            self.lock_runs(tx, &ids).await?;
+        }
+        Ok(())
     }
 
     /// The plans of the runs `ids`, from the cache or the database.
