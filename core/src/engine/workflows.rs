@@ -34,7 +34,7 @@ impl Engine {
         let loaded = Templates::load(&[path.as_ref()])?;
         let mut defined = Vec::new();
         for template in loaded.iter() {
-            defined.push(self.define(Template::from_value(template.snapshot().clone(), template.origin.clone())?).await?);
+            defined.push(self.define(template.clone()).await?);
         }
         Ok(defined)
     }
@@ -46,8 +46,9 @@ impl Engine {
     }
 
     /// Defines a template built in Rust.
-    pub async fn define(&self, template: Template) -> Result<Arc<Template>> {
+    pub async fn define(&self, template: impl Into<Arc<Template>>) -> Result<Arc<Template>> {
         self.check_process()?;
+        let template = template.into();
         self.store().await?.define_template(&template).await?;
         let reference = template.id();
         let mut templates = self.templates_mut();

@@ -140,8 +140,7 @@ fn released_steps(rows: &[AnyRow]) -> Result<Vec<Change>> {
     let mut changes = Vec::new();
     for row in rows {
         if let (Some(run_id), Some(step)) = (optional::<i64>(row, "run_id")?, optional::<String>(row, "step")?) {
-            let reason = "released by a stopping worker".to_owned();
-            changes.push(Change { run_id, step, to: StepState::Ready, reason, attempt: None, result: None, error: None, reset: false, new_job: false });
+            changes.push(Change::new(run_id, step, StepState::Ready, "released by a stopping worker".to_owned()));
         }
     }
     Ok(changes)

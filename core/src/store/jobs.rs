@@ -399,7 +399,7 @@ fn step_ends<'o>(rows: &[AnyRow], ended: impl Fn(i64) -> Option<(i32, &'o Outcom
             Outcome::Completed { output } => (Some(output.clone()), None),
             Outcome::Failed { error, .. } => (None, Some(error.clone())),
         };
-        changes.push(Change { run_id, step, to, reason, attempt: Some(attempt), result, error, reset: false, new_job: false });
+        changes.push(Change { attempt: Some(attempt), result, error, ..Change::new(run_id, step, to, reason) });
     }
     Ok(changes)
 }

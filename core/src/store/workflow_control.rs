@@ -147,15 +147,5 @@ fn failed_step(id: i64, run: &Locked, plan: &Plan, step: &str, to: StepState, re
 }
 
 fn change(run_id: i64, plan: &Plan, position: usize, to: StepState, reason: &str) -> Change {
-    Change {
-        run_id,
-        step: plan.template.steps[position].name.clone(),
-        to,
-        reason: reason.to_owned(),
-        attempt: None,
-        result: None,
-        error: None,
-        reset: false,
-        new_job: false,
-    }
+    Change::new(run_id, plan.template.steps[position].name.clone(), to, reason.to_owned())
 }

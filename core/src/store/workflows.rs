@@ -96,6 +96,13 @@ pub(super) struct Change {
     pub new_job: bool,
 }
 
+impl Change {
+    /// A move of `step` of run `run_id` to `to`, for `reason`, with nothing else to record.
+    pub(super) fn new(run_id: i64, step: String, to: StepState, reason: String) -> Change {
+        Change { run_id, step, to, reason, attempt: None, result: None, error: None, reset: false, new_job: false }
+    }
+}
+
 /// One row of the `move_steps` statement: run, name, state, reason, job id, attempts,
 /// result, error, reset and whether the step finishes (its `finished_at` is set).
 type StepWrite = (i64, String, &'static str, String, Option<i64>, Option<i32>, Option<String>, Option<String>, u8, u8);

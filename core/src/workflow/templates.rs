@@ -39,13 +39,14 @@ impl Templates {
 
     /// Adds `template`; a second template with the same namespace, name and version is
     /// refused, since which one a run meant would be a guess.
-    pub fn insert(&mut self, template: Template) -> Result<()> {
+    pub fn insert(&mut self, template: impl Into<Arc<Template>>) -> Result<()> {
+        let template = template.into();
         let versions = self.by_name.entry(format!("{}/{}", template.namespace, template.name)).or_default();
         if let Some(existing) = versions.get(&template.precedence) {
             let reason = format!("{} is already defined by {}; give one of them another version", template.id(), existing.origin);
-            return Err(Error::InvalidTemplate { origin: template.origin, step: None, reason });
+            return Err(Error::InvalidTemplate { origin: template.origin.clone(), step: None, reason });
         }
-        versions.insert(template.precedence.clone(), Arc::new(template));
+        versions.insert(template.precedence.clone(), template);
         Ok(())
     }
 
