@@ -248,6 +248,20 @@ async fn enqueue_returning_gives_the_records_reading_them_back_would(db: Databas
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enqueue_returning_records_carry_the_stored_times_on_the_system_clock() {
+    let setup = Setup::new(Database::sqlite());
+    let file = setup.tasks.path().join("real-clock.db");
+    let engine = Engine::open(support::options(setup.tasks.path(), 1).database(format!("sqlite://{}", file.display()))).await.unwrap();
+    let spec = JobSpec { target: "double".into(), input: json!({"n": 1}), options: JobOptions::default() };
+    let records = engine.enqueue_returning(vec![spec.clone(), spec]).await.unwrap();
+    for record in records {
+        let stored = engine.job(record.id).await.unwrap();
+        assert_eq!((record.created_at, record.updated_at, record.run_at), (stored.created_at, stored.updated_at, stored.run_at));
+    }
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn engine_wide_http_mocks_answer_the_fetches_of_jobs_and_runs_without_their_own() {
     let setup = Setup::new(Database::sqlite());
     write_task(setup.tasks.path(), "get", "(input) => fetch(input.url).body");
