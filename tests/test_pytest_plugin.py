@@ -1,8 +1,31 @@
-"""The pytest plugin: the cogwork_engine fixture and assert_enqueued."""
+"""The pytest plugin: the cogwork_engine fixture, its eager and manual modes, and the
+assertions. Most tests run real test files through pytest (pytester) with the installed
+plugin, as a user's suite would."""
+
+import pathlib
+import textwrap
 
 import pytest
 
-from cogwork.pytest_plugin import assert_enqueued
+from cogwork.pytest_plugin import assert_enqueued, assert_not_enqueued
+
+pytest_plugins = ["pytester"]
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def suite(pytester):
+    """Writes a user's test file (and an ini file loading the project's tasks), runs it
+    through pytest, and returns the outcome."""
+
+    def run(source, *, ini=""):
+        tasks = f"{ROOT / 'examples' / 'tasks'} {ROOT / 'tests' / 'fixtures' / 'tasks'}"
+        pytester.makeini(f"[pytest]\ncogwork_tasks = {tasks}\n{ini}")
+        pytester.makepyfile(test_user=textwrap.dedent(source))
+        return pytester.runpytest("-p", "no:cacheprovider")
+
+    return run
 
 
 def test_the_fixture_is_an_in_memory_engine_that_runs_jobs(cogwork_engine):
@@ -26,3 +49,98 @@ def test_assert_enqueued_finds_the_one_matching_job_or_fails_listing_them(cogwor
         assert_enqueued(cogwork_engine, "mail", queue="mail")
     with pytest.raises(AssertionError, match="found 0"):
         assert_enqueued(cogwork_engine, "mail", {"to": "eve@example.com"})
+
+
+def test_assert_enqueued_counts_and_assert_not_enqueued_fails_naming_the_jobs(cogwork_engine):
+    cogwork_engine.add_handler("mail", lambda job: None)
+    cogwork_engine.enqueue_all([("mail", {"to": "ada"}), ("mail", {"to": "bob"}), ("mail", {"to": "ada"})])
+    assert [job.input for job in assert_enqueued(cogwork_engine, "mail", {"to": "ada"}, count=2)] == [{"to": "ada"}] * 2
+    assert len(assert_enqueued(cogwork_engine, "mail", count=3, state="ready")) == 3
+    assert_not_enqueued(cogwork_engine, "mail", {"to": "eve"})
+    assert_not_enqueued(cogwork_engine, "sms")
+    with pytest.raises(AssertionError, match=r"expected 0 'mail' job\(s\) with \{'input': \{'to': 'bob'\}\}, found 1"):
+        assert_not_enqueued(cogwork_engine, "mail", {"to": "bob"})
+
+
+def test_manual_mode_leaves_jobs_until_the_test_drains_them(suite):
+    result = suite(
+        """
+        def test_manual(cogwork_engine):
+            cogwork_engine.add_handler("double", lambda job: job.input * 2)
+            id = cogwork_engine.enqueue("double", 21)
+            assert cogwork_engine.job(id).state == "ready"
+            assert cogwork_engine.drain() == {"completed": 1, "failed": 0, "dead": 0, "released": 0, "errors": 0}
+            assert cogwork_engine.job(id).output == 42
+        """
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_eager_mode_runs_jobs_when_enqueued_through_the_engine(suite):
+    result = suite(
+        """
+        import pytest
+        from cogwork.pytest_plugin import assert_enqueued
+
+        @pytest.mark.cogwork(eager=True)
+        def test_eager(cogwork_engine):
+            @cogwork_engine.handler("signup")
+            def signup(job):
+                cogwork_engine.enqueue("welcome", {"to": job.input["email"]}, queue="mail")
+                return "signed up"
+
+            @cogwork_engine.handler("welcome")
+            async def welcome(job):
+                return f"sent to {job.input['to']}"
+
+            id = cogwork_engine.enqueue("signup", {"email": "ada@example.com"})
+            assert cogwork_engine.job(id).output == "signed up"
+            assert assert_enqueued(cogwork_engine, "welcome", queue="mail").output == "sent to ada@example.com"
+            assert cogwork_engine.enqueue("addition", {"num1": 2**40, "num2": 1}) > id
+            assert_enqueued(cogwork_engine, "addition", state="completed")
+        """
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_eager_mode_reraises_the_handlers_exception_after_its_retries(suite):
+    result = suite(
+        """
+        import pytest
+
+        class PaymentDeclined(Exception):
+            pass
+
+        def test_reraised(cogwork_engine):
+            calls = []
+
+            @cogwork_engine.handler("charge_card")
+            async def charge(job):
+                calls.append(job.attempt)
+                raise PaymentDeclined(f"card {job.input['card']} declined")
+
+            with pytest.raises(PaymentDeclined, match="card 4242 declined"):
+                cogwork_engine.enqueue("charge_card", {"card": 4242}, max_attempts=2)
+            assert calls == [1, 2]
+            [job] = cogwork_engine.jobs()
+            assert (job.state, job.error["class"]) == ("dead", "test_user.PaymentDeclined")
+
+        def test_a_retry_that_succeeds_raises_nothing(cogwork_engine):
+            @cogwork_engine.handler("unsteady")
+            def flaky(job):
+                if job.attempt == 1:
+                    raise ConnectionError("try again")
+                return job.attempt
+
+            assert cogwork_engine.job(cogwork_engine.enqueue("unsteady")).output == 2
+
+        def test_a_failed_javascript_task_raises_job_failed_error(cogwork_engine):
+            from cogwork.testing import JobFailedError
+
+            with pytest.raises(JobFailedError, match=r"job \\d+ \\(flaky\\) ended dead after 1 attempt") as failure:
+                cogwork_engine.enqueue("flaky", {"amount": 5}, max_attempts=1)
+            assert failure.value.job.error["message"] == "slow down"
+        """,
+        ini="cogwork_eager = true",
+    )
+    result.assert_outcomes(passed=3)
