@@ -12,7 +12,7 @@ def test_enqueue_job_and_drain_async_run_on_the_event_loop(jobs_engine):
     jobs_engine.add_handler("cube", lambda job: job.input**3)
 
     async def main():
-        ids = [await jobs_engine.enqueue_async("cube", 2**30, queue="math") for _ in range(2)]
+        ids = [(await jobs_engine.enqueue_async("cube", 2**30, queue="math")).id for _ in range(2)]
         ticks = 0
 
         async def tick():
@@ -41,7 +41,7 @@ def test_wait_workflow_async_returns_the_finished_run_and_can_be_cancelled(jobs_
     jobs_engine.define_workflow({"namespace": "aio", "name": "gated", "version": "1.0.0", "steps": [{"name": "gate", "handler": "gate"}]})
 
     async def main():
-        id = jobs_engine.start_workflow("aio/gated", {})
+        id = jobs_engine.start_workflow("aio/gated", {}).id
         waiting = asyncio.ensure_future(jobs_engine.wait_workflow_async(id))
         await asyncio.sleep(0.1)
         waiting.cancel()

@@ -3,12 +3,15 @@
 //! API is the `cogwork` package (python/cogwork), a small idiomatic layer over this module.
 
 mod bridge;
+mod call;
 mod convert;
 mod detach;
 mod engine;
 mod errors;
 mod host;
+mod options;
 mod records;
+mod schedules;
 mod worker;
 
 use pyo3::prelude::*;

@@ -19,7 +19,7 @@ from cogwork import _completions, _native
 from cogwork._events import Subscribers
 from cogwork._handlers import Handler, HandlerThreads
 from cogwork.errors import CogworkWarning, TaskFailedError
-from cogwork.records import Event, Job, WorkflowRun
+from cogwork.records import Event, Job, Schedule, WorkflowRun, _time
 
 # Workers are this interpreter running the native worker loop, which never touches Python
 # again: nothing to install or put on PATH, and the wheel carries no extra binary. A worker
@@ -66,10 +66,24 @@ def _seconds(value: Optional[Span], name: str) -> Optional[float]:
 
 
 def _epoch_seconds(value: Optional[When]) -> Optional[float]:
-    """A time as seconds since the epoch: a datetime (naive means local time) or a number."""
+    """A time as seconds since the epoch: a datetime (naive means local time, as
+    ``datetime.timestamp()`` takes it; the same rule as datetimes in inputs) or a number."""
     if isinstance(value, datetime.datetime):
         return value.timestamp()
     return _seconds(value, "run_at")
+
+
+_JOB_OPTIONS = (
+    "queue", "priority", "run_at", "delay", "max_attempts", "timeout", "unique_key", "concurrency_key", "concurrency_limit"
+)
+
+
+def _checked_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of one job as the native module takes them; TypeError naming an unknown one."""
+    unknown = [name for name in options if name not in _JOB_OPTIONS]
+    if unknown:
+        raise TypeError(f"unknown job option {unknown[0]!r}; the options are {', '.join(_JOB_OPTIONS)}")
+    return _job_options(**options)
 
 
 def _job_options(
@@ -153,10 +167,16 @@ def _execution(task: str, record: tuple[Any, list[dict[str, str]], int, float]) 
 class Engine:
     """A handle on loaded tasks, a pool of JavaScript workers, and the job database.
 
-    :param database: ``sqlite://path`` (``sqlite://cogwork.db`` unless given),
-        ``sqlite::memory:``, or ``postgres://user:password@host/database``; opened on the
-        first job or workflow call.
-    :param tasks: task directories, .zip archives, or directories holding either.
+    Settings come from ``cogwork.yml`` in the working directory (or the file ``config``
+    names) and the ``COGWORK_*`` environment variables, as the ``cogwork`` command reads
+    them; an argument given here wins over both.
+
+    :param tasks: task directories, .zip archives, or directories holding either (the
+        configuration's ``tasks`` unless given).
+    :param config: the configuration file; ``./cogwork.yml`` when it exists, unless given.
+    :param database: ``sqlite://path`` (``sqlite://cogwork.db`` unless given or
+        configured), ``sqlite::memory:``, or ``postgres://user:password@host/database``;
+        opened on the first job or workflow call.
     :param workers: number of worker processes; defaults to the number of CPUs.
     :param timeout: default wall-clock limit of one run, in seconds (30 unless given).
     :param in_process: run JavaScript on threads of this process instead of worker
@@ -175,19 +195,25 @@ class Engine:
     :param backoff: ``(base, cap)``, the delays before retrying a failed attempt: ``base``
         after the first failure, doubling (with jitter) up to ``cap``; seconds or timedeltas,
         ``(1, 3600)`` unless given.
+    :param clock: ``"system"``, or ``"manual"`` for tests: the job store's clock then starts
+        at the present and stands still until :meth:`advance` moves it, so a test can make a
+        retry or a cron tick due without sleeping.
 
-    Use it as a context manager, or call :meth:`close` when done.
+    Use it as a context manager, or call :meth:`close` when done. Every method that waits
+    has an awaitable variant named ``..._async``, run on the core's runtime (no thread per
+    call): cancelling the awaiting task cancels the work.
     """
 
     def __init__(
         self,
-        tasks: Union[PathLike, Sequence[PathLike]] = (),
+        tasks: Union[PathLike, Sequence[PathLike], None] = None,
         *,
+        config: Optional[PathLike] = None,
         database: Optional[str] = None,
         workers: Optional[int] = None,
         timeout: Optional[float] = None,
         in_process: bool = False,
-        fetch_allow: Iterable[str] = (),
+        fetch_allow: Optional[Iterable[str]] = None,
         fetch_max_response_bytes: Optional[int] = None,
         console_max_bytes: Optional[int] = None,
         memory_limit: Optional[int] = _native.DEFAULT_MEMORY_LIMIT,
@@ -196,17 +222,22 @@ class Engine:
         lease: Optional[Span] = None,
         node: Optional[str] = None,
         backoff: Optional[tuple[Span, Span]] = None,
+        clock: str = "system",
     ) -> None:
+        if clock not in ("system", "manual"):
+            raise ValueError(f"clock must be 'system' or 'manual', not {clock!r}")
         if isinstance(tasks, (str, os.PathLike)):
             tasks = [tasks]
         self._native = _native.Engine(
-            list(tasks),
+            None if tasks is None else list(tasks),
+            config=None if config is None else os.fspath(config),
+            manual_clock=clock == "manual",
             worker_command=None if in_process else _WORKER_COMMAND,
             workers=workers,
             timeout=timeout,
             memory_limit=memory_limit,
             recycle_after=recycle_after,
-            fetch_allow=list(fetch_allow),
+            fetch_allow=None if fetch_allow is None else _queue_list(fetch_allow),
             watch=watch,
             fetch_max_response_bytes=fetch_max_response_bytes,
             console_max_bytes=console_max_bytes,
@@ -221,18 +252,21 @@ class Engine:
         for warning in self._native.warnings:
             warnings.warn(warning, CogworkWarning, stacklevel=2)
 
+    # Runs.
+
     def run(self, task: str, input: Any, *, timeout: Optional[float] = None, mocks: Mocks = None) -> Any:
         """Runs ``task`` (a label, uuid or ``label@version``) on ``input`` and returns its output.
 
-        ``input`` may hold dicts, lists, tuples, str, int (any size), float, bool and None.
-        ``timeout`` overrides the engine's, in seconds. ``mocks`` answer the task's fetches:
-        ``{"url": ..., "method": "GET", "response": {...}}`` (plus optional ``status`` and
-        ``headers``), one or a list. Console output of the task goes to the
+        ``input`` may hold dicts, lists, tuples, str, int (any size), float, bool, None and
+        datetimes (which become RFC 3339 strings in UTC, to the microsecond; a naive one is
+        local time). ``timeout`` overrides the engine's, in seconds. ``mocks`` answer the
+        task's fetches: ``{"url": ..., "method": "GET", "response": {...}}`` (plus optional
+        ``status`` and ``headers``), one or a list. Console output of the task goes to the
         ``cogwork.console`` logger, at the level the task used.
 
         Raises a :class:`CogworkError` subclass when the run fails, :class:`TypeError` naming
         the path (``input.items[3].at``) of a value JSON cannot carry, and :class:`ValueError`
-        for a negative or absurd timeout.
+        for a negative or absurd timeout. Ctrl-C stops the run (its worker is replaced).
         """
         return self.execute(task, input, timeout=timeout, mocks=mocks).output
 
@@ -251,42 +285,42 @@ class Engine:
     async def execute_async(
         self, task: str, input: Any, *, timeout: Optional[float] = None, mocks: Mocks = None
     ) -> Execution:
-        """:meth:`execute` for asyncio. The execution runs on the core's runtime, not on a
-        thread of this process; cancelling the awaiting task stops it (its worker is killed
-        and replaced), as Ctrl-C does for :meth:`run`."""
-        start = functools.partial(self._native.execute_later, task=task, input=input, timeout=timeout, mocks=mocks)
+        """:meth:`execute` for asyncio. Cancelling the awaiting task stops the execution (its
+        worker is killed and replaced), as Ctrl-C does for :meth:`run`."""
         with _logging_console(task):
-            record = await _completions.wait(start)
+            record = await _completions.wait(functools.partial(self._native.execute, task, input, timeout=timeout, mocks=mocks))
         return _execution(task, record)
 
-    def enqueue(self, target: str, input: Any = None, **options: Any) -> int:
-        """Enqueues a job for a task or a registered handler and returns its id.
+    # Jobs.
+
+    def enqueue(self, target: str, input: Any = None, **options: Any) -> Job:
+        """Enqueues a job for a task or a registered handler and returns it as a :class:`Job`.
 
         Options (keywords): ``queue`` (``"default"``), ``priority`` (higher runs first),
-        ``run_at`` (a datetime, or seconds since the epoch), ``delay`` (a timedelta or
-        seconds; ignored when ``run_at`` is given), ``max_attempts`` (3), ``timeout`` (of one
-        attempt), ``unique_key`` (while a job with this key is unfinished, enqueueing
-        another returns its id), ``concurrency_key`` and ``concurrency_limit`` (at most that
-        many such jobs run at once, across every process). A task's input is checked
-        against its schema now. Unknown options raise TypeError.
+        ``run_at`` (a datetime, naive meaning local time, or seconds since the epoch),
+        ``delay`` (a timedelta or seconds; ignored when ``run_at`` is given), ``max_attempts``
+        (3), ``timeout`` (of one attempt), ``unique_key`` (while a job with this key is
+        unfinished, enqueueing another returns that job), ``concurrency_key`` and
+        ``concurrency_limit`` (at most that many such jobs run at once, across every
+        process). A task's input is checked against its schema now. An unknown option
+        raises TypeError naming it.
         """
-        return self._native.enqueue(target, input, _job_options(**options))
+        return self.enqueue_all([(target, input, options)])[0]
 
-    async def enqueue_async(self, target: str, input: Any = None, **options: Any) -> int:
+    async def enqueue_async(self, target: str, input: Any = None, **options: Any) -> Job:
         """:meth:`enqueue` for asyncio: the write runs on the core's runtime."""
-        start = functools.partial(self._native.enqueue_later, target=target, input=input, options=_job_options(**options))
-        id: int = await _completions.wait(start)
-        return id
+        return (await self.enqueue_all_async([(target, input, options)]))[0]
 
-    def enqueue_all(self, jobs: Iterable[Sequence[Any]], **options: Any) -> list[int]:
+    def enqueue_all(self, jobs: Iterable[Sequence[Any]], **options: Any) -> list[Job]:
         """Enqueues many jobs in one transaction (all, or on any error none) and returns
-        their ids. Each job is ``(target, input)`` or ``(target, input, {options})``; the
-        keyword options (as :meth:`enqueue` takes) apply to every job, its own on top."""
-        specs = []
-        for job in jobs:
-            target, input, *own = job
-            specs.append((target, input, _job_options(**{**options, **(own[0] if own else {})})))
-        return self._native.enqueue_all(specs)
+        them, in order. Each job is ``(target, input)`` or ``(target, input, {options})``;
+        the keyword options (as :meth:`enqueue` takes) apply to every job, its own on top."""
+        return [Job._from_native(job) for job in self._native.enqueue_all(_job_specs(jobs, options))]
+
+    async def enqueue_all_async(self, jobs: Iterable[Sequence[Any]], **options: Any) -> list[Job]:
+        """:meth:`enqueue_all` for asyncio."""
+        records = await _completions.wait(functools.partial(self._native.enqueue_all, _job_specs(jobs, options)))
+        return [Job._from_native(job) for job in records]
 
     def job(self, id: int) -> Job:
         """The job ``id`` with its attempts; :class:`JobNotFoundError` if there is none."""
@@ -294,7 +328,7 @@ class Engine:
 
     async def job_async(self, id: int) -> Job:
         """:meth:`job` for asyncio."""
-        return Job._from_native(await _completions.wait(functools.partial(self._native.job_later, id=id)))
+        return Job._from_native(await _completions.wait(functools.partial(self._native.job, id)))
 
     def jobs(
         self,
@@ -305,23 +339,52 @@ class Engine:
         limit: int = 100,
     ) -> list[Job]:
         """Jobs, newest first: in ``state`` (one name or several; all when None), of
-        ``queue`` and ``target`` when given, at most ``limit``."""
-        states = [] if state is None else _queue_list(state)
-        return [Job._from_native(j) for j in self._native.jobs(states=states, queue=queue, target=target, limit=limit)]
+        ``queue`` and ``target`` when given, at most ``limit``. An unknown state raises
+        ValueError naming the states there are."""
+        return [Job._from_native(j) for j in self._native.jobs(**_job_filter(state, queue, target, limit))]
+
+    async def jobs_async(
+        self,
+        state: Union[str, Iterable[str], None] = None,
+        *,
+        queue: Optional[str] = None,
+        target: Optional[str] = None,
+        limit: int = 100,
+    ) -> list[Job]:
+        """:meth:`jobs` for asyncio."""
+        records = await _completions.wait(functools.partial(self._native.jobs, **_job_filter(state, queue, target, limit)))
+        return [Job._from_native(j) for j in records]
 
     def cancel(self, id: int) -> None:
-        """Cancels a job that has not finished (a running one is stopped)."""
+        """Cancels a job that has not finished (a running one is stopped);
+        :class:`InvalidJobStateError` for a finished one."""
         self._native.cancel(id)
+
+    async def cancel_async(self, id: int) -> None:
+        """:meth:`cancel` for asyncio."""
+        await _completions.wait(functools.partial(self._native.cancel, id))
 
     def retry(self, id: int) -> None:
         """Runs a dead or cancelled job again, with its attempts reset."""
         self._native.retry(id)
 
+    async def retry_async(self, id: int) -> None:
+        """:meth:`retry` for asyncio."""
+        await _completions.wait(functools.partial(self._native.retry, id))
+
     def stats(self, window: Span = 60.0) -> dict[str, Any]:
         """Counts of jobs: ``by_state`` (every state, zeros included) and ``by_queue``
         (queue → counts by state); and ``completed`` / ``failed``: attempts started in the
         last ``window`` seconds that completed or failed."""
-        return self._native.stats(_seconds(window, "window"))
+        stats: dict[str, Any] = self._native.stats(_seconds(window, "window"))
+        return stats
+
+    async def stats_async(self, window: Span = 60.0) -> dict[str, Any]:
+        """:meth:`stats` for asyncio."""
+        stats: dict[str, Any] = await _completions.wait(functools.partial(self._native.stats, _seconds(window, "window")))
+        return stats
+
+    # Handlers and workers.
 
     def handler(self, name: str) -> Callable[[H], H]:
         """Registers the decorated function (or any callable; a coroutine function too) as
@@ -330,8 +393,10 @@ class Engine:
         It is called with a :class:`HandlerJob` (``id``, ``input``, ``attempt``, ``queue``)
         or, for a workflow step, a :class:`Step` (``context``, ``results`` by parent step,
         ``input``, ``attempt``, ``run_id``). What it returns (dicts, lists, str, int, float,
-        bool, None) is the output; an exception fails the attempt, which is retried per the
-        job's policy (an exception whose ``retryable`` attribute is False is not).
+        bool, None, datetimes) is the output; an exception fails the attempt, which is
+        retried per the job's policy (an exception whose ``retryable`` attribute is False
+        is not). A coroutine function's coroutines run on the event loop of its handler
+        thread, those of one batch together.
         """
 
         def register(function: H) -> H:
@@ -348,13 +413,14 @@ class Engine:
         self._handlers[name] = handler
 
     def drain(self, queues: Union[str, Iterable[str]] = ("default",), *, threads: int = 1) -> dict[str, int]:
-        """Runs the due jobs of ``queues`` (and the workflow steps they lead to) until none
-        is due or running, Python handlers on ``threads`` threads; returns the counts
-        (``completed``, ``failed``, ``dead``, ``released``, ``errors``). For tests and
-        scripts: jobs scheduled for later are left for later."""
+        """Runs the due jobs of ``queues`` (and the workflow steps they lead to, and the
+        schedules' due ticks) until none is due or running, Python handlers on ``threads``
+        threads; returns the counts (``completed``, ``failed``, ``dead``, ``released``,
+        ``errors``). For tests and scripts: jobs scheduled for later are left for later."""
         handlers = HandlerThreads(self._native, self._handlers, threads)
         try:
-            return self._native.drain(_queue_list(queues))
+            progress: dict[str, int] = self._native.drain(_queue_list(queues))
+            return progress
         finally:
             handlers.stop()
 
@@ -364,7 +430,7 @@ class Engine:
         is handed back to the queue."""
         handlers = HandlerThreads(self._native, self._handlers, threads)
         try:
-            progress: dict[str, int] = await _completions.wait(functools.partial(self._native.drain_later, queues=_queue_list(queues)))
+            progress: dict[str, int] = await _completions.wait(functools.partial(self._native.drain, _queue_list(queues)))
             return progress
         finally:
             handlers.stop()
@@ -428,23 +494,53 @@ class Engine:
 
         return register
 
+    # Workflows.
+
     def define_workflow(self, source: Union[PathLike, Mapping[str, Any]]) -> list[str]:
         """Defines workflow templates from a ``.yaml``/``.yml``/``.json`` file, a directory of
         them, or a dict, and returns their references (``namespace/name@version``). They are
         kept in the database, so any process sharing it can start them."""
-        if isinstance(source, os.PathLike):
-            source = os.fspath(source)
-        return self._native.define_workflow(source)
+        references: list[str] = self._native.define_workflow(_template_source(source))
+        return references
 
-    def start_workflow(self, reference: str, context: Any = None, *, idempotency_key: Optional[str] = None) -> int:
+    async def define_workflow_async(self, source: Union[PathLike, Mapping[str, Any]]) -> list[str]:
+        """:meth:`define_workflow` for asyncio."""
+        references: list[str] = await _completions.wait(functools.partial(self._native.define_workflow, _template_source(source)))
+        return references
+
+    def start_workflow(self, reference: str, context: Any = None, *, idempotency_key: Optional[str] = None) -> WorkflowRun:
         """Starts a run of the template ``reference`` (``namespace/name``, or with
-        ``@version``) with ``context`` and returns its id. Starting twice with one
-        ``idempotency_key`` starts one run."""
-        return self._native.start_workflow(reference, {} if context is None else context, idempotency_key=idempotency_key)
+        ``@version``) with ``context`` and returns it (``.id`` names it from then on).
+        Starting twice with one ``idempotency_key`` starts one run and returns it twice."""
+        record = self._native.start_workflow(reference, {} if context is None else context, idempotency_key=idempotency_key)
+        return WorkflowRun._from_native(record)
+
+    async def start_workflow_async(
+        self, reference: str, context: Any = None, *, idempotency_key: Optional[str] = None
+    ) -> WorkflowRun:
+        """:meth:`start_workflow` for asyncio."""
+        start = functools.partial(self._native.start_workflow, reference, {} if context is None else context, idempotency_key=idempotency_key)
+        return WorkflowRun._from_native(await _completions.wait(start))
 
     def workflow(self, id: int) -> WorkflowRun:
         """The run ``id`` as it is now; :class:`WorkflowNotFoundError` if there is none."""
         return WorkflowRun._from_native(self._native.workflow(id))
+
+    async def workflow_async(self, id: int) -> WorkflowRun:
+        """:meth:`workflow` for asyncio."""
+        return WorkflowRun._from_native(await _completions.wait(functools.partial(self._native.workflow, id)))
+
+    def workflows(self, workflow: Optional[str] = None, *, state: Optional[str] = None, limit: int = 100) -> list[WorkflowRun]:
+        """Runs, newest first: of the template ``workflow`` (``namespace/name``) and in
+        ``state`` when given, at most ``limit``."""
+        return [WorkflowRun._from_native(r) for r in self._native.workflows(workflow=workflow, state=state, limit=limit)]
+
+    async def workflows_async(
+        self, workflow: Optional[str] = None, *, state: Optional[str] = None, limit: int = 100
+    ) -> list[WorkflowRun]:
+        """:meth:`workflows` for asyncio."""
+        records = await _completions.wait(functools.partial(self._native.workflows, workflow=workflow, state=state, limit=limit))
+        return [WorkflowRun._from_native(r) for r in records]
 
     def wait_workflow(self, id: int, *, timeout: Optional[Span] = None) -> WorkflowRun:
         """Waits (the GIL released, Ctrl-C honoured) until the run ``id`` is completed,
@@ -456,24 +552,97 @@ class Engine:
     async def wait_workflow_async(self, id: int, *, timeout: Optional[Span] = None) -> WorkflowRun:
         """:meth:`wait_workflow` for asyncio, on the core's runtime (no thread is taken);
         cancelling it stops the wait and leaves the run alone."""
-        start = functools.partial(self._native.wait_workflow_later, id=id, timeout=_seconds(timeout, "timeout"))
+        start = functools.partial(self._native.wait_workflow, id, _seconds(timeout, "timeout"))
         return WorkflowRun._from_native(await _completions.wait(start))
 
     def cancel_workflow(self, id: int) -> None:
         """Cancels a run: its unfinished steps and their jobs are cancelled."""
         self._native.cancel_workflow(id)
 
+    async def cancel_workflow_async(self, id: int) -> None:
+        """:meth:`cancel_workflow` for asyncio."""
+        await _completions.wait(functools.partial(self._native.cancel_workflow, id))
+
     def retry_step(self, id: int, step: str) -> None:
         """Runs a failed step again; the run continues from it."""
         self._native.retry_step(id, step)
+
+    async def retry_step_async(self, id: int, step: str) -> None:
+        """:meth:`retry_step` for asyncio."""
+        await _completions.wait(functools.partial(self._native.retry_step, id, step))
 
     def resolve_step(self, id: int, step: str, result: Any) -> None:
         """Completes a failed step by hand with ``result``; its dependents run."""
         self._native.resolve_step(id, step, result)
 
+    async def resolve_step_async(self, id: int, step: str, result: Any) -> None:
+        """:meth:`resolve_step` for asyncio."""
+        await _completions.wait(functools.partial(self._native.resolve_step, id, step, result))
+
     def replay(self, id: int, step: str) -> None:
         """Runs ``step`` and every step after it again, keeping the results upstream."""
         self._native.replay(id, step)
+
+    async def replay_async(self, id: int, step: str) -> None:
+        """:meth:`replay` for asyncio."""
+        await _completions.wait(functools.partial(self._native.replay, id, step))
+
+    # Schedules.
+
+    def schedule(
+        self,
+        name: str,
+        cron: str,
+        target: str,
+        input: Any = None,
+        *,
+        timezone: Optional[str] = None,
+        queue: Optional[str] = None,
+        priority: Optional[int] = None,
+        max_attempts: Optional[int] = None,
+        missed: Optional[str] = None,
+        enabled: Optional[bool] = None,
+    ) -> None:
+        """Adds the cron schedule ``name`` (or replaces the one of that name): every tick of
+        ``cron`` (5 fields, or 6 with a leading second) enqueues a job for ``target`` with
+        ``input``, while the engine works (:meth:`start`, :meth:`work`; :meth:`drain`
+        enqueues the ticks due). ``timezone`` is the IANA zone ``cron`` is read in (UTC
+        unless given); ``queue``, ``priority`` and ``max_attempts`` are the jobs'; ``missed``
+        says what happens to ticks that fell while nothing worked: ``"skip"`` (the default),
+        ``"run_once"`` or ``"run_all"``; ``enabled=False`` adds it paused. A bad expression,
+        time zone, target or input raises now, naming it."""
+        options = {"timezone": timezone, "queue": queue, "priority": priority, "max_attempts": max_attempts, "missed": missed, "enabled": enabled}
+        self._native.add_schedule(name, cron, target, input, options)
+
+    def schedules(self) -> list[Schedule]:
+        """Every schedule, by name, with its next and last ticks."""
+        return [Schedule._from_native(s) for s in self._native.schedules()]
+
+    def remove_schedule(self, name: str) -> bool:
+        """Removes a schedule (the jobs it enqueued stay); whether it existed."""
+        removed: bool = self._native.remove_schedule(name)
+        return removed
+
+    def set_schedule_enabled(self, name: str, enabled: bool) -> bool:
+        """Pauses (False) or resumes (True, from its next tick) a schedule; whether it exists."""
+        exists: bool = self._native.set_schedule_enabled(name, enabled)
+        return exists
+
+    # Time, for tests.
+
+    def now(self) -> datetime.datetime:
+        """The engine's time, as an aware UTC datetime: its manual clock's (see ``clock``),
+        else the system's."""
+        self._check_open()
+        return _time(self._native.now())
+
+    def advance(self, by: Span) -> None:
+        """Moves a manual clock ``by`` seconds (or a timedelta) on: jobs, retries and cron
+        ticks that fall due meanwhile are due now (:meth:`drain` runs them). Raises
+        :class:`ConfigurationError` on the system clock, ValueError for a negative span."""
+        self._native.advance(_seconds(by, "advance"))
+
+    # The engine itself.
 
     def close(self) -> None:
         """Stops working (if :meth:`start` was called), delivers the events so far, and stops
@@ -495,8 +664,31 @@ class Engine:
         """The loaded tasks: dicts with ``label``, ``version``, ``uuid`` and ``description``."""
         return self._native.tasks
 
+    def _check_open(self) -> None:
+        """Raises EngineClosedError after close (or in a forked child), as the native calls do."""
+        self._native.check_open()
+
     def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _job_specs(jobs: Iterable[Sequence[Any]], shared: Mapping[str, Any]) -> list[tuple[str, Any, dict[str, Any]]]:
+    """``(target, input[, options])`` jobs as the native module takes them, ``shared``
+    options under each job's own."""
+    specs = []
+    for job in jobs:
+        target, input, *own = job
+        specs.append((target, input, _checked_options({**shared, **(own[0] if own else {})})))
+    return specs
+
+
+def _job_filter(state: Union[str, Iterable[str], None], queue: Optional[str], target: Optional[str], limit: int) -> dict[str, Any]:
+    return {"states": [] if state is None else _queue_list(state), "queue": queue, "target": target, "limit": limit}
+
+
+def _template_source(source: Union[PathLike, Mapping[str, Any]]) -> Union[str, Mapping[str, Any]]:
+    """A path as str (what the native module reads as a path), a dict as it is."""
+    return os.fspath(source) if isinstance(source, os.PathLike) else source

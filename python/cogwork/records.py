@@ -179,3 +179,31 @@ class Event:
     @classmethod
     def _from_native(cls, fields: dict[str, Any]) -> Event:
         return cls(**_with_times(fields, "at"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """A cron schedule (see :meth:`Engine.schedule`) with its next and last ticks."""
+
+    name: str
+    cron: str
+    timezone: str
+    """The IANA zone ``cron`` is read in."""
+    target: str
+    input: Any
+    queue: str
+    priority: int
+    max_attempts: int
+    missed: str
+    """``skip``, ``run_once`` or ``run_all``."""
+    enabled: bool
+    next_tick: datetime.datetime
+    """The earliest tick not yet handled."""
+    last_tick: Optional[datetime.datetime]
+    """The latest tick that was enqueued; None before the first."""
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+    @classmethod
+    def _from_native(cls, fields: dict[str, Any]) -> Schedule:
+        return cls(**_with_times(fields, "next_tick", "last_tick", "created_at", "updated_at"))
