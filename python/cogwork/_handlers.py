@@ -2,14 +2,16 @@
 
 Each thread asks the core for the next batch of claimed handler jobs (the wait happens with
 the GIL released, so other Python threads keep running), calls the handlers, and reports the
-whole batch's results in one call. Coroutine handlers of a batch run together on the
-thread's own event loop. A Tokio thread never calls Python: this is the only place handler
-code runs.
+whole batch's results in one call. Coroutine handlers of a batch run together: on the event
+loop the engine was started from (``start`` or ``drain_async`` inside a running loop), so
+they share its connections and context, else on an event loop the thread owns. A Tokio
+thread never calls Python: this is the only place handler code runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import inspect
 import logging
@@ -98,11 +100,19 @@ def _job_id(call: Call) -> int:
 class HandlerThreads:
     """``count`` threads serving the handlers of one native engine until :meth:`stop`."""
 
-    def __init__(self, native: _native.Engine, handlers: Mapping[str, Handler], count: int) -> None:
+    def __init__(
+        self,
+        native: _native.Engine,
+        handlers: Mapping[str, Handler],
+        count: int,
+        caller_loop: Optional[asyncio.AbstractEventLoop] = None,
+    ) -> None:
+        """``caller_loop``, when given, runs the coroutine handlers while it runs."""
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise ValueError(f"threads must be an int of at least 1, not {count!r}")
         self._native = native
         self._handlers = handlers
+        self._caller_loop = caller_loop
         self._stopping = threading.Event()
         self._threads = [threading.Thread(target=self._serve, name=f"cogwork-handler-{n}", daemon=True) for n in range(count)]
         for thread in self._threads:
@@ -122,7 +132,9 @@ class HandlerThreads:
                 batch = self._native.next_host_jobs(_BATCH, _WAIT)
                 if batch:
                     outcomes, waiting = self._run(batch)
-                    if waiting:
+                    if waiting and self._caller_loop is not None and self._caller_loop.is_running():
+                        outcomes += self._on_caller_loop(self._caller_loop, waiting)
+                    elif waiting:
                         loop = loop or asyncio.new_event_loop()
                         outcomes += loop.run_until_complete(self._await(waiting))
                     self._native.report_host_results(outcomes)
@@ -146,6 +158,22 @@ class HandlerThreads:
             else:
                 outcomes.append((_job_id(call), call.attempt, output, None))
         return outcomes, waiting
+
+    def _on_caller_loop(self, loop: asyncio.AbstractEventLoop, waiting: list[tuple[Call, str, Any]]) -> list[Outcome]:
+        """Awaits the coroutines on ``loop``; fails them if the loop stops first (its owner
+        returned without stopping the engine), rather than waiting for it forever."""
+        future = asyncio.run_coroutine_threadsafe(self._await(waiting), loop)
+        while True:
+            try:
+                return future.result(timeout=_WAIT)
+            except concurrent.futures.TimeoutError:
+                if loop.is_running():
+                    continue
+                future.cancel()
+            except concurrent.futures.CancelledError:
+                pass  # asyncio.run cancels the tasks left when its coroutine returns
+            stopped = RuntimeError("the event loop the engine was started from stopped before this coroutine finished")
+            return [_failure(call, target, stopped) for call, target, _ in waiting]
 
     @staticmethod
     async def _await(waiting: list[tuple[Call, str, Any]]) -> list[Outcome]:

@@ -3,6 +3,7 @@ workflow runs in a database, and runs Python handlers on threads it owns."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import datetime
@@ -109,6 +110,14 @@ def _job_options(
         "concurrency_key": concurrency_key,
         "concurrency_limit": concurrency_limit,
     }
+
+
+def _running_loop() -> Optional[asyncio.AbstractEventLoop]:
+    """The event loop running in this thread, if any."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _queue_list(queues: Union[str, Iterable[str]]) -> list[str]:
@@ -425,10 +434,10 @@ class Engine:
             handlers.stop()
 
     async def drain_async(self, queues: Union[str, Iterable[str]] = ("default",), *, threads: int = 1) -> dict[str, int]:
-        """:meth:`drain` for asyncio: the event loop keeps running (handlers run on the
-        engine's threads, not on the loop). Cancelling it stops the drain; what is under way
-        is handed back to the queue."""
-        handlers = HandlerThreads(self._native, self._handlers, threads)
+        """:meth:`drain` for asyncio: the event loop keeps running (plain handlers run on
+        the engine's threads, coroutine handlers on this loop). Cancelling it stops the
+        drain; what is under way is handed back to the queue."""
+        handlers = HandlerThreads(self._native, self._handlers, threads, asyncio.get_running_loop())
         try:
             progress: dict[str, int] = await _completions.wait(functools.partial(self._native.drain, _queue_list(queues)))
             return progress
@@ -439,10 +448,21 @@ class Engine:
         self, queues: Union[str, Iterable[str]] = ("default",), *, threads: int = 2, stop_timeout: Span = 25.0
     ) -> None:
         """Starts working ``queues`` in the background (for a web process, say): JavaScript
-        on the worker processes, Python handlers on ``threads`` threads. :meth:`stop` ends it."""
+        on the worker processes, Python handlers on ``threads`` threads. Called from a
+        running event loop, coroutine handlers run on that loop while it runs. :meth:`stop`
+        ends it."""
+        self._start(queues, threads, stop_timeout, _running_loop())
+
+    def _start(
+        self,
+        queues: Union[str, Iterable[str]],
+        threads: int,
+        stop_timeout: Span,
+        caller_loop: Optional[asyncio.AbstractEventLoop],
+    ) -> None:
         if self._worker is not None:
             raise RuntimeError("this engine is working already; call stop() first")
-        handlers = HandlerThreads(self._native, self._handlers, threads)
+        handlers = HandlerThreads(self._native, self._handlers, threads, caller_loop)
         try:
             worker = self._native.start(_queue_list(queues), _seconds(stop_timeout, "stop_timeout"))
         except BaseException:
@@ -470,7 +490,8 @@ class Engine:
         gracefully as :meth:`stop` does and returns the counts."""
         stop = threading.Event()
         with _stop_on_sigterm(stop):
-            self.start(queues, threads=threads, stop_timeout=stop_timeout)
+            # Never on a caller's loop: this thread, which would run it, waits here.
+            self._start(queues, threads, stop_timeout, None)
             try:
                 while not stop.wait(1.0):
                     pass
