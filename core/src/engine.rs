@@ -253,6 +253,9 @@ struct Inner {
     jobs: jobs::JobSettings,
     /// Workflow templates defined here or read from the database.
     templates: RwLock<Templates>,
+    /// Answers for the fetches of every execution that brings none of its own: what a test
+    /// mode sets so that jobs and workflow steps run offline.
+    http_mocks: RwLock<Vec<HttpMock>>,
 }
 
 impl Engine {
@@ -287,6 +290,7 @@ impl Engine {
             _watcher: watcher,
             jobs,
             templates: RwLock::default(),
+            http_mocks: RwLock::default(),
         };
         Ok(Engine { inner: Arc::new(inner) })
     }
@@ -339,8 +343,22 @@ impl Engine {
         let timeout = options.timeout.unwrap_or(self.inner.timeout);
         check_timeout(timeout, "the run's timeout")?;
         let input = payload_from_input(&task, input)?;
-        let request = ExecutionRequest { task: task.clone(), input, timeout, mocks: options.mocks.clone(), context: options.context.clone() };
+        let request = ExecutionRequest { task: task.clone(), input, timeout, mocks: self.http_mocks_or(&options.mocks), context: options.context.clone() };
         Ok((task, request))
+    }
+
+    /// Replaces the mocks that answer the fetches of every execution (run, job or workflow
+    /// step) bringing none of its own; an empty list lets fetches reach the network again.
+    pub fn set_http_mocks(&self, mocks: Vec<HttpMock>) {
+        *self.inner.http_mocks.write().unwrap_or_else(|p| p.into_inner()) = mocks;
+    }
+
+    /// An execution's own mocks, or else the engine's.
+    pub(crate) fn http_mocks_or(&self, own: &[HttpMock]) -> Vec<HttpMock> {
+        match own {
+            [] => self.inner.http_mocks.read().unwrap_or_else(|p| p.into_inner()).clone(),
+            own => own.to_vec(),
+        }
     }
 
     /// Looks a task up by label (newest version), uuid, or `label@version`.

@@ -17,6 +17,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod config;
 mod document;
 mod engine;
@@ -36,5 +38,5 @@ pub use engine::{
 pub use error::{Detail, Error, ErrorKind, Field, JsError, Result, SchemaViolation};
 pub use js::{ConsoleLine, Execution, HttpMock, RequestContext, WorkerCommand};
 pub use serde_json::Value;
-pub use store::{Claim, Clock, Finished, JobRecord, JobState, NewJob, Outcome, RunFilter, RunRecord, StepRecord, Store, StoreOptions, Transition};
+pub use store::{Claim, Clock, Finished, JobRecord, JobState, ManualClock, NewJob, Outcome, RunFilter, RunRecord, StepRecord, Store, StoreOptions, Transition};
 pub use workflow::{RunState, StepState, Template};

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use cogwork_core::queue::{Backoff, HostError, WorkOptions};
 use cogwork_core::store::JobState;
-use cogwork_core::{Engine, EngineOptions, Error, JobOptions, JobSpec};
+use cogwork_core::{Engine, EngineOptions, Error, HttpMock, JobOptions, JobSpec, RunOptions};
 use serde_json::{json, Value};
 use support::backends::{on_both_backends, Database, START};
 use support::write_task;
@@ -23,6 +23,7 @@ on_both_backends!(
     a_cancelled_running_job_stays_cancelled_when_its_handler_returns,
     a_dead_job_retried_runs_again_and_completes,
     a_graceful_stop_finishes_short_jobs_and_hands_back_long_ones,
+    enqueue_returning_gives_the_records_reading_them_back_would,
 );
 
 /// A database of one backend with the clock the test moves, and task sources.
@@ -225,6 +226,44 @@ async fn enqueue_refuses_an_unknown_target_naming_close_ones_and_an_input_that_b
     ];
     assert!(engine.enqueue_all(batch).await.is_err());
     assert!(engine.jobs(&Default::default()).await.unwrap().is_empty(), "a refused batch enqueues nothing");
+    engine.close().await;
+}
+
+async fn enqueue_returning_gives_the_records_reading_them_back_would(db: Database) {
+    let setup = Setup::new(db);
+    let engine = setup.engine().await;
+    let spec = |n: i64, options: JobOptions| JobSpec { target: "double".into(), input: json!({"n": n}), options };
+    let keyed = || JobOptions { unique_key: Some("once".into()), ..JobOptions::default() };
+    let delayed = JobOptions { delay: Some(Duration::from_secs(60)), priority: 7, queue: Some("later".into()), ..JobOptions::default() };
+    let first = engine.enqueue_returning(vec![spec(1, JobOptions::default()), spec(2, delayed), spec(3, keyed())]).await.unwrap();
+    let again = engine.enqueue_returning(vec![spec(4, keyed())]).await.unwrap();
+    assert_eq!((first[0].state, first[1].state), (JobState::Ready, JobState::Scheduled));
+    assert_eq!(again[0].id, first[2].id, "a unique key already held gives the job holding it");
+    assert_eq!(again[0].input.get(), r#"{"n":3}"#);
+    for record in first.iter().chain(&again) {
+        let stored = engine.job(record.id).await.unwrap();
+        assert_eq!(format!("{record:?}"), format!("{stored:?}"));
+    }
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_wide_http_mocks_answer_the_fetches_of_jobs_and_runs_without_their_own() {
+    let setup = Setup::new(Database::sqlite());
+    write_task(setup.tasks.path(), "get", "(input) => fetch(input.url).body");
+    let engine = setup.engine().await;
+    let mocks = |answer: &str| HttpMock::list_from_json(json!({"url": "offline.test/users", "response": {"users": [answer]}})).unwrap();
+    engine.set_http_mocks(mocks("ada"));
+    let input = json!({"url": "https://offline.test/users"});
+    let id = engine.enqueue("get", input.clone(), JobOptions::default()).await.unwrap();
+    engine.drain(drain_options()).await.unwrap();
+    assert_eq!(parsed(&engine.job(id).await.unwrap().output), json!({"users": ["ada"]}));
+    let run = |mocks| engine.run("get", input.clone(), RunOptions { mocks, ..RunOptions::default() });
+    assert_eq!(run(vec![]).await.unwrap().output, json!({"users": ["ada"]}));
+    assert_eq!(run(mocks("own")).await.unwrap().output, json!({"users": ["own"]}), "a run's own mocks win");
+    engine.set_http_mocks(Vec::new());
+    let error = run(vec![]).await.unwrap_err();
+    assert!(error.to_string().contains("allow-list"), "cleared, the fetch meets the allow-list: {error}");
     engine.close().await;
 }
 

@@ -130,6 +130,28 @@ impl Engine {
 
     /// Enqueues many jobs in one transaction: all of them, or (on any error) none.
     pub async fn enqueue_all(&self, jobs: Vec<JobSpec>) -> Result<Vec<i64>> {
+        let (_, ids, _) = self.insert(jobs).await?;
+        Ok(ids)
+    }
+
+    /// [`Engine::enqueue_all`], returning each job's record rather than its id. The records
+    /// are built from what was inserted, without reading it back, except for a job with a
+    /// `unique_key`: that one may be an unfinished job enqueued before, and is read.
+    /// Their times are the enqueuer's clock reading, within microseconds of the stored ones.
+    pub async fn enqueue_returning(&self, jobs: Vec<JobSpec>) -> Result<Vec<JobRecord>> {
+        let (new_jobs, ids, now) = self.insert(jobs).await?;
+        let mut records = Vec::with_capacity(ids.len());
+        for (job, id) in new_jobs.into_iter().zip(ids) {
+            records.push(match job.unique_key {
+                Some(_) => self.job(id).await?,
+                None => JobRecord::enqueued(id, job, now),
+            });
+        }
+        Ok(records)
+    }
+
+    /// Checks and inserts jobs, announcing them: the jobs as stored, their ids, and when.
+    async fn insert(&self, jobs: Vec<JobSpec>) -> Result<(Vec<NewJob>, Vec<i64>, i64)> {
         self.check_process()?;
         let store = self.store().await?;
         let now = store.now_micros();
@@ -139,7 +161,7 @@ impl Engine {
             let events = new_jobs.iter().zip(&ids).map(|(job, &id)| Event::job("job.enqueued", id, &job.target, &job.queue, 0, now, None));
             self.events().publish(events.collect::<Vec<_>>());
         }
-        Ok(ids)
+        Ok((new_jobs, ids, now))
     }
 
     /// The stored job for a spec: target known, input checked, times resolved.

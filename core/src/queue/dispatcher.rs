@@ -432,7 +432,7 @@ impl Dispatcher {
             task,
             input: claim.input.clone(),
             timeout,
-            mocks: Vec::new(),
+            mocks: self.engine.http_mocks_or(&[]),
             context: RequestContext { job_id: Some(claim.id.to_string()), attempt: claim.attempt as u32 },
         };
         Submission { id: self.next_execution, request, interest: Some(watch) }

@@ -451,8 +451,7 @@ type JobRow<'j> = (
 );
 
 fn job_row(job: &NewJob, now: i64) -> JobRow<'_> {
-    let run_at = job.run_at.unwrap_or(now);
-    let state = if run_at > now { JobState::Scheduled } else { JobState::Ready };
+    let (run_at, state) = job.start_at(now);
     (
         &job.queue,
         &job.target,

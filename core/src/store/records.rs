@@ -106,6 +106,12 @@ impl NewJob {
             step: None,
         }
     }
+
+    /// When it first runs and the state that puts it in, enqueued at `now`.
+    pub(crate) fn start_at(&self, now: i64) -> (i64, JobState) {
+        let run_at = self.run_at.unwrap_or(now);
+        (run_at, if run_at > now { JobState::Scheduled } else { JobState::Ready })
+    }
 }
 
 /// Who claims, what it can run, and for how long it holds what it takes.
@@ -200,6 +206,39 @@ pub struct JobRecord {
     /// The workflow step the job runs, if it runs one.
     pub step: Option<StepRef>,
     pub attempts: Vec<AttemptRecord>,
+}
+
+impl JobRecord {
+    /// The record of a job just inserted as `id` at `now`: what reading it back would give,
+    /// without the query.
+    pub fn enqueued(id: i64, job: NewJob, now: i64) -> JobRecord {
+        let (run_at, state) = job.start_at(now);
+        JobRecord {
+            id,
+            queue: job.queue,
+            target: job.target,
+            input: job.input,
+            state,
+            priority: job.priority,
+            run_at,
+            attempt: 0,
+            max_attempts: job.max_attempts,
+            timeout: job.timeout,
+            unique_key: job.unique_key,
+            concurrency_key: job.concurrency_key,
+            concurrency_limit: job.concurrency_limit,
+            backoff: job.backoff,
+            lease_until: None,
+            worker: None,
+            output: None,
+            error: None,
+            created_at: now,
+            updated_at: now,
+            finished_at: None,
+            step: job.step,
+            attempts: Vec::new(),
+        }
+    }
 }
 
 /// One execution of a job.

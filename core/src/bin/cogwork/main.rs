@@ -1,139 +1,18 @@
-//! The `cogwork` command line: run, test and validate JavaScript tasks; enqueue, inspect and
-//! work jobs in a database; define, start and follow workflows. It also serves as its own worker program (`cogwork worker`,
-//! hidden), so no other binary is needed.
-//!
-//! Settings come, strongest first, from the command line, the `COGWORK_*` environment, the
-//! configuration file (`--config`, else `./cogwork.yml`) and the defaults. Errors go to stderr
-//! with exit status 1; clap reports usage errors with status 2.
+//! The `cogwork` binary: the command line of [`cogwork_core::cli`], which also serves as
+//! its own worker program (`cogwork worker`).
 
-mod database;
-mod jobs;
-mod output;
-mod schedule;
-mod tasks;
-mod work;
-mod workflow;
-mod workflow_output;
-
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
-use cogwork_core::config::Config;
-use cogwork_core::store::Store;
-use cogwork_core::{runtime, Error, Result};
-
-#[derive(Parser)]
-#[command(name = "cogwork", version, about = "Durable jobs and workflows; JavaScript tasks in isolated workers")]
-struct Cli {
-    #[command(flatten)]
-    global: Global,
-    #[command(subcommand)]
-    command: Command,
-}
-
-/// Options every command takes.
-#[derive(Args)]
-struct Global {
-    /// The database: sqlite://PATH or postgres://USER@HOST/DB (default: the configuration's,
-    /// else sqlite://cogwork.db).
-    #[arg(long, global = true, value_name = "URL")]
-    database: Option<String>,
-    /// The configuration file (default: ./cogwork.yml when it exists).
-    #[arg(long, global = true, value_name = "PATH")]
-    config: Option<PathBuf>,
-    /// Print machine-readable JSON (one document per line) instead of text.
-    #[arg(long, global = true)]
-    json: bool,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    Run(tasks::Run),
-    Test(tasks::Test),
-    Validate(tasks::Validate),
-    /// Create or update the database's tables and print the schema version.
-    Migrate,
-    Enqueue(jobs::Enqueue),
-    /// Inspect, cancel and retry jobs.
-    #[command(subcommand)]
-    Jobs(jobs::Jobs),
-    Stats(database::StatsArgs),
-    Work(work::Work),
-    Drain(work::Drain),
-    /// Add, list, remove, enable and disable cron schedules.
-    #[command(subcommand)]
-    Schedule(schedule::Schedules),
-    /// Define workflow templates; start, follow, cancel, retry, resolve and replay runs.
-    #[command(subcommand)]
-    Workflow(workflow::Workflows),
-    /// Serve as a worker process (started by an engine, not by hand).
-    #[command(hide = true)]
-    Worker,
-}
-
-/// What every command runs with: the configuration, the command line's over it.
-pub struct Settings {
-    pub config: Config,
-    pub json: bool,
-}
-
-impl Settings {
-    fn load(global: Global) -> Result<Settings> {
-        let mut config = Config::load(global.config.as_deref())?;
-        config.database = global.database.or(config.database);
-        Ok(Settings { config, json: global.json })
-    }
-
-    /// The job store, opened (and migrated) on the configured database.
-    pub async fn store(&self) -> Result<Store> {
-        Store::open(self.config.database(), self.config.store_options()).await
-    }
-
-    /// Prints `value` as JSON with `--json`, else `text()`.
-    pub fn print(&self, value: impl FnOnce() -> serde_json::Value, text: impl FnOnce() -> String) {
-        match self.json {
-            true => output::print_json(&value()),
-            false => println!("{}", text()),
-        }
-    }
-}
+use cogwork_core::WorkerCommand;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let outcome = match cli.command {
-        Command::Worker => cogwork_core::js::worker_main(),
-        command => Settings::load(cli.global).and_then(|settings| runtime::block_on(execute(command, &settings))),
-    };
-    outcome.unwrap_or_else(|error| {
-        eprintln!("error: {error}");
-        if let Error::TaskFailed { error, .. } = &error {
-            if let Some(stack) = &error.stack {
-                eprintln!("{stack}");
-            }
+    let worker = match WorkerCommand::current_exe() {
+        Ok(worker) => worker,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
         }
-        ExitCode::FAILURE
-    })
-}
-
-async fn execute(command: Command, settings: &Settings) -> Result<ExitCode> {
-    match command {
-        Command::Run(run) => run.execute(settings).await,
-        Command::Test(test) => test.execute(settings).await,
-        Command::Validate(validate) => validate.execute(),
-        Command::Migrate => database::migrate(settings).await,
-        Command::Enqueue(enqueue) => enqueue.execute(settings).await,
-        Command::Jobs(jobs) => jobs.execute(settings).await,
-        Command::Stats(stats) => stats.execute(settings).await,
-        Command::Schedule(schedules) => schedules.execute(settings).await,
-        Command::Workflow(workflows) => workflows.execute(settings).await,
-        Command::Work(work) => work.execute(settings).await,
-        Command::Drain(drain) => drain.execute(settings).await,
-        Command::Worker => unreachable!("the worker never returns"),
-    }
-}
-
-/// A `--timeout`, `--delay` and the like, as the configuration file writes durations.
-fn duration(text: &str) -> std::result::Result<std::time::Duration, String> {
-    cogwork_core::config::parse_duration(text).ok_or_else(|| format!("expected {}, not `{text}`", cogwork_core::config::DURATION_FORMS))
+    };
+    let status = cogwork_core::cli::main(std::env::args_os(), worker);
+    ExitCode::from(u8::try_from(status).unwrap_or(1))
 }

@@ -4,12 +4,12 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand};
-use cogwork_core::store::{JobFilter, JobState};
-use cogwork_core::{Engine, Error, JobOptions, Result, Store};
+use crate::store::{JobFilter, JobState};
+use crate::{Engine, Error, JobOptions, Result, Store};
 use serde_json::json;
 
-use crate::tasks::{open, read_input, TaskSources};
-use crate::{output, Settings};
+use super::tasks::{open, read_input, TaskSources};
+use super::{output, Settings};
 
 /// Add a job that runs a task or a handler.
 #[derive(Args)]
@@ -25,7 +25,7 @@ pub struct Enqueue {
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     priority: i32,
     /// Run no sooner than this long from now (30s, 5m, 2h...).
-    #[arg(long, value_parser = crate::duration, conflicts_with = "run_at")]
+    #[arg(long, value_parser = super::duration, conflicts_with = "run_at")]
     delay: Option<Duration>,
     /// Run no sooner than this time (RFC 3339: 2026-12-01T09:00:00Z, 2026-12-01T10:00:00+01:00).
     #[arg(long, value_parser = output::parse_time)]
@@ -33,7 +33,7 @@ pub struct Enqueue {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     max_attempts: u32,
     /// How long one attempt may take (30s, 5m...).
-    #[arg(long, value_parser = crate::duration)]
+    #[arg(long, value_parser = super::duration)]
     timeout: Option<Duration>,
     /// While an unfinished job has this key, enqueueing another returns its id instead.
     #[arg(long)]

@@ -4,14 +4,14 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use cogwork_core::queue::{MissedTicks, Schedule, ScheduleRecord};
-use cogwork_core::{Engine, Error, Result, Store};
+use crate::queue::{MissedTicks, Schedule, ScheduleRecord};
+use crate::{Engine, Error, Result, Store};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use crate::jobs::TargetArgs;
-use crate::tasks::read_input;
-use crate::{output, Settings};
+use super::jobs::TargetArgs;
+use super::tasks::read_input;
+use super::{output, Settings};
 
 #[derive(Subcommand)]
 pub enum Schedules {

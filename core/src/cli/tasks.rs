@@ -5,10 +5,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use cogwork_core::task::{CaseOutcome, Registry, Task};
-use cogwork_core::{Engine, EngineOptions, Error, Result, RunOptions, Value};
+use crate::task::{CaseOutcome, Registry, Task};
+use crate::{Engine, EngineOptions, Error, Result, RunOptions, Value};
 
-use crate::Settings;
+use super::Settings;
 
 /// Run a task once and print its output.
 #[derive(Args)]
@@ -48,7 +48,7 @@ pub struct EngineArgs {
     #[arg(long)]
     workers: Option<usize>,
     /// How long one execution may take: seconds, or a number with a unit (250ms, 30s, 5m).
-    #[arg(long, value_parser = crate::duration)]
+    #[arg(long, value_parser = super::duration)]
     timeout: Option<Duration>,
     /// A host tasks may fetch from (`api.example.com`, `api.example.com:8080`, `*.example.com`,
     /// `*`, `127.0.0.1:8080`); without a port, the scheme's default port only. Repeatable.
@@ -79,7 +79,7 @@ impl TaskSources {
             (_, configured) if !configured.is_empty() => configured.clone(),
             _ => vec![PathBuf::from(".")],
         };
-        config.engine_options().tasks(tasks)
+        settings.engine_options().tasks(tasks)
     }
 }
 

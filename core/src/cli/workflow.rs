@@ -7,13 +7,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use cogwork_core::workflow::Target;
-use cogwork_core::queue::WorkOptions;
-use cogwork_core::{Engine, Result, RunFilter, RunRecord, RunState, StartOptions, StepState, Template};
+use crate::workflow::Target;
+use crate::queue::WorkOptions;
+use crate::{Engine, Result, RunFilter, RunRecord, RunState, StartOptions, StepState, Template};
 use serde_json::{json, Value};
 
-use crate::tasks::{open, read_input, TaskSources};
-use crate::{workflow_output as output, Settings};
+use super::tasks::{open, read_input, TaskSources};
+use super::{workflow_output as output, Settings};
 
 #[derive(Subcommand)]
 pub enum Workflows {
@@ -35,7 +35,7 @@ pub enum Workflows {
     Wait {
         run: i64,
         /// Give up after this long (30s, 5m...), leaving the run alone.
-        #[arg(long, value_parser = crate::duration)]
+        #[arg(long, value_parser = super::duration)]
         timeout: Option<Duration>,
     },
     /// Cancel a running or failed run: its unfinished steps and their jobs are cancelled.
@@ -96,7 +96,7 @@ pub struct Start {
     #[arg(long)]
     wait: bool,
     /// With --wait: give up after this long (30s, 5m...); the run goes on where others work it.
-    #[arg(long, value_parser = crate::duration, requires = "wait")]
+    #[arg(long, value_parser = super::duration, requires = "wait")]
     timeout: Option<Duration>,
     #[command(flatten)]
     tasks: TaskSources,
@@ -117,7 +117,7 @@ impl Workflows {
             // Checks its steps' tasks, and with --wait runs them.
             Workflows::Start(start) => start.tasks.options(settings),
             // Runs no step: one worker, no tasks loaded.
-            _ => settings.config.engine_options().tasks(Vec::<PathBuf>::new()).workers(1),
+            _ => settings.engine_options().tasks(Vec::<PathBuf>::new()).workers(1),
         };
         let engine = open(options).await?;
         let outcome = self.operate(&engine, settings).await;
@@ -231,7 +231,7 @@ async fn templates(engine: &Engine, settings: &Settings) -> Result<ExitCode> {
                     None => rows.push(vec![template.name(), template.version.clone(), template.steps.len().to_string()]),
                 }
             }
-            crate::output::table(&["NAME", "VERSIONS", "STEPS"], rows)
+            super::output::table(&["NAME", "VERSIONS", "STEPS"], rows)
         },
     );
     Ok(ExitCode::SUCCESS)

@@ -5,9 +5,9 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, SecondsFormat};
-use cogwork_core::queue::Progress;
-use cogwork_core::store::{AttemptRecord, JobRecord, JobState};
-use cogwork_core::{Result, Store};
+use crate::queue::Progress;
+use crate::store::{AttemptRecord, JobRecord, JobState};
+use crate::{Result, Store};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
 

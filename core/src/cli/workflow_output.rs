@@ -7,13 +7,13 @@
 
 use std::time::SystemTime;
 
-use cogwork_core::store::{StepRecord, Transition};
-use cogwork_core::workflow::Target;
-use cogwork_core::{RunRecord, RunState, StepState, Template};
+use crate::store::{StepRecord, Transition};
+use crate::workflow::Target;
+use crate::{RunRecord, RunState, StepState, Template};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use crate::output::{optional_time, table, time, when};
+use super::output::{optional_time, table, time, when};
 
 /// A run in the shape `status --json` prints: its steps, and every transition.
 pub fn run(record: &RunRecord) -> Value {

@@ -4,14 +4,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use cogwork_core::queue::{Progress, WorkOptions};
-use cogwork_core::{Engine, Error, Result};
+use crate::queue::{Progress, WorkOptions};
+use crate::{Engine, Error, Result};
 use serde_json::json;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use crate::output::{DrainBar, StatusLine};
-use crate::tasks::{open, EngineArgs};
-use crate::Settings;
+use super::output::{DrainBar, StatusLine};
+use super::tasks::{open, EngineArgs};
+use super::Settings;
 
 /// Run jobs until stopped (SIGINT or SIGTERM stops gracefully: unfinished jobs go back to ready).
 #[derive(Args)]

@@ -5,11 +5,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use cogwork_core::store::{latest_schema_version, JobState, Latency, Stats};
-use cogwork_core::Result;
+use crate::store::{latest_schema_version, JobState, Latency, Stats};
+use crate::Result;
 use serde_json::{json, Map, Value};
 
-use crate::{output, Settings};
+use super::{output, Settings};
 
 /// Opening the store applies the migrations this build knows (and refuses a database
 /// migrated by a newer one), so this is all `migrate` has to do.
@@ -25,7 +25,7 @@ pub async fn migrate(settings: &Settings) -> Result<ExitCode> {
 #[derive(Args)]
 pub struct StatsArgs {
     /// How far back throughput and latency look (30s, 5m, 1h...).
-    #[arg(long, default_value = "5m", value_parser = crate::duration)]
+    #[arg(long, default_value = "5m", value_parser = super::duration)]
     window: Duration,
 }
 
