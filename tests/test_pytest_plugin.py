@@ -30,9 +30,9 @@ def suite(pytester):
 
 def test_the_fixture_is_an_in_memory_engine_that_runs_jobs(cogwork_engine):
     cogwork_engine.add_handler("double", lambda job: job.input * 2)
-    id = cogwork_engine.enqueue("double", 2**70)
+    job = cogwork_engine.enqueue("double", 2**70)
     assert cogwork_engine.drain()["completed"] == 1
-    assert cogwork_engine.job(id).output == 2**71
+    assert cogwork_engine.job(job.id).output == 2**71
 
 
 def test_each_test_gets_a_fresh_database(cogwork_engine):
@@ -41,7 +41,7 @@ def test_each_test_gets_a_fresh_database(cogwork_engine):
 
 def test_assert_enqueued_finds_the_one_matching_job_or_fails_listing_them(cogwork_engine):
     cogwork_engine.add_handler("mail", lambda job: None)
-    first = cogwork_engine.enqueue("mail", {"to": "ada@example.com"}, queue="mail")
+    first = cogwork_engine.enqueue("mail", {"to": "ada@example.com"}, queue="mail").id
     cogwork_engine.enqueue("mail", {"to": "bob@example.com"}, queue="mail", priority=2)
     assert assert_enqueued(cogwork_engine, "mail", {"to": "ada@example.com"}, queue="mail").id == first
     assert assert_enqueued(cogwork_engine, "mail", priority=2).input == {"to": "bob@example.com"}
@@ -67,10 +67,10 @@ def test_manual_mode_leaves_jobs_until_the_test_drains_them(suite):
         """
         def test_manual(cogwork_engine):
             cogwork_engine.add_handler("double", lambda job: job.input * 2)
-            id = cogwork_engine.enqueue("double", 21)
-            assert cogwork_engine.job(id).state == "ready"
+            job = cogwork_engine.enqueue("double", 21)
+            assert job.state == "ready"
             assert cogwork_engine.drain() == {"completed": 1, "failed": 0, "dead": 0, "released": 0, "errors": 0}
-            assert cogwork_engine.job(id).output == 42
+            assert cogwork_engine.job(job.id).output == 42
         """
     )
     result.assert_outcomes(passed=1)
@@ -93,11 +93,12 @@ def test_eager_mode_runs_jobs_when_enqueued_through_the_engine(suite):
             async def welcome(job):
                 return f"sent to {job.input['to']}"
 
-            id = cogwork_engine.enqueue("signup", {"email": "ada@example.com"})
-            assert cogwork_engine.job(id).output == "signed up"
+            job = cogwork_engine.enqueue("signup", {"email": "ada@example.com"})
+            assert (job.state, job.output) == ("completed", "signed up")
             assert assert_enqueued(cogwork_engine, "welcome", queue="mail").output == "sent to ada@example.com"
-            assert cogwork_engine.enqueue("addition", {"num1": 2**40, "num2": 1}) > id
-            assert_enqueued(cogwork_engine, "addition", state="completed")
+            assert cogwork_engine.enqueue("addition", {"num1": 2**40, "num2": 1}).output == {"sum": 2**40 + 1}
+            [first, second] = cogwork_engine.enqueue_all([("welcome", {"to": "bob"}), ("welcome", {"to": "eve"})])
+            assert (first.output, second.output) == ("sent to bob", "sent to eve")
         """
     )
     result.assert_outcomes(passed=1)
@@ -132,7 +133,7 @@ def test_eager_mode_reraises_the_handlers_exception_after_its_retries(suite):
                     raise ConnectionError("try again")
                 return job.attempt
 
-            assert cogwork_engine.job(cogwork_engine.enqueue("unsteady")).output == 2
+            assert cogwork_engine.enqueue("unsteady").output == 2
 
         def test_a_failed_javascript_task_raises_job_failed_error(cogwork_engine):
             from cogwork.testing import JobFailedError
@@ -144,3 +145,88 @@ def test_eager_mode_reraises_the_handlers_exception_after_its_retries(suite):
         ini="cogwork_eager = true",
     )
     result.assert_outcomes(passed=3)
+
+
+def test_eager_mode_runs_a_workflow_and_reraises_its_failed_steps_exception(suite):
+    result = suite(
+        """
+        import pytest
+
+        WORKFLOW = {"namespace": "shop", "name": "order", "version": "1.0.0", "steps": [
+            {"name": "reserve", "handler": "reserve"},
+            {"name": "charge", "task": "addition", "depends_on": ["reserve"],
+             "input": {"num1": "$.results.reserve.price", "num2": 1}},
+        ]}
+
+        @pytest.mark.cogwork(eager=True)
+        def test_workflow(cogwork_engine):
+            cogwork_engine.add_handler("reserve", lambda step: {"price": step.context["price"]})
+            cogwork_engine.define_workflow(WORKFLOW)
+            run = cogwork_engine.start_workflow("shop/order", {"price": 2**40})
+            assert (run.state, run.step("charge").result) == ("completed", {"sum": 2**40 + 1})
+
+        @pytest.mark.cogwork(eager=True)
+        def test_failed_step(cogwork_engine):
+            def out_of_stock(step):
+                raise LookupError("sku 17 is out of stock")
+
+            cogwork_engine.add_handler("reserve", out_of_stock)
+            cogwork_engine.define_workflow(WORKFLOW)
+            with pytest.raises(LookupError, match="sku 17 is out of stock"):
+                cogwork_engine.start_workflow("shop/order", {"price": 5})
+            [run] = cogwork_engine.workflows()
+            assert (run.state, run.step("reserve").state) == ("failed", "failed")
+        """
+    )
+    result.assert_outcomes(passed=2)
+
+
+def test_a_retry_runs_when_the_test_advances_the_clock_without_sleeping(suite):
+    result = suite(
+        """
+        import datetime
+        import pytest
+
+        @pytest.mark.cogwork(backoff=(30, 30))
+        def test_retry(cogwork_engine):
+            @cogwork_engine.handler("flaky_api")
+            def call(job):
+                if job.attempt == 1:
+                    raise ConnectionError("the API is down")
+                return "up"
+
+            job = cogwork_engine.enqueue("flaky_api")
+            assert cogwork_engine.drain()["failed"] == 1
+            retrying = cogwork_engine.job(job.id)
+            assert retrying.state == "retrying" and retrying.run_at > cogwork_engine.now()
+            cogwork_engine.advance(retrying.run_at - cogwork_engine.now() - datetime.timedelta(microseconds=1))
+            assert cogwork_engine.drain()["completed"] == 0
+            cogwork_engine.advance(datetime.timedelta(microseconds=1))
+            assert cogwork_engine.drain()["completed"] == 1
+            assert (cogwork_engine.job(job.id).output, cogwork_engine.job(job.id).attempt) == ("up", 2)
+        """
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_a_cron_tick_runs_when_the_test_advances_the_clock(suite):
+    result = suite(
+        """
+        from cogwork.pytest_plugin import assert_enqueued, assert_not_enqueued
+
+        def test_cron(cogwork_engine):
+            cogwork_engine.add_handler("report", lambda job: job.input["kind"])
+            cogwork_engine.schedule("nightly", "0 3 * * *", "report", {"kind": "sales"})
+            [schedule] = cogwork_engine.schedules()
+            cogwork_engine.drain()
+            assert_not_enqueued(cogwork_engine, "report")
+            cogwork_engine.advance(schedule.next_tick - cogwork_engine.now())
+            cogwork_engine.drain()
+            assert assert_enqueued(cogwork_engine, "report", {"kind": "sales"}).output == "sales"
+            cogwork_engine.advance(86_400)
+            cogwork_engine.drain()
+            assert len(assert_enqueued(cogwork_engine, "report", count=2, state="completed")) == 2
+        """
+    )
+    result.assert_outcomes(passed=1)
+

@@ -7,8 +7,13 @@ relative to the rootdir). It is the real engine, not a stand-in: in manual mode 
 default) jobs run when the test drains them; in eager mode (``cogwork_eager = true`` in the
 ini file, or the marker) they run when enqueued, and a failure is raised.
 
+Its clock is manual: it stands still at the time the test began until the test moves it
+with ``cogwork_engine.advance(seconds or timedelta)``; a drain then runs the retries,
+delayed jobs and cron ticks that came due, without sleeping. ``cogwork_engine.now()`` tells
+the time.
+
 The ``cogwork`` marker adjusts one test's engine: ``eager``, and any keyword of
-:class:`~cogwork.Engine` (``backoff=(5, 60)``, ``tasks=[...]``, ``workers=2``)::
+:class:`~cogwork.Engine` (``backoff=(5, 60)``, ``tasks=[...]``, ``clock="system"``)::
 
     @pytest.mark.cogwork(eager=True, backoff=(5, 60))
     def test_signup_sends_mail(cogwork_engine): ...
@@ -44,6 +49,7 @@ def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
         "database": "sqlite::memory:",
         "workers": 1,
         "backoff": (0, 0),
+        "clock": "manual",
     }
     for marker in reversed(list(request.node.iter_markers("cogwork"))):
         if marker.args:
@@ -56,5 +62,8 @@ def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
 def cogwork_engine(request: pytest.FixtureRequest) -> Iterator[TestEngine]:
     """A :class:`~cogwork.testing.TestEngine` on an in-memory SQLite database, closed after
     the test."""
-    with TestEngine(**_options(request)) as engine:
+    engine = TestEngine(**_options(request))
+    try:
         yield engine
+    finally:
+        engine.close()

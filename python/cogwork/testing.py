@@ -9,13 +9,14 @@ production.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from typing import Any, Iterable, Optional, Sequence, Union, overload
+from typing import Any, Iterable, Iterator, Optional, Sequence, Union, overload
 
 from cogwork.engine import Engine
 from cogwork._handlers import Handler, HandlerJob, Step
 from cogwork.errors import CogworkError
-from cogwork.records import Job
+from cogwork.records import Job, WorkflowRun
 
 __all__ = ["JobFailedError", "TestEngine", "assert_enqueued", "assert_not_enqueued"]
 
@@ -63,23 +64,57 @@ class TestEngine(Engine):
         super().add_handler(name, handler)  # checks and registers it
         self._handlers[name] = self._recording(handler)
 
-    def enqueue(self, target: str, input: Any = None, **options: Any) -> int:
-        """:meth:`Engine.enqueue`; eager, runs the job (and what it enqueues) first."""
-        id = super().enqueue(target, input, **options)
-        self._run_eagerly([id])
-        return id
+    def enqueue(self, target: str, input: Any = None, **options: Any) -> Job:
+        """:meth:`Engine.enqueue`; eager, runs the job (and what it enqueues) first and
+        returns it as it ended."""
+        return self.enqueue_all([(target, input, options)])[0]
 
-    def enqueue_all(self, jobs: Iterable[Sequence[Any]], **options: Any) -> list[int]:
-        """:meth:`Engine.enqueue_all`; eager, runs the jobs (and what they enqueue) first."""
-        ids = super().enqueue_all(jobs, **options)
-        self._run_eagerly(ids)
-        return ids
+    async def enqueue_async(self, target: str, input: Any = None, **options: Any) -> Job:
+        """:meth:`Engine.enqueue_async`, eager as :meth:`enqueue` is."""
+        return (await self.enqueue_all_async([(target, input, options)]))[0]
 
-    def start_workflow(self, reference: str, context: Any = None, *, idempotency_key: Optional[str] = None) -> int:
-        """:meth:`Engine.start_workflow`; eager, runs the steps that are due first."""
-        id = super().start_workflow(reference, context, idempotency_key=idempotency_key)
-        self._run_eagerly([])
-        return id
+    def enqueue_all(self, jobs: Iterable[Sequence[Any]], **options: Any) -> list[Job]:
+        """:meth:`Engine.enqueue_all`; eager, runs the jobs (and what they enqueue) first and
+        returns them as they ended."""
+        enqueued = super().enqueue_all(jobs, **options)
+        with self._eagerly([job.id for job in enqueued]) as eager:
+            if eager:
+                self._drain_every_queue()
+        return [self.job(job.id) for job in enqueued] if eager else enqueued
+
+    async def enqueue_all_async(self, jobs: Iterable[Sequence[Any]], **options: Any) -> list[Job]:
+        """:meth:`Engine.enqueue_all_async`, eager as :meth:`enqueue_all` is."""
+        enqueued = await super().enqueue_all_async(jobs, **options)
+        with self._eagerly([job.id for job in enqueued]) as eager:
+            if eager:
+                await self._drain_every_queue_async()
+        return [self.job(job.id) for job in enqueued] if eager else enqueued
+
+    def start_workflow(self, reference: str, context: Any = None, *, idempotency_key: Optional[str] = None) -> WorkflowRun:
+        """:meth:`Engine.start_workflow`; eager, runs the steps that are due first and returns
+        the run as they left it."""
+        run = super().start_workflow(reference, context, idempotency_key=idempotency_key)
+        steps: list[int] = []  # filled before _eagerly looks at it, after the run
+        with self._eagerly(steps) as eager:
+            if eager:
+                self._drain_every_queue()
+                steps += self._step_jobs(run.id)
+        return self.workflow(run.id) if eager else run
+
+    async def start_workflow_async(
+        self, reference: str, context: Any = None, *, idempotency_key: Optional[str] = None
+    ) -> WorkflowRun:
+        """:meth:`Engine.start_workflow_async`, eager as :meth:`start_workflow` is."""
+        run = await super().start_workflow_async(reference, context, idempotency_key=idempotency_key)
+        steps: list[int] = []  # filled before _eagerly looks at it, after the run
+        with self._eagerly(steps) as eager:
+            if eager:
+                await self._drain_every_queue_async()
+                steps += self._step_jobs(run.id)
+        return self.workflow(run.id) if eager else run
+
+    def _step_jobs(self, run_id: int) -> list[int]:
+        return [step.job_id for step in self.workflow(run_id).steps if step.job_id is not None]
 
     def _recording(self, handler: Handler) -> Handler:
         """``handler``, noting what it raises (a coroutine handler's too) by job id."""
@@ -104,15 +139,18 @@ class TestEngine(Engine):
 
         return recording
 
-    def _run_eagerly(self, ids: list[int]) -> None:
-        """Drains every queue until nothing is due, then raises for the first job among
-        ``ids`` and those whose handlers raised that did not complete. A job its handler
-        enqueues joins the drain under way."""
+    @contextlib.contextmanager
+    def _eagerly(self, ids: list[int]) -> Iterator[bool]:
+        """Yields whether to run what was enqueued now: in eager mode, unless an eager call
+        is under way already (a handler enqueueing: its jobs join that call's drain). After
+        the run, raises for the first job among ``ids`` (as the body left the list) and
+        those whose handlers raised that did not complete."""
         if not self.eager or self._running_eagerly:
+            yield False
             return
         self._running_eagerly = True
         try:
-            self._drain_every_queue()
+            yield True
             failed = self._first_unfinished([*ids, *self._raised])
         finally:
             raised, self._raised = self._raised, {}
@@ -126,6 +164,13 @@ class TestEngine(Engine):
         while queues := set(self.stats()["by_queue"]) - drained:
             drained |= queues
             self.drain(sorted(drained))
+
+    async def _drain_every_queue_async(self) -> None:
+        """:meth:`_drain_every_queue` on the event loop."""
+        drained: set[str] = set()
+        while queues := set((await self.stats_async())["by_queue"]) - drained:
+            drained |= queues
+            await self.drain_async(sorted(drained))
 
     def _first_unfinished(self, ids: Iterable[int]) -> Optional[Job]:
         """The first job of ``ids`` that failed: dead, or waiting to retry."""
