@@ -54,3 +54,30 @@ def test_a_retry_runs_once_the_manual_clock_passes_its_backoff(task_sources, dat
         engine.advance(job.run_at - engine.now())
         assert engine.drain()["completed"] == 1
         assert (engine.job(id).state, engine.job(id).output, calls) == ("completed", "recovered", [1, 2])
+
+
+PARIS = {"url": "weather.example.com/v1/current?city=Paris", "method": "GET", "response": {"temperature_c": 20}}
+OSLO = {"url": "weather.example.com/v1/current?city=Oslo", "method": "GET", "response": {"temperature_c": -5}}
+
+
+def test_engine_http_mocks_answer_runs_jobs_and_workflow_steps_until_cleared(jobs_engine):
+    jobs_engine.mock_http([PARIS, OSLO])
+    assert jobs_engine.run("weather", {"city": "Oslo"}) == {"city": "Oslo", "celsius": -5, "fahrenheit": 23}
+    # A run's own mocks come first.
+    assert jobs_engine.run("weather", {"city": "Paris"}, mocks={**PARIS, "response": {"temperature_c": 30}})["celsius"] == 30
+    job = jobs_engine.enqueue("weather", {"city": "Paris"})
+    jobs_engine.add_handler("describe", lambda step: f"{step.results['weather']['celsius']} degrees")
+    steps = [{"name": "weather", "task": "weather", "input": {"city": "Oslo"}}, {"name": "describe", "handler": "describe", "depends_on": ["weather"]}]
+    jobs_engine.define_workflow({"namespace": "mock", "name": "forecast", "version": "1.0.0", "steps": steps})
+    run = jobs_engine.start_workflow("mock/forecast", {})
+    jobs_engine.drain()
+    assert jobs_engine.job(job.id).output == {"city": "Paris", "celsius": 20, "fahrenheit": 68}
+    assert jobs_engine.workflow(run.id).step("describe").result == "-5 degrees"
+    jobs_engine.mock_http(PARIS)  # replaces the list
+    with pytest.raises(cogwork.TaskFailedError, match="Oslo"):
+        jobs_engine.run("weather", {"city": "Oslo"})
+    jobs_engine.clear_http_mocks()
+    with pytest.raises(cogwork.TaskFailedError):
+        jobs_engine.run("weather", {"city": "Paris"})  # no mock, and fetch_allow lets nothing out
+    with pytest.raises(ValueError, match="url"):
+        jobs_engine.mock_http([{"method": "GET"}])

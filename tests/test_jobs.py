@@ -34,7 +34,11 @@ def test_enqueue_returns_the_job_as_stored_and_enqueue_all_every_job_in_order(jo
     assert isinstance(job, cogwork.Job)
     assert (job.state, job.target, job.queue, job.priority, job.attempt, job.attempts) == ("ready", "noop", "mail", 4, 0, ())
     assert job.input == {"at": "2026-03-04T05:06:07.000890Z", "n": 2**70}
-    assert jobs_engine.job(job.id) == job
+    # Built from what was inserted, not read back: its times are the enqueuer's clock
+    # reading, within microseconds of the stored ones.
+    stored = jobs_engine.job(job.id)
+    assert dataclasses.replace(job, run_at=stored.run_at, created_at=stored.created_at, updated_at=stored.updated_at) == stored
+    assert abs(job.created_at - stored.created_at) < datetime.timedelta(seconds=1)
     jobs = jobs_engine.enqueue_all([("noop", 1), ("noop", 2, {"delay": 60})])
     assert [(j.input, j.state) for j in jobs] == [(1, "ready"), (2, "scheduled")]
     assert [j.id for j in jobs] == [job.id + 1, job.id + 2]

@@ -129,15 +129,7 @@ impl Engine {
             })
             .collect::<PyResult<Vec<_>>>()?;
         let core = self.core.clone();
-        let enqueue = async move {
-            let ids = core.enqueue_all(specs).await?;
-            let mut jobs = Vec::with_capacity(ids.len());
-            for id in ids {
-                jobs.push(core.job(id).await?);
-            }
-            Ok(jobs)
-        };
-        self.call(py, completions, Call::new(enqueue, records::jobs))
+        self.call(py, completions, Call::new(async move { core.enqueue_returning(specs).await }, records::jobs))
     }
 
     /// The job `id` with its attempts, as a dict.
@@ -382,6 +374,14 @@ impl Engine {
             to_py_err(py, CoreError::Configuration(message.into()))
         })?;
         clock.advance(by);
+        Ok(())
+    }
+
+    /// Makes `mocks` (as `execute` takes them) answer the fetches of every run, job and
+    /// workflow step that brings none of its own; None or an empty list clears them.
+    fn set_http_mocks(&self, py: Python<'_>, mocks: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.ensure_open(py)?;
+        self.core.set_http_mocks(http_mocks(mocks)?);
         Ok(())
     }
 

@@ -90,6 +90,8 @@ class Engine:
         """Microseconds since the epoch, by the engine's clock."""
     def advance(self, seconds_on: float) -> None:
         """Moves a manual clock on; ConfigurationError on the system clock."""
+    def set_http_mocks(self, mocks: Any) -> None:
+        """Mocks for every execution bringing none; None or [] clears them."""
     def close(self) -> None: ...
     @property
     def warnings(self) -> list[str]: ...

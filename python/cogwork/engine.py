@@ -649,7 +649,7 @@ class Engine:
         exists: bool = self._native.set_schedule_enabled(name, enabled)
         return exists
 
-    # Time, for tests.
+    # Test hooks: time and HTTP.
 
     def now(self) -> datetime.datetime:
         """The engine's time, as an aware UTC datetime: its manual clock's (see ``clock``),
@@ -662,6 +662,17 @@ class Engine:
         ticks that fall due meanwhile are due now (:meth:`drain` runs them). Raises
         :class:`ConfigurationError` on the system clock, ValueError for a negative span."""
         self._native.advance(_seconds(by, "advance"))
+
+    def mock_http(self, mocks: Mocks) -> None:
+        """Answers the ``fetch`` calls of every JavaScript run, job and workflow step that
+        brings no mocks of its own with ``mocks`` (as :meth:`run` takes them: dicts with
+        ``url``, ``method``, ``status``, ``headers``, ``response``; one or a list), replacing
+        the mocks set before. A fetch no mock matches fails the execution."""
+        self._native.set_http_mocks(mocks)
+
+    def clear_http_mocks(self) -> None:
+        """Lets fetches reach the network again (within ``fetch_allow``)."""
+        self._native.set_http_mocks(None)
 
     # The engine itself.
 
