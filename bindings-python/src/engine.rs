@@ -200,10 +200,13 @@ impl Engine {
     }
 
     /// Runs the due jobs of `queues` until none is due or running; returns the counts. The
-    /// package's handler threads run the handler jobs.
-    #[pyo3(signature = (queues, completions = None))]
-    fn drain<'py>(&self, py: Python<'py>, queues: Vec<String>, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
-        let (core, options) = (self.core.clone(), WorkOptions { queues, ..WorkOptions::default() });
+    /// package's handler threads run the handler jobs. Interrupted (Ctrl-C, a cancelled
+    /// await), the drain stops as a worker does: jobs under way get `stop_timeout` seconds
+    /// to finish, then are handed back.
+    #[pyo3(signature = (queues, stop_timeout, completions = None))]
+    fn drain<'py>(&self, py: Python<'py>, queues: Vec<String>, stop_timeout: f64, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
+        let options = WorkOptions { queues, stop_timeout: seconds(stop_timeout, "stop_timeout")?, ..WorkOptions::default() };
+        let core = self.core.clone();
         self.call(py, completions, Call::new(async move { core.drain(options).await }, |py, progress| Ok(records::progress(py, progress)?.into_any())))
     }
 

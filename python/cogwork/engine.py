@@ -421,25 +421,32 @@ class Engine:
         self._native.register_handler(name)
         self._handlers[name] = handler
 
-    def drain(self, queues: Union[str, Iterable[str]] = ("default",), *, threads: int = 1) -> dict[str, int]:
+    def drain(
+        self, queues: Union[str, Iterable[str]] = ("default",), *, threads: int = 1, stop_timeout: Span = 25.0
+    ) -> dict[str, int]:
         """Runs the due jobs of ``queues`` (and the workflow steps they lead to, and the
         schedules' due ticks) until none is due or running, Python handlers on ``threads``
         threads; returns the counts (``completed``, ``failed``, ``dead``, ``released``,
-        ``errors``). For tests and scripts: jobs scheduled for later are left for later."""
+        ``errors``). For tests and scripts: jobs scheduled for later are left for later.
+        Ctrl-C stops it as :meth:`stop` stops a worker: the jobs under way get
+        ``stop_timeout`` seconds to finish, then are handed back to the queue."""
         handlers = HandlerThreads(self._native, self._handlers, threads)
         try:
-            progress: dict[str, int] = self._native.drain(_queue_list(queues))
+            progress: dict[str, int] = self._native.drain(_queue_list(queues), _seconds(stop_timeout, "stop_timeout"))
             return progress
         finally:
             handlers.stop()
 
-    async def drain_async(self, queues: Union[str, Iterable[str]] = ("default",), *, threads: int = 1) -> dict[str, int]:
+    async def drain_async(
+        self, queues: Union[str, Iterable[str]] = ("default",), *, threads: int = 1, stop_timeout: Span = 25.0
+    ) -> dict[str, int]:
         """:meth:`drain` for asyncio: the event loop keeps running (plain handlers run on
         the engine's threads, coroutine handlers on this loop). Cancelling it stops the
-        drain; what is under way is handed back to the queue."""
+        drain as Ctrl-C stops :meth:`drain`."""
         handlers = HandlerThreads(self._native, self._handlers, threads, asyncio.get_running_loop())
         try:
-            progress: dict[str, int] = await _completions.wait(functools.partial(self._native.drain, _queue_list(queues)))
+            drain = functools.partial(self._native.drain, _queue_list(queues), _seconds(stop_timeout, "stop_timeout"))
+            progress: dict[str, int] = await _completions.wait(drain)
             return progress
         finally:
             handlers.stop()
