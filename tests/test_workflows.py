@@ -1,6 +1,7 @@
 """Workflows whose steps are Python handlers and JavaScript tasks: linear, diamond, tree and
 mixed runs with exact results, failures and the operator's retry, resolve, replay, cancel."""
 
+import asyncio
 import threading
 
 import pytest
@@ -77,11 +78,12 @@ def test_a_tree_run_gives_each_leaf_its_branchs_result(engine):
     steps = [step("root"), step("left", depends_on=["root"]), step("right", depends_on=["root"])]
     steps += [step(f"{side}_leaf", "leaf", [side]) for side in ("left", "right")]
     engine.define_workflow(template("tree", steps))
-    id = engine.start_workflow("py/tree", {"number": 2**4}).id
+    id = engine.start_workflow("py/tree", {"number": 2**16}).id
     engine.drain()
     run = engine.workflow(id)
-    assert {s.name: s.result for s in run.steps} == {"root": 2**8, "left": 2**16, "right": 2**16, "left_leaf": 2**16 + 1, "right_leaf": 2**16 + 1}
-    assert sorted(leaves) == [("left_leaf", {"left": 2**16}), ("right_leaf", {"right": 2**16})]
+    assert {s.name: s.result for s in run.steps} == {"root": 2**32, "left": 2**64, "right": 2**64, "left_leaf": 2**64 + 1, "right_leaf": 2**64 + 1}
+    assert type(run.step("left_leaf").result) is int
+    assert sorted(leaves) == [("left_leaf", {"left": 2**64}), ("right_leaf", {"right": 2**64})]
 
 
 def test_a_run_mixes_a_javascript_step_and_a_python_step(engine):
@@ -232,3 +234,18 @@ def test_start_workflow_returns_the_run_and_workflows_lists_runs_newest_first(en
     assert engine.workflows(state="running") == []
     with pytest.raises(ValueError, match="^unknown workflow run state `finished`; states are running, completed, failed, cancelled$"):
         engine.workflows(state="finished")
+
+
+def test_a_run_of_coroutine_steps_worked_in_the_background_is_waited_for(engine):
+    @engine.handler("async_square")
+    async def async_square(step):
+        await asyncio.sleep(0)
+        return only_parent(step) ** 2
+
+    engine.define_workflow(template("async", [step("a", "async_square"), step("b", "async_square", ["a"])]))
+    engine.start(threads=2)
+    try:
+        run = engine.wait_workflow(engine.start_workflow("py/async", {"number": 2**16}).id, timeout=30)
+    finally:
+        engine.stop()
+    assert (run.state, run.step("b").result) == ("completed", 2**64)
