@@ -4,6 +4,7 @@
 
 mod bridge;
 mod call;
+mod cli;
 mod convert;
 mod detach;
 mod engine;
@@ -34,6 +35,8 @@ mod _native {
     use super::worker::{Subscription, Worker};
     #[pymodule_export]
     use super::worker_main;
+    #[pymodule_export]
+    use super::cli::cli;
 
     use pyo3::prelude::*;
 
