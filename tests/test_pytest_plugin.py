@@ -230,3 +230,24 @@ def test_a_cron_tick_runs_when_the_test_advances_the_clock(suite):
     )
     result.assert_outcomes(passed=1)
 
+
+def test_http_mocks_answer_the_fetches_of_javascript_jobs(suite):
+    result = suite(
+        """
+        import pytest
+        from cogwork.testing import JobFailedError
+
+        PARIS = {"url": "weather.example.com/v1/current", "method": "GET", "response": {"temperature_c": 20}}
+
+        @pytest.mark.cogwork(eager=True, http_mocks=PARIS)
+        def test_mocked(cogwork_engine):
+            job = cogwork_engine.enqueue("weather", {"city": "Paris"})
+            assert job.output == {"city": "Paris", "celsius": 20, "fahrenheit": 68}
+            cogwork_engine.mock_http([{**PARIS, "response": {"temperature_c": -40}}])
+            assert cogwork_engine.enqueue("weather", {"city": "Oymyakon"}).output["fahrenheit"] == -40
+            cogwork_engine.clear_http_mocks()
+            with pytest.raises(JobFailedError, match="NetworkError"):
+                cogwork_engine.enqueue("weather", {"city": "Paris"}, max_attempts=1)
+        """
+    )
+    result.assert_outcomes(passed=1)

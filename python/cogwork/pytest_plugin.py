@@ -10,10 +10,11 @@ ini file, or the marker) they run when enqueued, and a failure is raised.
 Its clock is manual: it stands still at the time the test began until the test moves it
 with ``cogwork_engine.advance(seconds or timedelta)``; a drain then runs the retries,
 delayed jobs and cron ticks that came due, without sleeping. ``cogwork_engine.now()`` tells
-the time.
+the time. ``cogwork_engine.mock_http(mocks)`` answers the fetches of JavaScript tasks.
 
-The ``cogwork`` marker adjusts one test's engine: ``eager``, and any keyword of
-:class:`~cogwork.Engine` (``backoff=(5, 60)``, ``tasks=[...]``, ``clock="system"``)::
+The ``cogwork`` marker adjusts one test's engine: ``eager``, ``http_mocks`` (as
+``mock_http`` takes them), and any keyword of :class:`~cogwork.Engine` (``backoff=(5, 60)``,
+``tasks=[...]``, ``clock="system"``)::
 
     @pytest.mark.cogwork(eager=True, backoff=(5, 60))
     def test_signup_sends_mail(cogwork_engine): ...
@@ -37,7 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "cogwork(eager=..., **engine_options): how the cogwork_engine fixture of this test is made"
+        "markers", "cogwork(eager=..., http_mocks=..., **engine_options): how the cogwork_engine fixture of this test is made"
     )
 
 
@@ -62,8 +63,12 @@ def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
 def cogwork_engine(request: pytest.FixtureRequest) -> Iterator[TestEngine]:
     """A :class:`~cogwork.testing.TestEngine` on an in-memory SQLite database, closed after
     the test."""
-    engine = TestEngine(**_options(request))
+    options = _options(request)
+    mocks = options.pop("http_mocks", None)
+    engine = TestEngine(**options)
     try:
+        if mocks is not None:
+            engine.mock_http(mocks)
         yield engine
     finally:
         engine.close()
