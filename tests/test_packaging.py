@@ -31,6 +31,13 @@ def run(*command, cwd=ROOT, **options):
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600, **options)
 
 
+def test_mypy_strict_passes_on_the_package_the_examples_and_the_typed_usage_file():
+    checked = ["python/cogwork", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").glob("*.py")), "tests/typed_usage.py"]
+    result = run(sys.executable, "-m", "mypy", "--strict", "--cache-dir", "/dev/null", *checked)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("Success: no issues found"), result.stdout
+
+
 def test_the_typed_usage_file_runs_against_the_installed_package():
     result = run(sys.executable, "tests/typed_usage.py")
     assert result.returncode == 0, result.stderr

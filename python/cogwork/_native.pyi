@@ -20,6 +20,10 @@ HostOutcome = tuple[int, int, Any, Optional[tuple[str, str, list[str], Optional[
 def worker_main() -> NoReturn:
     """Serves as a JavaScript worker over fd 3 until the host closes it; never returns."""
 
+def cli(argv: Sequence[str], worker_command: Sequence[str]) -> int:
+    """Runs the ``cogwork`` command line on ``argv`` (the program name first), with the GIL
+    released; returns its exit status."""
+
 Later = Optional["Completions"]
 """Given, a method starts its call on the core runtime and returns its ``Pending`` at once;
 the outcome comes out of ``completions.drain()``."""
