@@ -44,7 +44,7 @@ def test_any_callable_object_is_a_handler(jobs_engine):
         jobs_engine.add_handler("nothing", 3)
 
 
-def test_an_exception_fails_the_attempt_with_its_class_message_and_traceback_and_is_retried(jobs_engine, caplog):
+def test_an_exception_fails_the_attempt_with_its_class_message_and_traceback_and_is_retried(jobs_engine):
     calls = []
 
     @jobs_engine.handler("flaky")
@@ -63,7 +63,6 @@ def test_an_exception_fails_the_attempt_with_its_class_message_and_traceback_and
     error = job.attempts[0].error
     assert (error["class"], error["message"]) == ("KeyError", "'missing on attempt 1'")
     assert any("in flaky" in line and "raise KeyError" in line for line in error["backtrace"])
-    assert "attempt 1 of job" in caplog.text and "KeyError" in caplog.text
 
 
 def test_attempts_run_out_and_the_job_is_dead(jobs_engine):

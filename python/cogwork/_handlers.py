@@ -14,14 +14,11 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import inspect
-import logging
 import threading
 import traceback
 from typing import Any, Callable, Mapping, Optional, Union
 
 from cogwork import _native
-
-_logger = logging.getLogger("cogwork")
 
 # Most jobs a thread takes at once: enough to share one report among many no-op jobs, few
 # enough that a slow handler does not hold back many others.
@@ -76,20 +73,11 @@ def _call_of(job: tuple[int, int, str, Any, str, int, Optional[int], Optional[st
     return Step(run_id, step, id, attempt, max_attempts, input["context"], input["results"], input.get("input"))
 
 
-def _failure(call: Call, target: str, error: BaseException) -> Outcome:
+def _failure(call: Call, error: BaseException) -> Outcome:
     cls = type(error)
     name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
     backtrace = [line.rstrip("\n") for line in traceback.format_tb(error.__traceback__)]
     retryable = getattr(error, "retryable", None)
-    _logger.warning(
-        "%s: attempt %d of job %d failed: %s: %s",
-        target,
-        call.attempt,
-        _job_id(call),
-        name,
-        error,
-        extra={"cogwork_target": target, "cogwork_attempt": call.attempt},
-    )
     return (_job_id(call), call.attempt, None, (name, str(error), backtrace, retryable if isinstance(retryable, bool) else None))
 
 
@@ -142,24 +130,24 @@ class HandlerThreads:
             if loop is not None:
                 loop.close()
 
-    def _run(self, batch: list[Any]) -> tuple[list[Outcome], list[tuple[Call, str, Any]]]:
+    def _run(self, batch: list[Any]) -> tuple[list[Outcome], list[tuple[Call, Any]]]:
         """Calls the handlers; returns the finished outcomes and the coroutines to await."""
         outcomes: list[Outcome] = []
-        waiting: list[tuple[Call, str, Any]] = []
+        waiting: list[tuple[Call, Any]] = []
         for job in batch:
             call, target = _call_of(job), job[2]
             try:
                 output = self._handlers[target](call)
             except (Exception, SystemExit) as error:  # noqa: BLE001 - any failure is the attempt's
-                outcomes.append(_failure(call, target, error))
+                outcomes.append(_failure(call, error))
                 continue
             if inspect.isawaitable(output):
-                waiting.append((call, target, output))
+                waiting.append((call, output))
             else:
                 outcomes.append((_job_id(call), call.attempt, output, None))
         return outcomes, waiting
 
-    def _on_caller_loop(self, loop: asyncio.AbstractEventLoop, waiting: list[tuple[Call, str, Any]]) -> list[Outcome]:
+    def _on_caller_loop(self, loop: asyncio.AbstractEventLoop, waiting: list[tuple[Call, Any]]) -> list[Outcome]:
         """Awaits the coroutines on ``loop``; fails them if the loop stops first (its owner
         returned without stopping the engine), rather than waiting for it forever."""
         future = asyncio.run_coroutine_threadsafe(self._await(waiting), loop)
@@ -173,15 +161,15 @@ class HandlerThreads:
             except concurrent.futures.CancelledError:
                 pass  # asyncio.run cancels the tasks left when its coroutine returns
             stopped = RuntimeError("the event loop the engine was started from stopped before this coroutine finished")
-            return [_failure(call, target, stopped) for call, target, _ in waiting]
+            return [_failure(call, stopped) for call, _ in waiting]
 
     @staticmethod
-    async def _await(waiting: list[tuple[Call, str, Any]]) -> list[Outcome]:
-        outputs = await asyncio.gather(*(awaitable for _, _, awaitable in waiting), return_exceptions=True)
+    async def _await(waiting: list[tuple[Call, Any]]) -> list[Outcome]:
+        outputs = await asyncio.gather(*(awaitable for _, awaitable in waiting), return_exceptions=True)
         outcomes: list[Outcome] = []
-        for (call, target, _), output in zip(waiting, outputs):
+        for (call, _), output in zip(waiting, outputs):
             if isinstance(output, BaseException):
-                outcomes.append(_failure(call, target, output))
+                outcomes.append(_failure(call, output))
             else:
                 outcomes.append((_job_id(call), call.attempt, output, None))
         return outcomes

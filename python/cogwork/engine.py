@@ -16,7 +16,7 @@ import threading
 import warnings
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, TypeVar, Union, overload
 
-from cogwork import _completions, _native
+from cogwork import _completions, _logging, _native
 from cogwork._events import Subscribers
 from cogwork._handlers import Handler, HandlerThreads
 from cogwork.errors import CogworkWarning, TaskFailedError
@@ -208,6 +208,11 @@ class Engine:
         at the present and stands still until :meth:`advance` moves it, so a test can make a
         retry or a cron tick due without sleeping.
 
+    What it does is logged through ``logging.getLogger("cogwork")`` (failures and retries
+    at WARNING, completions at DEBUG, with ``extra`` fields ``job_id``, ``target``,
+    ``queue``, ``attempt``, ``run_id``, ``step``, ``duration_ms``), for the levels enabled
+    when it opens; tasks' console output through ``cogwork.console``.
+
     Use it as a context manager, or call :meth:`close` when done. Every method that waits
     has an awaitable variant named ``..._async``, run on the core's runtime (no thread per
     call): cancelling the awaiting task cancels the work.
@@ -258,6 +263,9 @@ class Engine:
         self._handlers: dict[str, Handler] = {}
         self._subscribers = Subscribers()
         self._worker: Optional[tuple[_native.Worker, HandlerThreads]] = None
+        logged = _logging.event_names()
+        if logged:
+            self._subscribers.add(self._native.subscribe(logged), _logging.EventLog())
         for warning in self._native.warnings:
             warnings.warn(warning, CogworkWarning, stacklevel=2)
 
