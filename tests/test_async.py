@@ -175,3 +175,22 @@ def test_a_caller_loop_that_stops_first_fails_the_coroutines_instead_of_hanging(
     job = jobs_engine.job(id)
     assert (job.state, job.error["class"]) == ("dead", "RuntimeError")
     assert "the event loop the engine was started from stopped before this coroutine finished" in job.error["message"]
+
+
+def test_cancelling_drain_async_hands_the_running_job_back_and_frees_its_worker(task_sources, database):
+    with cogwork.Engine(tasks=task_sources, database=database, workers=1) as engine:
+        job = engine.enqueue("forever", {}, timeout=300)
+
+        async def main():
+            drain = asyncio.ensure_future(engine.drain_async(stop_timeout=0.2))
+            while (await engine.job_async(job.id)).state != "running":
+                await asyncio.sleep(0.01)
+            drain.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await drain
+            while (await engine.job_async(job.id)).state != "ready":
+                await asyncio.sleep(0.05)
+
+        asyncio.run(main())
+        assert [attempt.state for attempt in engine.job(job.id).attempts] == ["released"]
+        assert engine.run("echo", {"after": "cancel"}, timeout=30) == {"after": "cancel"}

@@ -112,6 +112,14 @@ def _job_options(
     }
 
 
+def _check_types(*options: tuple[object, type, str]) -> None:
+    """TypeError naming the first option (value, type, name) set to a value of another type
+    (a bool is not an int here)."""
+    for value, kind, name in options:
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise TypeError(f"{name} must be {'an' if kind is int else 'a'} {kind.__name__} or None, not {type(value).__name__}")
+
+
 def _running_loop() -> Optional[asyncio.AbstractEventLoop]:
     """The event loop running in this thread, if any."""
     try:
@@ -225,7 +233,7 @@ class Engine:
         config: Optional[PathLike] = None,
         database: Optional[str] = None,
         workers: Optional[int] = None,
-        timeout: Optional[float] = None,
+        timeout: Optional[Span] = None,
         in_process: bool = False,
         fetch_allow: Optional[Iterable[str]] = None,
         fetch_max_response_bytes: Optional[int] = None,
@@ -242,13 +250,22 @@ class Engine:
             raise ValueError(f"clock must be 'system' or 'manual', not {clock!r}")
         if isinstance(tasks, (str, os.PathLike)):
             tasks = [tasks]
+        _check_types(
+            (workers, int, "workers"),
+            (fetch_max_response_bytes, int, "fetch_max_response_bytes"),
+            (console_max_bytes, int, "console_max_bytes"),
+            (memory_limit, int, "memory_limit"),
+            (recycle_after, int, "recycle_after"),
+            (database, str, "database"),
+            (node, str, "node"),
+        )
         self._native = _native.Engine(
             None if tasks is None else list(tasks),
             config=None if config is None else os.fspath(config),
             manual_clock=clock == "manual",
             worker_command=None if in_process else _WORKER_COMMAND,
             workers=workers,
-            timeout=timeout,
+            timeout=_seconds(timeout, "timeout"),
             memory_limit=memory_limit,
             recycle_after=recycle_after,
             fetch_allow=None if fetch_allow is None else _queue_list(fetch_allow),
@@ -271,7 +288,7 @@ class Engine:
 
     # Runs.
 
-    def run(self, task: str, input: Any, *, timeout: Optional[float] = None, mocks: Mocks = None) -> Any:
+    def run(self, task: str, input: Any, *, timeout: Optional[Span] = None, mocks: Mocks = None) -> Any:
         """Runs ``task`` (a label, uuid or ``label@version``) on ``input`` and returns its output.
 
         ``input`` may hold dicts, lists, tuples, str, int (any size), float, bool, None and
@@ -287,25 +304,26 @@ class Engine:
         """
         return self.execute(task, input, timeout=timeout, mocks=mocks).output
 
-    def execute(self, task: str, input: Any, *, timeout: Optional[float] = None, mocks: Mocks = None) -> Execution:
+    def execute(self, task: str, input: Any, *, timeout: Optional[Span] = None, mocks: Mocks = None) -> Execution:
         """:meth:`run`, returning the whole :class:`Execution` record: output, console lines,
         worker id and duration. A :class:`TaskFailedError` carries the same console, worker
         and duration."""
         with _logging_console(task):
-            record = self._native.execute(task, input, timeout=timeout, mocks=mocks)
+            record = self._native.execute(task, input, timeout=_seconds(timeout, "timeout"), mocks=mocks)
         return _execution(task, record)
 
-    async def run_async(self, task: str, input: Any, *, timeout: Optional[float] = None, mocks: Mocks = None) -> Any:
+    async def run_async(self, task: str, input: Any, *, timeout: Optional[Span] = None, mocks: Mocks = None) -> Any:
         """:meth:`run` for asyncio: the event loop keeps running while the task does."""
         return (await self.execute_async(task, input, timeout=timeout, mocks=mocks)).output
 
     async def execute_async(
-        self, task: str, input: Any, *, timeout: Optional[float] = None, mocks: Mocks = None
+        self, task: str, input: Any, *, timeout: Optional[Span] = None, mocks: Mocks = None
     ) -> Execution:
         """:meth:`execute` for asyncio. Cancelling the awaiting task stops the execution (its
         worker is killed and replaced), as Ctrl-C does for :meth:`run`."""
         with _logging_console(task):
-            record = await _completions.wait(functools.partial(self._native.execute, task, input, timeout=timeout, mocks=mocks))
+            start = functools.partial(self._native.execute, task, input, timeout=_seconds(timeout, "timeout"), mocks=mocks)
+            record = await _completions.wait(start)
         return _execution(task, record)
 
     # Jobs.
