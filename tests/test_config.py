@@ -1,5 +1,8 @@
 """Defaults from cogwork.yml (and COGWORK_* variables) through the core's Config; arguments win."""
 
+import threading
+import time
+
 import pytest
 
 import cogwork
@@ -48,3 +51,27 @@ def test_config_names_another_file_and_a_bad_one_is_refused_naming_the_key(tmp_p
         cogwork.Engine(config=other)
     with pytest.raises(cogwork.ConfigurationError, match="nonesuch.yml"):
         cogwork.Engine(config=tmp_path / "nonesuch.yml")
+
+
+def test_drain_works_the_configured_queues_at_their_concurrency(tmp_path, monkeypatch):
+    (tmp_path / "cogwork.yml").write_text(f"database: sqlite://{tmp_path / 'q.db'}\nqueues:\n  mail: {{concurrency: 1}}\n  sms: {{}}\n")
+    monkeypatch.chdir(tmp_path)
+    mailing, most = [0], [0]
+    lock = threading.Lock()
+
+    def send(job):
+        if job.queue == "mail":
+            with lock:
+                mailing[0] += 1
+                most[0] = max(most[0], mailing[0])
+            time.sleep(0.05)
+            with lock:
+                mailing[0] -= 1
+        return job.queue
+
+    with cogwork.Engine(workers=1) as engine:
+        engine.add_handler("send", send)
+        jobs = engine.enqueue_all([("send", n, {"queue": queue}) for n, queue in enumerate(["mail"] * 4 + ["sms", "default", "elsewhere"])])
+        assert engine.drain(threads=4)["completed"] == 6  # not the unconfigured queue's
+        assert most[0] == 1
+        assert [engine.job(job.id).output for job in jobs] == ["mail"] * 4 + ["sms", "default", None]

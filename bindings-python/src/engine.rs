@@ -35,6 +35,8 @@ pub struct Engine {
     closed: AtomicBool,
     /// The store's clock when the engine was opened with a manual one, which `advance` moves.
     manual_clock: Option<Arc<ManualClock>>,
+    /// What `drain` and `start` work unless told otherwise: the configured queues.
+    work: WorkOptions,
 }
 
 #[pymethods]
@@ -86,9 +88,9 @@ impl Engine {
             backoff,
         };
         let manual_clock = manual_clock.then(|| Arc::new(ManualClock::new(SystemClock.now_micros())));
-        let options = args.into_options(py, manual_clock.clone())?;
+        let (options, work) = args.into_options(py, manual_clock.clone())?;
         let core = wait(py, cogwork_core::Engine::open(options))?.map_err(|e| to_py_err(py, e))?;
-        Ok(Engine { core, closed: AtomicBool::new(false), manual_clock })
+        Ok(Engine { core, closed: AtomicBool::new(false), manual_clock, work })
     }
 
     /// Runs a task; its execution record is `(output, console, worker, duration)`, console
@@ -199,21 +201,22 @@ impl Engine {
         self.core.wake_host_threads();
     }
 
-    /// Runs the due jobs of `queues` until none is due or running; returns the counts. The
+    /// Runs the due jobs of `queues` (the configured ones when None) until none is due or running; returns the counts. The
     /// package's handler threads run the handler jobs. Interrupted (Ctrl-C, a cancelled
     /// await), the drain stops as a worker does: jobs under way get `stop_timeout` seconds
     /// to finish, then are handed back.
     #[pyo3(signature = (queues, stop_timeout, completions = None))]
-    fn drain<'py>(&self, py: Python<'py>, queues: Vec<String>, stop_timeout: f64, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
-        let options = WorkOptions { queues, stop_timeout: seconds(stop_timeout, "stop_timeout")?, ..WorkOptions::default() };
+    fn drain<'py>(&self, py: Python<'py>, queues: Option<Vec<String>>, stop_timeout: f64, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
+        let options = self.work_options(queues, stop_timeout)?;
         let core = self.core.clone();
         self.call(py, completions, Call::new(async move { core.drain(options).await }, |py, progress| Ok(records::progress(py, progress)?.into_any())))
     }
 
-    /// Starts working `queues` in the background; stop the returned worker.
-    fn start(&self, py: Python<'_>, queues: Vec<String>, stop_timeout: f64) -> PyResult<Worker> {
+    /// Starts working `queues` (the configured ones when None) in the background; stop the
+    /// returned worker.
+    fn start(&self, py: Python<'_>, queues: Option<Vec<String>>, stop_timeout: f64) -> PyResult<Worker> {
         self.ensure_open(py)?;
-        let options = WorkOptions { queues, stop_timeout: seconds(stop_timeout, "stop_timeout")?, ..WorkOptions::default() };
+        let options = self.work_options(queues, stop_timeout)?;
         Ok(Worker::new(wait(py, self.core.start(options))?.map_err(|e| to_py_err(py, e))?))
     }
 
@@ -425,6 +428,13 @@ impl Engine {
     fn call<'py, T: Send + 'static>(&self, py: Python<'py>, completions: Option<&Completions>, call: Call<T>) -> PyResult<Bound<'py, PyAny>> {
         self.ensure_open(py)?;
         call.dispatch(py, completions)
+    }
+
+    /// The configured work options, with `queues` when given and `stop_timeout` seconds.
+    fn work_options(&self, queues: Option<Vec<String>>, stop_timeout: f64) -> PyResult<WorkOptions> {
+        let stop_timeout = seconds(stop_timeout, "stop_timeout")?;
+        let queues = queues.unwrap_or_else(|| self.work.queues.clone());
+        Ok(WorkOptions { queues, stop_timeout, ..self.work.clone() })
     }
 
     /// Fails in a forked child of the process that opened the engine.

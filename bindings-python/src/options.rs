@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use cogwork_core::config::Config;
-use cogwork_core::queue::Backoff;
+use cogwork_core::queue::{Backoff, WorkOptions};
 use cogwork_core::store::ManualClock;
 use cogwork_core::{EngineOptions, WorkerCommand};
 use pyo3::exceptions::PyValueError;
@@ -36,8 +36,9 @@ pub struct EngineArgs {
 }
 
 impl EngineArgs {
-    /// The options to open the engine with; `clock`, when given, is the store's clock.
-    pub fn into_options(self, py: Python<'_>, clock: Option<Arc<ManualClock>>) -> PyResult<EngineOptions> {
+    /// The options to open the engine with (`clock`, when given, is the store's clock), and
+    /// the configuration's defaults for working: its queues and their concurrency.
+    pub fn into_options(self, py: Python<'_>, clock: Option<Arc<ManualClock>>) -> PyResult<(EngineOptions, WorkOptions)> {
         let config = Config::load(self.config.as_deref()).map_err(|e| to_py_err(py, e))?;
         let mut store = config.store_options();
         if let Some(clock) = clock {
@@ -79,11 +80,12 @@ impl EngineArgs {
         if let Some((base, cap)) = self.backoff {
             options = options.backoff(Backoff { base: seconds(base, "backoff")?, cap: seconds(cap, "backoff")? });
         }
-        Ok(match self.worker_command {
+        let options = match self.worker_command {
             None => options.in_process(),
             Some(argv) => options.worker_command(
                 WorkerCommand::from_argv(argv).ok_or_else(|| PyValueError::new_err("worker_command must not be empty"))?,
             ),
-        })
+        };
+        Ok((options, config.work_options()))
     }
 }

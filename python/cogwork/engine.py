@@ -128,6 +128,11 @@ def _running_loop() -> Optional[asyncio.AbstractEventLoop]:
         return None
 
 
+def _queues(queues: Union[str, Iterable[str], None]) -> Optional[list[str]]:
+    """The queues to work; None for the configured ones (``default`` and cogwork.yml's)."""
+    return None if queues is None else _queue_list(queues)
+
+
 def _queue_list(queues: Union[str, Iterable[str]]) -> list[str]:
     return [queues] if isinstance(queues, str) else list(queues)
 
@@ -448,47 +453,48 @@ class Engine:
         self._handlers[name] = handler
 
     def drain(
-        self, queues: Union[str, Iterable[str]] = ("default",), *, threads: int = 1, stop_timeout: Span = 25.0
+        self, queues: Union[str, Iterable[str], None] = None, *, threads: int = 1, stop_timeout: Span = 25.0
     ) -> dict[str, int]:
-        """Runs the due jobs of ``queues`` (and the workflow steps they lead to, and the
-        schedules' due ticks) until none is due or running, Python handlers on ``threads``
-        threads; returns the counts (``completed``, ``failed``, ``dead``, ``released``,
+        """Runs the due jobs of ``queues`` (unless given, ``default`` and the queues
+        cogwork.yml configures, with their concurrency), the workflow steps they lead to and
+        the schedules' due ticks, until none is due or running, Python handlers on
+        ``threads`` threads; returns the counts (``completed``, ``failed``, ``dead``, ``released``,
         ``errors``). For tests and scripts: jobs scheduled for later are left for later.
         Ctrl-C stops it as :meth:`stop` stops a worker: the jobs under way get
         ``stop_timeout`` seconds to finish, then are handed back to the queue."""
         handlers = HandlerThreads(self._native, self._handlers, threads)
         try:
-            progress: dict[str, int] = self._native.drain(_queue_list(queues), _seconds(stop_timeout, "stop_timeout"))
+            progress: dict[str, int] = self._native.drain(_queues(queues), _seconds(stop_timeout, "stop_timeout"))
             return progress
         finally:
             handlers.stop()
 
     async def drain_async(
-        self, queues: Union[str, Iterable[str]] = ("default",), *, threads: int = 1, stop_timeout: Span = 25.0
+        self, queues: Union[str, Iterable[str], None] = None, *, threads: int = 1, stop_timeout: Span = 25.0
     ) -> dict[str, int]:
         """:meth:`drain` for asyncio: the event loop keeps running (plain handlers run on
         the engine's threads, coroutine handlers on this loop). Cancelling it stops the
         drain as Ctrl-C stops :meth:`drain`."""
         handlers = HandlerThreads(self._native, self._handlers, threads, asyncio.get_running_loop())
         try:
-            drain = functools.partial(self._native.drain, _queue_list(queues), _seconds(stop_timeout, "stop_timeout"))
+            drain = functools.partial(self._native.drain, _queues(queues), _seconds(stop_timeout, "stop_timeout"))
             progress: dict[str, int] = await _completions.wait(drain)
             return progress
         finally:
             handlers.stop()
 
     def start(
-        self, queues: Union[str, Iterable[str]] = ("default",), *, threads: int = 2, stop_timeout: Span = 25.0
+        self, queues: Union[str, Iterable[str], None] = None, *, threads: int = 2, stop_timeout: Span = 25.0
     ) -> None:
-        """Starts working ``queues`` in the background (for a web process, say): JavaScript
-        on the worker processes, Python handlers on ``threads`` threads. Called from a
-        running event loop, coroutine handlers run on that loop while it runs. :meth:`stop`
-        ends it."""
+        """Starts working ``queues`` (as :meth:`drain` takes them) in the background, for a
+        web process, say: JavaScript on the worker processes, Python handlers on ``threads``
+        threads. Called from a running event loop, coroutine handlers run on that loop while
+        it runs. :meth:`stop` ends it."""
         self._start(queues, threads, stop_timeout, _running_loop())
 
     def _start(
         self,
-        queues: Union[str, Iterable[str]],
+        queues: Union[str, Iterable[str], None],
         threads: int,
         stop_timeout: Span,
         caller_loop: Optional[asyncio.AbstractEventLoop],
@@ -497,7 +503,7 @@ class Engine:
             raise RuntimeError("this engine is working already; call stop() first")
         handlers = HandlerThreads(self._native, self._handlers, threads, caller_loop)
         try:
-            worker = self._native.start(_queue_list(queues), _seconds(stop_timeout, "stop_timeout"))
+            worker = self._native.start(_queues(queues), _seconds(stop_timeout, "stop_timeout"))
         except BaseException:
             handlers.stop()
             raise
@@ -517,7 +523,7 @@ class Engine:
             handlers.stop()
 
     def work(
-        self, queues: Union[str, Iterable[str]] = ("default",), *, threads: int = 2, stop_timeout: Span = 25.0
+        self, queues: Union[str, Iterable[str], None] = None, *, threads: int = 2, stop_timeout: Span = 25.0
     ) -> dict[str, int]:
         """Works ``queues`` until Ctrl-C (KeyboardInterrupt) or SIGTERM, then stops
         gracefully as :meth:`stop` does and returns the counts."""
