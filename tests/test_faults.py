@@ -1,20 +1,17 @@
-"""Faults, with real threads, signals and processes: handlers that hang, Ctrl-C and SIGINT
-during blocking calls, an engine used after close, fork through multiprocessing, and the GIL
+"""Faults, with real threads, signals and processes: handlers that hang, Ctrl-C during
+blocking calls (and, in test_handlers.py, SIGINT and SIGTERM stopping work), an engine used after close, fork through multiprocessing, and the GIL
 released while the engine blocks."""
 
 import inspect
 import multiprocessing
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
 import cogwork
-from conftest import ROOT
 
 
 def wait_until(predicate, seconds=30):
@@ -88,32 +85,6 @@ def test_ctrl_c_stops_a_drain_and_hands_the_running_job_back(task_sources, datab
         assert [attempt.state for attempt in engine.job(job.id).attempts] == ["released"]
         # Its worker was stopped and replaced: the only worker serves again.
         assert engine.run("echo", {"after": "ctrl-c"}, timeout=30) == {"after": "ctrl-c"}
-
-
-WORKER = """
-import sys, cogwork
-engine = cogwork.Engine(database=sys.argv[1], workers=1)
-engine.add_handler("shout", lambda job: job.input.upper())
-print("working", flush=True)
-print(engine.work(threads=1), flush=True)
-engine.close()
-"""
-
-
-def test_ctrl_c_stops_work_gracefully(database):
-    with cogwork.Engine(database=database, workers=1) as engine:
-        engine.add_handler("shout", lambda job: None)
-        job = engine.enqueue("shout", "quiet please")
-        worker = subprocess.Popen([sys.executable, "-c", WORKER, database], stdout=subprocess.PIPE, text=True, cwd=ROOT)
-        try:
-            assert worker.stdout.readline() == "working\n"
-            wait_until(lambda: engine.job(job.id).state == "completed")
-            worker.send_signal(signal.SIGINT)
-            output, _ = worker.communicate(timeout=30)
-        finally:
-            worker.kill()
-        assert (worker.returncode, output) == (0, "{'completed': 1, 'failed': 0, 'dead': 0, 'released': 0, 'errors': 0}\n")
-        assert engine.job(job.id).output == "QUIET PLEASE"
 
 
 # One call per public name that reaches the engine, with arguments it would accept.

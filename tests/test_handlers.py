@@ -172,7 +172,8 @@ engine.close()
 """
 
 
-def test_work_runs_jobs_until_sigterm_and_stops_gracefully(database):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT (Ctrl-C)"])
+def test_work_runs_jobs_until_sigterm_or_sigint_and_stops_gracefully(database, signum):
     with cogwork.Engine(database=database, workers=1) as engine:
         engine.add_handler("shout", lambda job: None)
         id = engine.enqueue("shout", "quiet please").id
@@ -182,7 +183,7 @@ def test_work_runs_jobs_until_sigterm_and_stops_gracefully(database):
             deadline = time.monotonic() + 30
             while engine.job(id).state != "completed" and time.monotonic() < deadline:
                 time.sleep(0.05)
-            worker.send_signal(signal.SIGTERM)
+            worker.send_signal(signum)
             output, _ = worker.communicate(timeout=30)
         finally:
             worker.kill()
