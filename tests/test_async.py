@@ -194,3 +194,25 @@ def test_cancelling_drain_async_hands_the_running_job_back_and_frees_its_worker(
         asyncio.run(main())
         assert [attempt.state for attempt in engine.job(job.id).attempts] == ["released"]
         assert engine.run("echo", {"after": "cancel"}, timeout=30) == {"after": "cancel"}
+
+
+def test_stop_called_on_the_handlers_loop_fails_its_running_coroutines_instead_of_deadlocking(jobs_engine):
+    started = threading.Event()
+
+    @jobs_engine.handler("slow")
+    async def slow(job):
+        started.set()
+        await asyncio.sleep(3600)
+
+    async def main():
+        jobs_engine.start(stop_timeout=60)
+        job = await jobs_engine.enqueue_async("slow", {}, max_attempts=2)
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        return job.id, jobs_engine.stop()  # blocks this loop, which runs `slow`
+
+    id, progress = asyncio.run(main())
+    assert (progress["failed"], progress["released"]) == (1, 0)
+    job = jobs_engine.job(id)
+    assert (job.state, job.attempts[0].error["class"]) == ("retrying", "RuntimeError")
+    assert "the event loop the engine was started from was blocked stopping the engine" in job.attempts[0].error["message"]

@@ -101,10 +101,23 @@ class HandlerThreads:
         self._native = native
         self._handlers = handlers
         self._caller_loop = caller_loop
+        # Set when the caller's loop is blocked for good: the engine is being stopped from it.
+        self._loop_blocked = threading.Event()
         self._stopping = threading.Event()
         self._threads = [threading.Thread(target=self._serve, name=f"cogwork-handler-{n}", daemon=True) for n in range(count)]
         for thread in self._threads:
             thread.start()
+
+    def before_stop(self) -> None:
+        """Called on the thread stopping the engine before anything waits: when that thread
+        runs the caller's loop, the loop can run no coroutine until the stop returns, so
+        the coroutines on it fail now instead of holding the stop up."""
+        try:
+            stopping_from_the_loop = asyncio.get_running_loop() is self._caller_loop
+        except RuntimeError:
+            stopping_from_the_loop = False
+        if stopping_from_the_loop:
+            self._loop_blocked.set()
 
     def stop(self) -> None:
         """Lets each thread finish its batch, then ends them."""
@@ -120,7 +133,7 @@ class HandlerThreads:
                 batch = self._native.next_host_jobs(_BATCH, _WAIT)
                 if batch:
                     outcomes, waiting = self._run(batch)
-                    if waiting and self._caller_loop is not None and self._caller_loop.is_running():
+                    if waiting and self._caller_loop is not None and self._caller_loop.is_running() and not self._loop_blocked.is_set():
                         outcomes += self._on_caller_loop(self._caller_loop, waiting)
                     elif waiting:
                         loop = loop or asyncio.new_event_loop()
@@ -149,18 +162,20 @@ class HandlerThreads:
 
     def _on_caller_loop(self, loop: asyncio.AbstractEventLoop, waiting: list[tuple[Call, Any]]) -> list[Outcome]:
         """Awaits the coroutines on ``loop``; fails them if the loop stops first (its owner
-        returned without stopping the engine), rather than waiting for it forever."""
+        returned without stopping the engine) or is blocked stopping the engine, rather
+        than waiting for it forever."""
         future = asyncio.run_coroutine_threadsafe(self._await(waiting), loop)
         while True:
             try:
                 return future.result(timeout=_WAIT)
             except concurrent.futures.TimeoutError:
-                if loop.is_running():
+                if loop.is_running() and not self._loop_blocked.is_set():
                     continue
                 future.cancel()
+                why = "was blocked stopping the engine" if self._loop_blocked.is_set() else "stopped"
             except concurrent.futures.CancelledError:
-                pass  # asyncio.run cancels the tasks left when its coroutine returns
-            stopped = RuntimeError("the event loop the engine was started from stopped before this coroutine finished")
+                why = "stopped"  # asyncio.run cancels the tasks left when its coroutine returns
+            stopped = RuntimeError(f"the event loop the engine was started from {why} before this coroutine finished")
             return [_failure(call, stopped) for call, _ in waiting]
 
     @staticmethod

@@ -512,11 +512,14 @@ class Engine:
     def stop(self) -> Optional[dict[str, int]]:
         """Stops what :meth:`start` started: no more claims, the jobs under way finish (up to
         the stop timeout; the rest are handed back), then the handler threads end. Returns
-        the counts, or None if the engine was not working."""
+        the counts, or None if the engine was not working. Called on the event loop that
+        :meth:`start` ran coroutine handlers on, it blocks that loop: the coroutines still
+        running there fail (and are retried per their jobs' policy) instead of finishing."""
         if self._worker is None:
             return None
         worker, handlers = self._worker
         self._worker = None
+        handlers.before_stop()
         try:
             return worker.stop()
         finally:
