@@ -1,5 +1,6 @@
 """Cron schedules kept in the database, and ticks made due by a manual clock."""
 
+import asyncio
 import datetime
 
 import pytest
@@ -62,3 +63,17 @@ def test_a_cron_tick_falls_due_when_the_manual_clock_reaches_it(manual_engine):
     [job] = manual_engine.jobs(target="tick")
     assert (job.output, job.run_at, ran) == ("ticked", schedule.next_tick, [{"n": 2**64}])
     assert manual_engine.schedules()[0].last_tick == schedule.next_tick
+
+
+def test_the_schedule_calls_have_awaitable_variants(jobs_engine):
+    async def main():
+        await jobs_engine.schedule_async("hourly", "0 * * * *", "addition", {"num1": 1, "num2": 2}, queue="sums")
+        [schedule] = await jobs_engine.schedules_async()
+        paused = await jobs_engine.set_schedule_enabled_async("hourly", False)
+        listed = await jobs_engine.schedules_async()
+        return schedule, paused, listed, await jobs_engine.remove_schedule_async("hourly"), await jobs_engine.remove_schedule_async("hourly")
+
+    schedule, paused, listed, removed, again = asyncio.run(main())
+    assert (schedule.name, schedule.queue, schedule.enabled) == ("hourly", "sums", True)
+    assert (paused, [s.enabled for s in listed], removed, again) == (True, [False], True, False)
+    assert jobs_engine.schedules() == []

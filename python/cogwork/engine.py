@@ -677,18 +677,50 @@ class Engine:
         options = {"timezone": timezone, "queue": queue, "priority": priority, "max_attempts": max_attempts, "missed": missed, "enabled": enabled}
         self._native.add_schedule(name, cron, target, input, options)
 
+    async def schedule_async(
+        self,
+        name: str,
+        cron: str,
+        target: str,
+        input: Any = None,
+        *,
+        timezone: Optional[str] = None,
+        queue: Optional[str] = None,
+        priority: Optional[int] = None,
+        max_attempts: Optional[int] = None,
+        missed: Optional[str] = None,
+        enabled: Optional[bool] = None,
+    ) -> None:
+        """:meth:`schedule` for asyncio."""
+        options = {"timezone": timezone, "queue": queue, "priority": priority, "max_attempts": max_attempts, "missed": missed, "enabled": enabled}
+        await _completions.wait(functools.partial(self._native.add_schedule, name, cron, target, input, options))
+
     def schedules(self) -> list[Schedule]:
         """Every schedule, by name, with its next and last ticks."""
         return [Schedule._from_native(s) for s in self._native.schedules()]
+
+    async def schedules_async(self) -> list[Schedule]:
+        """:meth:`schedules` for asyncio."""
+        return [Schedule._from_native(s) for s in await _completions.wait(self._native.schedules)]
 
     def remove_schedule(self, name: str) -> bool:
         """Removes a schedule (the jobs it enqueued stay); whether it existed."""
         removed: bool = self._native.remove_schedule(name)
         return removed
 
+    async def remove_schedule_async(self, name: str) -> bool:
+        """:meth:`remove_schedule` for asyncio."""
+        removed: bool = await _completions.wait(functools.partial(self._native.remove_schedule, name))
+        return removed
+
     def set_schedule_enabled(self, name: str, enabled: bool) -> bool:
         """Pauses (False) or resumes (True, from its next tick) a schedule; whether it exists."""
         exists: bool = self._native.set_schedule_enabled(name, enabled)
+        return exists
+
+    async def set_schedule_enabled_async(self, name: str, enabled: bool) -> bool:
+        """:meth:`set_schedule_enabled` for asyncio."""
+        exists: bool = await _completions.wait(functools.partial(self._native.set_schedule_enabled, name, enabled))
         return exists
 
     # Test hooks: time and HTTP.
