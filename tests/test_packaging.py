@@ -20,8 +20,16 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 COGWORK = pathlib.Path(sys.executable).parent / "cogwork"
 ADDITION = ["run", "addition", "--tasks", str(ROOT / "examples" / "tasks"), "--input", '{"num1": 2, "num2": 3}']
 # Offline: pip may not look at an index, and any connection pip or cargo tries goes to a
-# closed port instead of the network.
-OFFLINE = {**os.environ, "PIP_NO_INDEX": "1", "CARGO_NET_OFFLINE": "true", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
+# closed port instead of the network. The venv's bin on PATH: maturin's build backend runs
+# the maturin found there.
+OFFLINE = {
+    **os.environ,
+    "PATH": f"{COGWORK.parent}{os.pathsep}{os.environ['PATH']}",
+    "PIP_NO_INDEX": "1",
+    "CARGO_NET_OFFLINE": "true",
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "HTTP_PROXY": "http://127.0.0.1:9",
+}
 # The profile the suite's package was built with, so cargo finds the build done.
 PROFILE = os.environ.get("COGWORK_PROFILE", "dev")
 
