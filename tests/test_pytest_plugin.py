@@ -12,16 +12,17 @@ from cogwork.pytest_plugin import assert_enqueued, assert_not_enqueued
 pytest_plugins = ["pytester"]
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+# The ini line of a user's suite that loads the project's tasks.
+TASKS = f"cogwork_tasks = {ROOT / 'examples' / 'tasks'} {ROOT / 'tests' / 'fixtures' / 'tasks'}"
 
 
 @pytest.fixture
 def suite(pytester):
-    """Writes a user's test file (and an ini file loading the project's tasks), runs it
-    through pytest, and returns the outcome."""
+    """Writes a user's test file and ini file (loading the project's tasks unless told),
+    runs it through pytest, and returns the outcome."""
 
-    def run(source, *, ini=""):
-        tasks = f"{ROOT / 'examples' / 'tasks'} {ROOT / 'tests' / 'fixtures' / 'tasks'}"
-        pytester.makeini(f"[pytest]\ncogwork_tasks = {tasks}\n{ini}")
+    def run(source, *, ini=TASKS):
+        pytester.makeini(f"[pytest]\n{ini}")
         pytester.makepyfile(test_user=textwrap.dedent(source))
         return pytester.runpytest("-p", "no:cacheprovider")
 
@@ -60,6 +61,21 @@ def test_assert_enqueued_counts_and_assert_not_enqueued_fails_naming_the_jobs(co
     assert_not_enqueued(cogwork_engine, "sms")
     with pytest.raises(AssertionError, match=r"expected 0 'mail' job\(s\) with \{'input': \{'to': 'bob'\}\}, found 1"):
         assert_not_enqueued(cogwork_engine, "mail", {"to": "bob"})
+
+
+def test_without_cogwork_tasks_the_fixture_takes_the_tasks_of_cogwork_yml_but_not_its_database(suite, pytester):
+    pytester.makefile(".yml", cogwork=f"tasks: [{ROOT / 'examples' / 'tasks'}]\ndatabase: sqlite://{pytester.path / 'app.db'}\n")
+    result = suite(
+        """
+        def test_yml(cogwork_engine):
+            assert cogwork_engine.enqueue("addition", {"num1": 2, "num2": 3}).state == "ready"
+            cogwork_engine.drain()
+            assert cogwork_engine.jobs("completed")[0].output == {"sum": 5}
+        """,
+        ini="",
+    )
+    result.assert_outcomes(passed=1)
+    assert not (pytester.path / "app.db").exists()
 
 
 def test_manual_mode_leaves_jobs_until_the_test_drains_them(suite):
@@ -142,7 +158,7 @@ def test_eager_mode_reraises_the_handlers_exception_after_its_retries(suite):
                 cogwork_engine.enqueue("flaky", {"amount": 5}, max_attempts=1)
             assert failure.value.job.error["message"] == "slow down"
         """,
-        ini="cogwork_eager = true",
+        ini=f"{TASKS}\ncogwork_eager = true",
     )
     result.assert_outcomes(passed=3)
 

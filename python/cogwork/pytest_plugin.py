@@ -3,7 +3,8 @@
 ``cogwork_engine`` is a :class:`~cogwork.testing.TestEngine` on an in-memory SQLite
 database, closed after the test, whose failed attempts are retried at once (so a drain runs
 retries too). It loads the task directories of the ``cogwork_tasks`` ini option (paths
-relative to the rootdir). It is the real engine, not a stand-in: in manual mode (the
+relative to the rootdir), else those of ``cogwork.yml``, whose other settings apply too
+(but for the database). It is the real engine, not a stand-in: in manual mode (the
 default) jobs run when the test drains them; in eager mode (``cogwork_eager = true`` in the
 ini file, or the marker) they run when enqueued, and a failure is raised.
 
@@ -45,7 +46,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
     """The fixture's engine options: the defaults, the ini file's, then the marker's."""
     options = {
-        "tasks": request.config.getini("cogwork_tasks"),
+        # None leaves them to cogwork.yml, when the working directory has one.
+        "tasks": request.config.getini("cogwork_tasks") or None,
         "eager": request.config.getini("cogwork_eager"),
         "database": "sqlite::memory:",
         "workers": 1,
