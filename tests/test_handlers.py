@@ -101,6 +101,22 @@ def test_sys_exit_in_a_handler_is_a_failed_attempt_and_the_worker_keeps_serving(
     assert jobs_engine.job(noop).output == "still here"
 
 
+def test_sys_exit_in_a_coroutine_handler_is_a_failed_attempt_and_its_batch_is_served(jobs_engine):
+    async def quit(job):
+        await asyncio.sleep(0)
+        sys.exit(3)
+
+    jobs_engine.add_handler("quit", quit)
+    jobs_engine.add_handler("noop", lambda job: "still here")
+    # One batch: the coroutine's SystemExit must not take the thread, and the batch, with it.
+    quit_job, noop = jobs_engine.enqueue_all([("quit", {}, {"max_attempts": 1}), ("noop", {})])
+    assert jobs_engine.drain() == {"completed": 1, "failed": 0, "dead": 1, "released": 0, "errors": 0}
+    error = jobs_engine.job(quit_job.id).error
+    assert (error["class"], error["message"]) == ("SystemExit", "3")
+    assert any("sys.exit(3)" in line for line in error["backtrace"])
+    assert jobs_engine.job(noop.id).output == "still here"
+
+
 def test_an_output_json_cannot_hold_fails_the_attempt_naming_where(jobs_engine):
     jobs_engine.add_handler("setter", lambda job: {"tags": [1, {2, 3}]})
     id = jobs_engine.enqueue("setter", {}, max_attempts=1).id

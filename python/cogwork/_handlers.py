@@ -81,6 +81,17 @@ def _failure(call: Call, error: BaseException) -> Outcome:
     return (_job_id(call), call.attempt, None, (name, str(error), backtrace, retryable if isinstance(retryable, bool) else None))
 
 
+async def _settle(call: Call, awaitable: Any) -> Outcome:
+    """The outcome of a coroutine handler. Its exceptions are caught here, inside the
+    coroutine: a SystemExit reaching asyncio's task machinery would escape the event loop
+    and end the handler thread with its whole batch unreported."""
+    try:
+        output = await awaitable
+    except (Exception, SystemExit) as error:  # noqa: BLE001 - any failure is the attempt's
+        return _failure(call, error)
+    return (_job_id(call), call.attempt, output, None)
+
+
 def _job_id(call: Call) -> int:
     return call.job_id if isinstance(call, Step) else call.id
 
@@ -180,11 +191,4 @@ class HandlerThreads:
 
     @staticmethod
     async def _await(waiting: list[tuple[Call, Any]]) -> list[Outcome]:
-        outputs = await asyncio.gather(*(awaitable for _, awaitable in waiting), return_exceptions=True)
-        outcomes: list[Outcome] = []
-        for (call, _), output in zip(waiting, outputs):
-            if isinstance(output, BaseException):
-                outcomes.append(_failure(call, output))
-            else:
-                outcomes.append((_job_id(call), call.attempt, output, None))
-        return outcomes
+        return list(await asyncio.gather(*(_settle(call, awaitable) for call, awaitable in waiting)))
