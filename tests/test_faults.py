@@ -12,6 +12,7 @@ import time
 import pytest
 
 import cogwork
+from conftest import in_child
 
 
 def wait_until(predicate, seconds=30):
@@ -173,6 +174,26 @@ def test_a_multiprocessing_fork_child_gets_a_clear_error_from_the_parents_engine
     assert child.exitcode == 0, "the forked child hung or crashed"
     assert "fork" in results.get(timeout=5)
     assert jobs_engine.jobs() == []  # the parent's engine is untouched
+
+
+def test_a_forked_child_of_a_working_engine_gets_a_clear_error_from_stop_and_close(jobs_engine):
+    jobs_engine.add_handler("noop", lambda job: None)
+    jobs_engine.start()
+
+    def body():
+        reports = []
+        for call in (jobs_engine.stop, jobs_engine.close):
+            try:
+                call()
+                reports.append("returned")
+            except cogwork.EngineClosedError as error:
+                reports.append("fork" in str(error))
+        return repr(reports)
+
+    assert in_child(body) == "[True, True]"
+    job = jobs_engine.enqueue("noop", {})  # the parent still works
+    wait_until(lambda: jobs_engine.job(job.id).state == "completed")
+    assert jobs_engine.stop()["completed"] == 1
 
 
 def count_while(call):

@@ -517,6 +517,8 @@ class Engine:
         running there fail (and are retried per their jobs' policy) instead of finishing."""
         if self._worker is None:
             return None
+        # In a forked child, the worker's threads are gone: waiting for them would hang.
+        self._native.check_open()
         worker, handlers = self._worker
         self._worker = None
         handlers.before_stop()
