@@ -71,3 +71,19 @@ def test_an_engine_opened_with_the_logger_off_subscribes_to_nothing(task_sources
     finally:
         logger.setLevel(previous)
     assert not [r for r in caplog.records if r.name == "cogwork"]
+
+
+def test_without_a_handler_to_receive_them_no_events_are_subscribed_to(task_sources, database, monkeypatch):
+    # As in a script that never configured logging: no handler on "cogwork" or its ancestors.
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    received = []
+    late = logging.Handler()
+    late.emit = received.append
+    with cogwork.Engine(tasks=task_sources, database=database, workers=1) as engine:
+        logging.getLogger("cogwork").addHandler(late)  # too late: looked at when it opened
+        try:
+            engine.enqueue("charge", {"amount": 5}, max_attempts=1)
+            engine.drain()
+        finally:
+            logging.getLogger("cogwork").removeHandler(late)
+    assert received == []
