@@ -3,6 +3,7 @@ blocking calls (and, in test_handlers.py, SIGINT and SIGTERM stopping work), an 
 released while the engine blocks."""
 
 import inspect
+import logging
 import multiprocessing
 import os
 import signal
@@ -56,6 +57,29 @@ def test_a_handler_that_hangs_past_its_timeout_is_recorded_while_other_threads_s
         release.set()
         jobs_engine.stop()
     assert (jobs_engine.job(hung.id).state, jobs_engine.job(hung.id).output) == ("dead", None)  # its late result is ignored
+
+
+def test_stop_and_close_return_while_a_handler_hangs_leaving_its_thread_to_finish(task_sources, database, caplog):
+    release, finished = threading.Event(), threading.Event()
+
+    def hang(job):
+        release.wait(60)
+        finished.set()
+
+    engine = cogwork.Engine(tasks=task_sources, database=database, workers=1)
+    try:
+        engine.add_handler("hang", hang)
+        engine.start(threads=1, stop_timeout=0.2)
+        job = engine.enqueue("hang", {}, timeout=0.5, max_attempts=1)
+        wait_until(lambda: engine.job(job.id).state == "dead")
+        with caplog.at_level(logging.WARNING, logger="cogwork"):
+            assert engine.stop()["dead"] == 1
+        assert not release.is_set() and not finished.is_set()  # stop returned; the handler still runs
+        assert "cogwork-handler-0 is still running a handler; left to finish on its own" in caplog.messages
+    finally:
+        engine.close()
+        release.set()
+    assert finished.wait(30)
 
 
 def test_ctrl_c_interrupts_wait_workflow_and_leaves_the_run_alone(jobs_engine):

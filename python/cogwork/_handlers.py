@@ -14,7 +14,9 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import inspect
+import logging
 import threading
+import time
 import traceback
 from typing import Any, Callable, Mapping, Optional, Union
 
@@ -26,6 +28,11 @@ _BATCH = 64
 # How long a thread waits for jobs before looking whether it should stop; `stop` wakes it
 # at once, so this only bounds a missed wake-up.
 _WAIT = 0.5
+# How long `stop` waits for the threads to end once the core has stopped: enough to report
+# a batch that was just finishing.
+_GRACE = 2.0
+
+_logger = logging.getLogger("cogwork")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,11 +138,17 @@ class HandlerThreads:
             self._loop_blocked.set()
 
     def stop(self) -> None:
-        """Lets each thread finish its batch, then ends them."""
+        """Ends the threads, once the core has stopped handing them jobs (a drain's end, a
+        worker's stop). A thread still inside a handler a moment later is stuck in it:
+        the core has timed its job out or handed it back, and waiting would hang the
+        caller's stop or close, so it is left to end on its own (it is a daemon thread)."""
         self._stopping.set()
         self._native.wake_host_threads()
+        deadline = time.monotonic() + _GRACE
         for thread in self._threads:
-            thread.join()
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                _logger.warning("%s is still running a handler; left to finish on its own", thread.name)
 
     def _serve(self) -> None:
         loop: Optional[asyncio.AbstractEventLoop] = None
