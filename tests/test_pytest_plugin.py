@@ -197,6 +197,38 @@ def test_eager_mode_runs_a_workflow_and_reraises_its_failed_steps_exception(suit
     result.assert_outcomes(passed=2)
 
 
+def test_eager_mode_covers_the_awaitable_calls(suite):
+    result = suite(
+        """
+        import asyncio
+        import pytest
+
+        @pytest.mark.cogwork(eager=True)
+        def test_async(cogwork_engine):
+            @cogwork_engine.handler("square")
+            async def square(call):
+                if call.input == 13:
+                    raise ArithmeticError("unlucky")
+                return call.input**2
+
+            cogwork_engine.add_handler("step", lambda step: step.context["n"] * 2)
+            cogwork_engine.define_workflow({"namespace": "t", "name": "w", "version": "1.0.0",
+                                            "steps": [{"name": "double", "handler": "step"}]})
+
+            async def main():
+                job = await cogwork_engine.enqueue_async("square", 2**40)
+                [a, b] = await cogwork_engine.enqueue_all_async([("square", 3), ("square", 4)])
+                run = await cogwork_engine.start_workflow_async("t/w", {"n": 2**63})
+                with pytest.raises(ArithmeticError, match="unlucky"):
+                    await cogwork_engine.enqueue_async("square", 13, max_attempts=1)
+                return job.output, a.output, b.output, run.step("double").result
+
+            assert asyncio.run(main()) == (2**80, 9, 16, 2**64)
+        """
+    )
+    result.assert_outcomes(passed=1)
+
+
 def test_a_retry_runs_when_the_test_advances_the_clock_without_sleeping(suite):
     result = suite(
         """
