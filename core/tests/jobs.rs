@@ -268,6 +268,29 @@ async fn engine_wide_http_mocks_answer_the_fetches_of_jobs_and_runs_without_thei
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_applied_configuration_records_its_schedules_and_queue_rate_limits() {
+    let setup = Setup::new(Database::sqlite());
+    let file = setup.tasks.path().join("cogwork.yml");
+    let yaml = "queues:\n  mail: {rate_limit: 1}\nschedules:\n  - {name: nightly, cron: \"0 3 * * *\", target: double, input: {n: 1}}\n";
+    std::fs::write(&file, yaml).unwrap();
+    let config = cogwork_core::config::Config::load(Some(&file)).unwrap();
+    let engine = setup.engine().await;
+    engine.apply_config(&config).await.unwrap();
+    engine.apply_config(&config).await.expect("applying it again, as every node does, changes nothing");
+    let names: Vec<String> = engine.schedules().await.unwrap().into_iter().map(|record| record.schedule.name).collect();
+    assert_eq!(names, ["nightly"]);
+    let mail = JobOptions { queue: Some("mail".into()), ..JobOptions::default() };
+    for n in 0..3 {
+        engine.enqueue("double", json!({"n": n}), mail.clone()).await.unwrap();
+    }
+    let on_mail = WorkOptions { queues: vec!["mail".into()], ..drain_options() };
+    assert_eq!(engine.drain(on_mail.clone()).await.unwrap().completed, 1, "one job a second, and the clock stands still");
+    setup.db.clock.advance(Duration::from_secs(1));
+    assert_eq!(engine.drain(on_mail).await.unwrap().completed, 1);
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_big_integer_input_is_stored_and_handed_to_the_handler_exactly() {
     let setup = Setup::new(Database::sqlite());
     let engine = setup.engine().await;
