@@ -13,6 +13,7 @@ a database of its own.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import platform
 import sys
@@ -79,7 +80,14 @@ def case(database: str, action: str, n: int, arg: int) -> dict[str, Any]:
 def main() -> None:
     database, action, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     arg = int(sys.argv[4]) if len(sys.argv) > 4 else 0
-    out: dict[str, Any] = {"system": "cogwork", "database": database.split(":")[0], "python": platform.python_version(), "action": action, "n": n}
+    out: dict[str, Any] = {
+        "system": "cogwork",
+        "version": importlib.metadata.version("cogwork"),
+        "database": database.split(":")[0],
+        "python": platform.python_version(),
+        "action": action,
+        "n": n,
+    }
     out.update(case(database, action, n, arg))
     print(json.dumps(out), flush=True)
 

@@ -81,8 +81,9 @@ def machine() -> str:
     return f"{os.cpu_count()} × {cpu}, Python {sys.version.split()[0]}; {now}; load {load}; N={N}, {ROUNDS} rounds"
 
 
-def report(figures: dict[str, list[float]]) -> None:
-    print(f"\n{'case':34} {'median/s':>10} {'range/s':>17}")
+def report(figures: dict[str, list[float]], versions: dict[str, str]) -> None:
+    print("\n" + ", ".join(f"{system} {version}" for system, version in sorted(versions.items())))
+    print(f"{'case':34} {'median/s':>10} {'range/s':>17}")
     for label, rates in figures.items():
         if rates:
             print(f"{label:34} {statistics.median(rates):10.0f} {min(rates):8.0f}–{max(rates):<8.0f}")
@@ -101,16 +102,18 @@ def main() -> None:
         with throwaway_postgres.server() as postgres:
             all_cases = cases(postgres)
             figures: dict[str, list[float]] = {label: [] for label, _ in all_cases}
+            versions: dict[str, str] = {}
             for round in range(1, ROUNDS + 1):
                 print(f"== round {round}", flush=True)
                 for label, command in all_cases:
                     figure = measure(label, command)
                     if figure is not None:
                         figures[label].append(figure["rate"])
+                        versions[figure["system"]] = figure["version"]
                     time.sleep(1)  # let the last case's processes leave the CPUs
     finally:
         subprocess.run([PEERS / "redisctl.sh", "stop"], check=True)
-    report(figures)
+    report(figures, versions)
 
 
 if __name__ == "__main__":

@@ -29,8 +29,8 @@ def _binaries() -> pathlib.Path:
     return versions[-1] / "bin"
 
 
-def _unprivileged() -> dict[str, int]:
-    return {"user": NOBODY[0], "group": NOBODY[1]} if os.getuid() == 0 else {}
+# Who the server runs as: nobody when this process is root, else this user.
+USER, GROUP = NOBODY if os.getuid() == 0 else (None, None)
 
 
 def _free_port() -> int:
@@ -57,12 +57,12 @@ def server() -> Iterator[str]:
     data, port = directory / "data", _free_port()
     subprocess.run(
         [bin / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"],
-        check=True, stdout=subprocess.DEVNULL, **_unprivileged(),
+        check=True, stdout=subprocess.DEVNULL, user=USER, group=GROUP,
     )
     settings = [arg for setting in SETTINGS for arg in ("-c", setting)]
     process = subprocess.Popen(
         [bin / "postgres", "-D", data, "-p", str(port), "-k", directory, *settings],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **_unprivileged(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=USER, group=GROUP,
     )
     try:
         deadline = time.monotonic() + 30
