@@ -9,7 +9,7 @@ import asyncio
 import datetime
 import pathlib
 import tempfile
-from typing import Any
+from typing import Any, Optional
 
 import cogwork
 from cogwork.testing import TestEngine, assert_enqueued, assert_not_enqueued
@@ -73,6 +73,49 @@ def workflows(engine: cogwork.Engine) -> None:
     assert step.result == 2**64 and run.state == "completed" and [r.id for r in runs] == [run.id]
 
 
+def operations(directory: str) -> None:
+    """The calls that change jobs, runs and schedules, on an engine that retries at once."""
+    with cogwork.Engine(database=f"sqlite://{directory}/operations.db", workers=1, backoff=(0, 0)) as engine:
+
+        @engine.handler("refuse")
+        def refuse(call: cogwork.HandlerJob | cogwork.Step) -> None:
+            raise PermissionError(f"attempt {call.attempt} refused")
+
+        job = engine.enqueue("refuse", None, max_attempts=1)
+        engine.drain()
+        engine.retry(job.id)
+        engine.cancel(job.id)
+        attempts: tuple[cogwork.Attempt, ...] = engine.job(job.id).attempts
+        error: dict[str, Any] = attempts[0].error
+        assert engine.job(job.id).state == "cancelled" and error["message"] == "attempt 1 refused"
+
+        engine.define_workflow({"namespace": "typed", "name": "ops", "version": "1.0.0", "steps": [{"name": "a", "handler": "refuse"}]})
+        run = engine.start_workflow("typed/ops", {})
+        engine.drain()
+        assert engine.workflow(run.id).state == "failed"
+        engine.resolve_step(run.id, "a", {"by": "hand"})
+        assert engine.workflow(run.id).step("a").result == {"by": "hand"}
+        engine.replay(run.id, "a")
+        engine.drain()
+        engine.retry_step(run.id, "a")
+        engine.cancel_workflow(run.id)
+        assert engine.workflow(run.id).state == "cancelled"
+
+        engine.schedule("hourly", "0 * * * *", "refuse")
+        paused: bool = engine.set_schedule_enabled("hourly", False)
+        removed: bool = engine.remove_schedule("hourly")
+        engine.start(["default"], threads=1)
+        stopped: Optional[dict[str, int]] = engine.stop()
+        warnings: list[str] = engine.warnings
+        assert paused and removed and stopped is not None and warnings == []
+
+
+def serve(engine: cogwork.Engine) -> None:
+    """Type-checked only: it works the queues until Ctrl-C or SIGTERM."""
+    progress: dict[str, int] = engine.work(["default", "mail"], threads=4, stop_timeout=datetime.timedelta(seconds=10))
+    print(progress)
+
+
 async def awaiting(engine: cogwork.Engine) -> None:
     output: Any = await engine.run_async("addition", {"num1": 1, "num2": 1})
     enqueued: cogwork.Job = await engine.enqueue_async("addition", {"num1": 1, "num2": 2})
@@ -110,6 +153,7 @@ def main(directory: str) -> None:
         jobs(engine)
         workflows(engine)
         asyncio.run(awaiting(engine))
+    operations(directory)
     testing(f"sqlite://{directory}/testing.db")
     print("typed usage: ok")
 
