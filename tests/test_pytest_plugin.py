@@ -151,6 +151,15 @@ def test_eager_mode_reraises_the_handlers_exception_after_its_retries(suite):
 
             assert cogwork_engine.enqueue("unsteady").output == 2
 
+        def test_a_failure_of_a_drain_the_test_called_is_not_raised_later(cogwork_engine):
+            cogwork_engine.eager = False
+            cogwork_engine.add_handler("refuse", lambda job: 1 / 0)
+            cogwork_engine.add_handler("accept", lambda job: "ok")
+            cogwork_engine.enqueue("refuse", max_attempts=1)
+            assert cogwork_engine.drain()["dead"] == 1
+            cogwork_engine.eager = True
+            assert cogwork_engine.enqueue("accept").output == "ok"
+
         def test_a_failed_javascript_task_raises_job_failed_error(cogwork_engine):
             from cogwork.testing import JobFailedError
 
@@ -160,7 +169,7 @@ def test_eager_mode_reraises_the_handlers_exception_after_its_retries(suite):
         """,
         ini=f"{TASKS}\ncogwork_eager = true",
     )
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
 
 
 def test_eager_mode_runs_a_workflow_and_reraises_its_failed_steps_exception(suite):
