@@ -34,12 +34,14 @@ python-demo: python-install
 	$(VENV_PYTHON) examples/quickstart.py
 
 # bench/python: cogwork beside Celery, RQ, Dramatiq and Huey (bench/python/run.py says how).
-# A venv of its own, since the peers come from the registry; the release wheel goes into it.
+# A venv of its own, since the peers come from the registry; the release wheel goes into it,
+# with the conversion probe (bench/python/convert).
 BENCH_VENV = bench/python/.venv
 python-bench: python-venv
 	rm -rf bench/python/dist
 	cd python && $(VENV_PYTHON) -m maturin build --quiet --release --out ../bench/python/dist
+	$(VENV_PYTHON) -m maturin build --quiet --release -m bench/python/convert/Cargo.toml --out bench/python/dist
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/python/peers/requirements.lock
-	$(BENCH_VENV)/bin/python -m pip install --quiet --force-reinstall --no-deps bench/python/dist/cogwork-*.whl
+	$(BENCH_VENV)/bin/python -m pip install --quiet --force-reinstall --no-deps bench/python/dist/*.whl
 	$(BENCH_VENV)/bin/python bench/python/run.py

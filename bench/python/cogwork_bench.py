@@ -5,6 +5,8 @@ one JSON line per case, with `rate` per second and `seconds`.
   python cogwork_bench.py DATABASE bulk N BATCH       # enqueue_all() of BATCH jobs at a time
   python cogwork_bench.py DATABASE drain N THREADS    # N no-op Python-handler jobs enqueued,
                                                       # then timed: drain() on THREADS threads
+  python cogwork_bench.py - convert N                 # the 10-key dict into the core, and in
+                                                      # and out, N calls per run (convert/)
 
 DATABASE is `sqlite` (a file in a fresh temporary directory, the engine's durable defaults)
 or the postgres:// URL of a server (run.py starts a throwaway one), on which the case makes
@@ -16,6 +18,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -65,7 +68,24 @@ def drain(engine: cogwork.Engine, n: int, threads: int) -> dict[str, Any]:
     return {"threads": threads, "preload_s": round(preload, 3), "seconds": round(seconds, 4), "rate": round(n / seconds, 1)}
 
 
+def convert(n: int) -> dict[str, Any]:
+    """Microseconds per call of the binding's conversions (the median of 9 runs of ``n``
+    calls, as bench/values times its figures), and round trips per second."""
+    import cogwork_convert_bench as probe  # bench/python/convert, built beside the wheel
+
+    assert probe.round_trip(SMALL) == SMALL
+
+    def per_call(function: Callable[[Any], object]) -> float:
+        runs = [timed(lambda: [function(SMALL) for _ in range(n)]) / n * 1e6 for _ in range(9)]
+        return statistics.median(runs)
+
+    into, round_trip = per_call(probe.into_core), per_call(probe.round_trip)
+    return {"in_us": round(into, 3), "round_trip_us": round(round_trip, 3), "seconds": round(round_trip * n / 1e6, 4), "rate": round(1e6 / round_trip, 1)}
+
+
 def case(database: str, action: str, n: int, arg: int) -> dict[str, Any]:
+    if action == "convert":
+        return convert(n)
     with tempfile.TemporaryDirectory() as directory:
         url = f"sqlite://{directory}/bench.db" if database == "sqlite" else throwaway_postgres.new_database(database)
         with cogwork.Engine(database=url, workers=1) as engine:

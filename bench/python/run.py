@@ -1,7 +1,7 @@
 """cogwork from Python beside Celery, RQ, Dramatiq and Huey, in one run: enqueue one at a
 time, enqueue in bulk, and the drain of no-op jobs; cogwork on SQLite and on a throwaway
 PostgreSQL, the peers on a throwaway Redis without persistence (their harness, copied from
-../shared/peers into peers/). Cases are interleaved round by round, so a drift of the
+../shared/peers into peers/); and cogwork's conversion of a 10-key nested dict, in and out. Cases are interleaved round by round, so a drift of the
 machine hits all of them alike; each figure is the median of the rounds.
 
 `make python-bench` builds the release wheel, makes the bench venv (the peers from the
@@ -35,7 +35,8 @@ REDIS_URL = "redis://127.0.0.1:6390/0"
 def cases(postgres: str) -> list[tuple[str, list[str]]]:
     """(label, command) of every case; commands print one JSON line with `rate`."""
     ours = [HERE / "cogwork_bench.py"]
-    cogwork = [
+    cogwork = [("cogwork/convert_round_trips", [sys.executable, *map(str, ours), "-", "convert", str(N * 10)])]
+    cogwork += [
         (f"cogwork/{name}/{label}", [sys.executable, *map(str, ours), database, *args])
         for name, database in (("sqlite", "sqlite"), ("postgres", postgres))
         for label, args in (
@@ -70,7 +71,8 @@ def measure(label: str, command: list[str]) -> Optional[dict[str, Any]]:
         print(f"  {label}: FAILED ({result.returncode}): {result.stderr.strip()[-500:]}", flush=True)
         return None
     figure: dict[str, Any] = json.loads(line)
-    print(f"  {label}: {figure['rate']:.0f}/s ({figure['seconds']} s)", flush=True)
+    micros = f", in {figure['in_us']} µs, in and out {figure['round_trip_us']} µs" if "in_us" in figure else ""
+    print(f"  {label}: {figure['rate']:.0f}/s ({figure['seconds']} s{micros})", flush=True)
     return figure
 
 
