@@ -73,17 +73,27 @@ def test_an_engine_opened_with_the_logger_off_subscribes_to_nothing(task_sources
     assert not [r for r in caplog.records if r.name == "cogwork"]
 
 
-def test_without_a_handler_to_receive_them_no_events_are_subscribed_to(task_sources, database, monkeypatch):
-    # As in a script that never configured logging: no handler on "cogwork" or its ancestors.
+def test_at_warning_the_engine_subscribes_to_the_failures_alone_handler_or_not(task_sources, database, monkeypatch):
+    # As in a script that never configured logging: no handler on "cogwork" or its ancestors,
+    # the level WARNING (the root's default), so failures reach logging's last resort.
     monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    logger = logging.getLogger("cogwork")
     received = []
     late = logging.Handler()
     late.emit = received.append
     with cogwork.Engine(tasks=task_sources, database=database, workers=1) as engine:
-        logging.getLogger("cogwork").addHandler(late)  # too late: looked at when it opened
+        engine.add_handler("fine", lambda job: "ok")
+        engine.add_handler("boom", lambda job: 1 / 0)
+        previous = logger.level
+        logger.addHandler(late)
+        logger.setLevel(logging.DEBUG)  # too late for completions: looked at when it opened
         try:
-            engine.enqueue("charge", {"amount": 5}, max_attempts=1)
-            engine.drain()
+            _, boom = engine.enqueue_all([("fine", {}), ("boom", {}, {"max_attempts": 1})])
+            assert engine.drain()["completed"] == 1
         finally:
-            logging.getLogger("cogwork").removeHandler(late)
-    assert received == []
+            logger.removeHandler(late)
+            logger.setLevel(previous)
+    assert [(r.levelno, r.getMessage()) for r in received] == [
+        (logging.WARNING, f"boom: job {boom.id}: attempt 1 failed: ZeroDivisionError: division by zero"),
+        (logging.WARNING, f"boom: job {boom.id} is dead after attempt 1"),
+    ]

@@ -223,9 +223,9 @@ class Engine:
 
     What it does is logged through ``logging.getLogger("cogwork")`` (failures and retries
     at WARNING, completions at DEBUG, with ``extra`` fields ``job_id``, ``target``,
-    ``queue``, ``attempt``, ``run_id``, ``step``, ``duration_ms``) when, as it opens,
-    logging is configured to receive them (a handler on that logger or an ancestor, at
-    those levels); tasks' console output through ``cogwork.console``.
+    ``queue``, ``attempt``, ``run_id``, ``step``, ``duration_ms``), at the levels that
+    logger has enabled as the engine opens (set it above WARNING for no events at all);
+    tasks' console output through ``cogwork.console``.
 
     Use it as a context manager, or call :meth:`close` when done. Every method that waits
     has an awaitable variant named ``..._async``, run on the core's runtime (no thread per
