@@ -75,3 +75,44 @@ def test_drain_works_the_configured_queues_at_their_concurrency(tmp_path, monkey
         assert engine.drain(threads=4)["completed"] == 6  # not the unconfigured queue's
         assert most[0] == 1
         assert [engine.job(job.id).output for job in jobs] == ["mail"] * 4 + ["sms", "default", None]
+
+
+def test_the_first_drain_applies_cogwork_yml_schedules_and_rate_limits(tmp_path, monkeypatch):
+    (tmp_path / "cogwork.yml").write_text(
+        f"database: sqlite://{tmp_path / 'applied.db'}\n"
+        "queues:\n  mail: {rate_limit: 1}\n"
+        'schedules:\n  - {name: every-minute, cron: "* * * * *", target: tick, input: {n: 1}}\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    with cogwork.Engine(workers=1, clock="manual") as engine:
+        engine.add_handler("tick", lambda job: job.input["n"] + 1)
+        engine.add_handler("send", lambda job: job.input)
+        assert engine.schedules() == []  # the file is applied when the engine first works
+        engine.enqueue_all([("send", n, {"queue": "mail"}) for n in range(3)])
+        assert engine.drain("mail")["completed"] == 1  # one a second, and the clock stands still
+        [schedule] = engine.schedules()
+        assert (schedule.name, schedule.target, schedule.input, schedule.last_tick) == ("every-minute", "tick", {"n": 1}, None)
+        engine.advance(schedule.next_tick - engine.now())
+        assert engine.drain("default") == {"completed": 1, "failed": 0, "dead": 0, "released": 0, "errors": 0}
+        [tick] = engine.jobs(target="tick")
+        assert (tick.output, tick.run_at) == (2, schedule.next_tick)
+        engine.advance(1)
+        assert engine.drain("mail")["completed"] == 1  # a second on: one more
+        engine.set_schedule_enabled("every-minute", False)
+        engine.drain()  # applied once: the program's pause holds
+        assert [s.enabled for s in engine.schedules()] == [False]
+
+
+def test_start_applies_cogwork_yml_and_a_schedule_whose_handler_is_missing_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "cogwork.yml").write_text(
+        f"database: sqlite://{tmp_path / 'missing.db'}\n"
+        'schedules:\n  - {name: nightly, cron: "0 3 * * *", target: report}\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    with cogwork.Engine(workers=1) as engine:
+        with pytest.raises(cogwork.TaskNotFoundError, match="report"):
+            engine.start()
+        engine.add_handler("report", lambda job: None)
+        engine.start()
+        engine.stop()
+        assert [s.name for s in engine.schedules()] == ["nightly"]

@@ -18,6 +18,7 @@ use pyo3::types::{PyDict, PyString, PyTuple};
 
 use crate::bridge::Completions;
 use crate::call::{flag, none, Call};
+use crate::configured::Configured;
 use crate::convert::{console_to_python, seconds, to_python, to_value};
 use crate::detach::wait;
 use crate::errors::to_py_err;
@@ -37,6 +38,8 @@ pub struct Engine {
     manual_clock: Option<Arc<ManualClock>>,
     /// What `drain` and `start` work unless told otherwise: the configured queues.
     work: WorkOptions,
+    /// cogwork.yml's rate limits and schedules, which the first `drain` or `start` applies.
+    configured: Arc<Configured>,
 }
 
 #[pymethods]
@@ -88,9 +91,9 @@ impl Engine {
             backoff,
         };
         let manual_clock = manual_clock.then(|| Arc::new(ManualClock::new(SystemClock.now_micros())));
-        let (options, work) = args.into_options(py, manual_clock.clone())?;
+        let (options, work, configured) = args.into_options(py, manual_clock.clone())?;
         let core = wait(py, cogwork_core::Engine::open(options))?.map_err(|e| to_py_err(py, e))?;
-        Ok(Engine { core, closed: AtomicBool::new(false), manual_clock, work })
+        Ok(Engine { core, closed: AtomicBool::new(false), manual_clock, work, configured: Arc::new(configured) })
     }
 
     /// Runs a task; its execution record is `(output, console, worker, duration)`, console
@@ -201,23 +204,32 @@ impl Engine {
         self.core.wake_host_threads();
     }
 
-    /// Runs the due jobs of `queues` (the configured ones when None) until none is due or running; returns the counts. The
-    /// package's handler threads run the handler jobs. Interrupted (Ctrl-C, a cancelled
+    /// Runs the due jobs of `queues` (the configured ones when None) until none is due or
+    /// running, cogwork.yml applied first; returns the counts. The package's handler threads
+    /// run the handler jobs. Interrupted (Ctrl-C, a cancelled
     /// await), the drain stops as a worker does: jobs under way get `stop_timeout` seconds
     /// to finish, then are handed back.
     #[pyo3(signature = (queues, stop_timeout, completions = None))]
     fn drain<'py>(&self, py: Python<'py>, queues: Option<Vec<String>>, stop_timeout: f64, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
         let options = self.work_options(queues, stop_timeout)?;
-        let core = self.core.clone();
-        self.call(py, completions, Call::new(async move { core.drain(options).await }, |py, progress| Ok(records::progress(py, progress)?.into_any())))
+        let (core, configured) = (self.core.clone(), self.configured.clone());
+        let drain = async move {
+            configured.apply(&core).await?;
+            core.drain(options).await
+        };
+        self.call(py, completions, Call::new(drain, |py, progress| Ok(records::progress(py, progress)?.into_any())))
     }
 
-    /// Starts working `queues` (the configured ones when None) in the background; stop the
-    /// returned worker.
+    /// Starts working `queues` (the configured ones when None) in the background, cogwork.yml
+    /// applied first; stop the returned worker.
     fn start(&self, py: Python<'_>, queues: Option<Vec<String>>, stop_timeout: f64) -> PyResult<Worker> {
         self.ensure_open(py)?;
         let options = self.work_options(queues, stop_timeout)?;
-        Ok(Worker::new(wait(py, self.core.start(options))?.map_err(|e| to_py_err(py, e))?))
+        let start = async {
+            self.configured.apply(&self.core).await?;
+            self.core.start(options).await
+        };
+        Ok(Worker::new(wait(py, start)?.map_err(|e| to_py_err(py, e))?))
     }
 
     /// Events named in `names` (`job.completed`, `job.*`, `*`) from now on.

@@ -5,6 +5,7 @@
 mod bridge;
 mod call;
 mod cli;
+mod configured;
 mod convert;
 mod detach;
 mod engine;

@@ -13,6 +13,7 @@ use cogwork_core::{EngineOptions, WorkerCommand};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use crate::configured::Configured;
 use crate::convert::seconds;
 use crate::errors::to_py_err;
 
@@ -36,9 +37,10 @@ pub struct EngineArgs {
 }
 
 impl EngineArgs {
-    /// The options to open the engine with (`clock`, when given, is the store's clock), and
-    /// the configuration's defaults for working: its queues and their concurrency.
-    pub fn into_options(self, py: Python<'_>, clock: Option<Arc<ManualClock>>) -> PyResult<(EngineOptions, WorkOptions)> {
+    /// The options to open the engine with (`clock`, when given, is the store's clock), the
+    /// configuration's defaults for working (its queues and their concurrency), and what it
+    /// sets in the database.
+    pub fn into_options(self, py: Python<'_>, clock: Option<Arc<ManualClock>>) -> PyResult<(EngineOptions, WorkOptions, Configured)> {
         let config = Config::load(self.config.as_deref()).map_err(|e| to_py_err(py, e))?;
         let mut store = config.store_options();
         if let Some(clock) = clock {
@@ -86,6 +88,6 @@ impl EngineArgs {
                 WorkerCommand::from_argv(argv).ok_or_else(|| PyValueError::new_err("worker_command must not be empty"))?,
             ),
         };
-        Ok((options, config.work_options()))
+        Ok((options, config.work_options(), Configured::new(config)))
     }
 }

@@ -462,7 +462,11 @@ class Engine:
         ``threads`` threads; returns the counts (``completed``, ``failed``, ``dead``, ``released``,
         ``errors``). For tests and scripts: jobs scheduled for later are left for later.
         Ctrl-C stops it as :meth:`stop` stops a worker: the jobs under way get
-        ``stop_timeout`` seconds to finish, then are handed back to the queue."""
+        ``stop_timeout`` seconds to finish, then are handed back to the queue.
+
+        The engine's first drain, :meth:`start` or :meth:`work` applies what cogwork.yml sets
+        in the database, its queues' rate limits and its schedules, as ``cogwork work``
+        does: register the handlers its schedules target before."""
         handlers = HandlerThreads(self._native, self._handlers, threads)
         try:
             progress: dict[str, int] = self._native.drain(_queues(queues), _seconds(stop_timeout, "stop_timeout"))
