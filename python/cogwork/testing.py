@@ -41,10 +41,12 @@ class JobFailedError(CogworkError):
 
 class TestEngine(Engine):
     """An :class:`Engine` for tests. With ``eager=True``, :meth:`enqueue`, :meth:`enqueue_all`
-    and :meth:`start_workflow` run what they enqueued before returning (and what those jobs
-    enqueue in turn), through the real engine, and re-raise the exception of a Python
-    handler whose job did not complete (or raise :class:`JobFailedError`). Otherwise jobs
-    wait for :meth:`drain`. Jobs scheduled for later wait for the clock either way.
+    and :meth:`start_workflow` (and their ``_async`` twins) run what they enqueued before
+    returning, through the real engine: they drain every queue until nothing is due, so the
+    jobs those jobs enqueue run too, and so do jobs left waiting from before. They re-raise
+    the exception of a Python handler whose job did not complete (or raise
+    :class:`JobFailedError`). Otherwise jobs wait for :meth:`drain`. Jobs scheduled for later
+    wait for the clock either way.
 
     Every other argument is the :class:`Engine`'s.
     """
