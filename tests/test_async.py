@@ -1,6 +1,7 @@
 """Awaitable variants of the job and workflow calls, driven by the core runtime."""
 
 import asyncio
+import inspect
 import threading
 import time
 
@@ -216,3 +217,15 @@ def test_stop_called_on_the_handlers_loop_fails_its_running_coroutines_instead_o
     job = jobs_engine.job(id)
     assert (job.state, job.attempts[0].error["class"]) == ("retrying", "RuntimeError")
     assert "the event loop the engine was started from was blocked stopping the engine" in job.attempts[0].error["message"]
+
+
+def test_every_awaitable_variant_takes_what_its_method_takes_and_names_it():
+    twins = [name for name in dir(cogwork.Engine) if name.endswith("_async") and not name.startswith("_")]
+    assert len(twins) == 23
+    for twin in twins:
+        method, variant = getattr(cogwork.Engine, twin.removesuffix("_async")), getattr(cogwork.Engine, twin)
+        assert inspect.iscoroutinefunction(variant) and not inspect.iscoroutinefunction(method), twin
+        assert inspect.signature(variant) == inspect.signature(method), twin
+        assert (method.__qualname__, variant.__qualname__) == (f"Engine.{method.__name__}", f"Engine.{twin}")
+        assert method.__doc__ and variant.__doc__.startswith(f":meth:`{method.__name__}` for asyncio"), twin
+    assert str(inspect.signature(cogwork.Engine.jobs_async).return_annotation) == "list[Job]"

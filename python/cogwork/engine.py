@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequenc
 from cogwork import _completions, _logging, _native
 from cogwork._events import Subscribers
 from cogwork._handlers import Handler, HandlerThreads
+from cogwork._twins import Call, awaitable, blocking
 from cogwork.errors import CogworkWarning, TaskFailedError
 from cogwork.records import Event, Job, Schedule, WorkflowRun, _time
 
@@ -352,78 +353,61 @@ class Engine:
         """:meth:`enqueue` for asyncio: the write runs on the core's runtime."""
         return (await self.enqueue_all_async([(target, input, options)]))[0]
 
-    def enqueue_all(self, jobs: Iterable[Sequence[Any]], **options: Any) -> list[Job]:
+    def _enqueue_all(self, jobs: Iterable[Sequence[Any]], **options: Any) -> Call[list[Job]]:
         """Enqueues many jobs in one transaction (all, or on any error none) and returns
         them, in order. Each job is ``(target, input)`` or ``(target, input, {options})``;
         the keyword options (as :meth:`enqueue` takes) apply to every job, its own on top."""
-        return [Job._from_native(job) for job in self._native.enqueue_all(_job_specs(jobs, options))]
+        return Call(functools.partial(self._native.enqueue_all, _job_specs(jobs, options)), _job_list)
 
-    async def enqueue_all_async(self, jobs: Iterable[Sequence[Any]], **options: Any) -> list[Job]:
-        """:meth:`enqueue_all` for asyncio."""
-        records = await _completions.wait(functools.partial(self._native.enqueue_all, _job_specs(jobs, options)))
-        return [Job._from_native(job) for job in records]
+    enqueue_all = blocking(_enqueue_all)
+    enqueue_all_async = awaitable(_enqueue_all)
 
-    def job(self, id: int) -> Job:
+    def _job(self, id: int) -> Call[Job]:
         """The job ``id`` with its attempts; :class:`JobNotFoundError` if there is none."""
-        return Job._from_native(self._native.job(id))
+        return Call(functools.partial(self._native.job, id), Job._from_native)
 
-    async def job_async(self, id: int) -> Job:
-        """:meth:`job` for asyncio."""
-        return Job._from_native(await _completions.wait(functools.partial(self._native.job, id)))
+    job = blocking(_job)
+    job_async = awaitable(_job)
 
-    def jobs(
+    def _jobs(
         self,
         state: Union[str, Iterable[str], None] = None,
         *,
         queue: Optional[str] = None,
         target: Optional[str] = None,
         limit: int = 100,
-    ) -> list[Job]:
+    ) -> Call[list[Job]]:
         """Jobs, newest first: in ``state`` (one name or several; all when None), of
         ``queue`` and ``target`` when given, at most ``limit``. An unknown state raises
         ValueError naming the states there are."""
-        return [Job._from_native(j) for j in self._native.jobs(**_job_filter(state, queue, target, limit))]
+        return Call(functools.partial(self._native.jobs, **_job_filter(state, queue, target, limit)), _job_list)
 
-    async def jobs_async(
-        self,
-        state: Union[str, Iterable[str], None] = None,
-        *,
-        queue: Optional[str] = None,
-        target: Optional[str] = None,
-        limit: int = 100,
-    ) -> list[Job]:
-        """:meth:`jobs` for asyncio."""
-        records = await _completions.wait(functools.partial(self._native.jobs, **_job_filter(state, queue, target, limit)))
-        return [Job._from_native(j) for j in records]
+    jobs = blocking(_jobs)
+    jobs_async = awaitable(_jobs)
 
-    def cancel(self, id: int) -> None:
+    def _cancel(self, id: int) -> Call[None]:
         """Cancels a job that has not finished (a running one is stopped);
         :class:`InvalidJobStateError` for a finished one."""
-        self._native.cancel(id)
+        return Call(functools.partial(self._native.cancel, id), _as_it_is)
 
-    async def cancel_async(self, id: int) -> None:
-        """:meth:`cancel` for asyncio."""
-        await _completions.wait(functools.partial(self._native.cancel, id))
+    cancel = blocking(_cancel)
+    cancel_async = awaitable(_cancel)
 
-    def retry(self, id: int) -> None:
+    def _retry(self, id: int) -> Call[None]:
         """Runs a dead or cancelled job again, with its attempts reset."""
-        self._native.retry(id)
+        return Call(functools.partial(self._native.retry, id), _as_it_is)
 
-    async def retry_async(self, id: int) -> None:
-        """:meth:`retry` for asyncio."""
-        await _completions.wait(functools.partial(self._native.retry, id))
+    retry = blocking(_retry)
+    retry_async = awaitable(_retry)
 
-    def stats(self, window: Span = 60.0) -> dict[str, Any]:
+    def _stats(self, window: Span = 60.0) -> Call[dict[str, Any]]:
         """Counts of jobs: ``by_state`` (every state, zeros included) and ``by_queue``
         (queue → counts by state); and ``completed`` / ``failed``: attempts started in the
         last ``window`` seconds that completed or failed."""
-        stats: dict[str, Any] = self._native.stats(_seconds(window, "window"))
-        return stats
+        return Call(functools.partial(self._native.stats, _seconds(window, "window")), _as_it_is)
 
-    async def stats_async(self, window: Span = 60.0) -> dict[str, Any]:
-        """:meth:`stats` for asyncio."""
-        stats: dict[str, Any] = await _completions.wait(functools.partial(self._native.stats, _seconds(window, "window")))
-        return stats
+    stats = blocking(_stats)
+    stats_async = awaitable(_stats)
 
     # Handlers and workers.
 
@@ -566,100 +550,82 @@ class Engine:
 
     # Workflows.
 
-    def define_workflow(self, source: Union[PathLike, Mapping[str, Any]]) -> list[str]:
+    def _define_workflow(self, source: Union[PathLike, Mapping[str, Any]]) -> Call[list[str]]:
         """Defines workflow templates from a ``.yaml``/``.yml``/``.json`` file, a directory of
         them, or a dict, and returns their references (``namespace/name@version``). They are
         kept in the database, so any process sharing it can start them."""
-        references: list[str] = self._native.define_workflow(_template_source(source))
-        return references
+        return Call(functools.partial(self._native.define_workflow, _template_source(source)), _as_it_is)
 
-    async def define_workflow_async(self, source: Union[PathLike, Mapping[str, Any]]) -> list[str]:
-        """:meth:`define_workflow` for asyncio."""
-        references: list[str] = await _completions.wait(functools.partial(self._native.define_workflow, _template_source(source)))
-        return references
+    define_workflow = blocking(_define_workflow)
+    define_workflow_async = awaitable(_define_workflow)
 
-    def start_workflow(self, reference: str, context: Any = None, *, idempotency_key: Optional[str] = None) -> WorkflowRun:
+    def _start_workflow(self, reference: str, context: Any = None, *, idempotency_key: Optional[str] = None) -> Call[WorkflowRun]:
         """Starts a run of the template ``reference`` (``namespace/name``, or with
         ``@version``) with ``context`` and returns it (``.id`` names it from then on).
         Starting twice with one ``idempotency_key`` starts one run and returns it twice."""
-        record = self._native.start_workflow(reference, {} if context is None else context, idempotency_key=idempotency_key)
-        return WorkflowRun._from_native(record)
+        context = {} if context is None else context
+        return Call(functools.partial(self._native.start_workflow, reference, context, idempotency_key=idempotency_key), WorkflowRun._from_native)
 
-    async def start_workflow_async(
-        self, reference: str, context: Any = None, *, idempotency_key: Optional[str] = None
-    ) -> WorkflowRun:
-        """:meth:`start_workflow` for asyncio."""
-        start = functools.partial(self._native.start_workflow, reference, {} if context is None else context, idempotency_key=idempotency_key)
-        return WorkflowRun._from_native(await _completions.wait(start))
+    start_workflow = blocking(_start_workflow)
+    start_workflow_async = awaitable(_start_workflow)
 
-    def workflow(self, id: int) -> WorkflowRun:
+    def _workflow(self, id: int) -> Call[WorkflowRun]:
         """The run ``id`` as it is now; :class:`WorkflowNotFoundError` if there is none."""
-        return WorkflowRun._from_native(self._native.workflow(id))
+        return Call(functools.partial(self._native.workflow, id), WorkflowRun._from_native)
 
-    async def workflow_async(self, id: int) -> WorkflowRun:
-        """:meth:`workflow` for asyncio."""
-        return WorkflowRun._from_native(await _completions.wait(functools.partial(self._native.workflow, id)))
+    workflow = blocking(_workflow)
+    workflow_async = awaitable(_workflow)
 
-    def workflows(self, workflow: Optional[str] = None, *, state: Optional[str] = None, limit: int = 100) -> list[WorkflowRun]:
+    def _workflows(self, workflow: Optional[str] = None, *, state: Optional[str] = None, limit: int = 100) -> Call[list[WorkflowRun]]:
         """Runs, newest first: of the template ``workflow`` (``namespace/name``) and in
         ``state`` when given, at most ``limit``."""
-        return [WorkflowRun._from_native(r) for r in self._native.workflows(workflow=workflow, state=state, limit=limit)]
+        return Call(functools.partial(self._native.workflows, workflow=workflow, state=state, limit=limit), _run_list)
 
-    async def workflows_async(
-        self, workflow: Optional[str] = None, *, state: Optional[str] = None, limit: int = 100
-    ) -> list[WorkflowRun]:
-        """:meth:`workflows` for asyncio."""
-        records = await _completions.wait(functools.partial(self._native.workflows, workflow=workflow, state=state, limit=limit))
-        return [WorkflowRun._from_native(r) for r in records]
+    workflows = blocking(_workflows)
+    workflows_async = awaitable(_workflows)
 
-    def wait_workflow(self, id: int, *, timeout: Optional[Span] = None) -> WorkflowRun:
+    def _wait_workflow(self, id: int, *, timeout: Optional[Span] = None) -> Call[WorkflowRun]:
         """Waits (the GIL released, Ctrl-C honoured) until the run ``id`` is completed,
         failed or cancelled, and returns it; after ``timeout`` raises
         :class:`TaskTimeoutError`, leaving the run alone. Something must work its steps:
-        :meth:`start`, or another process."""
-        return WorkflowRun._from_native(self._native.wait_workflow(id, _seconds(timeout, "timeout")))
+        :meth:`start`, or another process. Cancelling ``wait_workflow_async`` stops the wait
+        and leaves the run alone too."""
+        return Call(functools.partial(self._native.wait_workflow, id, _seconds(timeout, "timeout")), WorkflowRun._from_native)
 
-    async def wait_workflow_async(self, id: int, *, timeout: Optional[Span] = None) -> WorkflowRun:
-        """:meth:`wait_workflow` for asyncio, on the core's runtime (no thread is taken);
-        cancelling it stops the wait and leaves the run alone."""
-        start = functools.partial(self._native.wait_workflow, id, _seconds(timeout, "timeout"))
-        return WorkflowRun._from_native(await _completions.wait(start))
+    wait_workflow = blocking(_wait_workflow)
+    wait_workflow_async = awaitable(_wait_workflow)
 
-    def cancel_workflow(self, id: int) -> None:
+    def _cancel_workflow(self, id: int) -> Call[None]:
         """Cancels a run: its unfinished steps and their jobs are cancelled."""
-        self._native.cancel_workflow(id)
+        return Call(functools.partial(self._native.cancel_workflow, id), _as_it_is)
 
-    async def cancel_workflow_async(self, id: int) -> None:
-        """:meth:`cancel_workflow` for asyncio."""
-        await _completions.wait(functools.partial(self._native.cancel_workflow, id))
+    cancel_workflow = blocking(_cancel_workflow)
+    cancel_workflow_async = awaitable(_cancel_workflow)
 
-    def retry_step(self, id: int, step: str) -> None:
+    def _retry_step(self, id: int, step: str) -> Call[None]:
         """Runs a failed step again; the run continues from it."""
-        self._native.retry_step(id, step)
+        return Call(functools.partial(self._native.retry_step, id, step), _as_it_is)
 
-    async def retry_step_async(self, id: int, step: str) -> None:
-        """:meth:`retry_step` for asyncio."""
-        await _completions.wait(functools.partial(self._native.retry_step, id, step))
+    retry_step = blocking(_retry_step)
+    retry_step_async = awaitable(_retry_step)
 
-    def resolve_step(self, id: int, step: str, result: Any) -> None:
+    def _resolve_step(self, id: int, step: str, result: Any) -> Call[None]:
         """Completes a failed step by hand with ``result``; its dependents run."""
-        self._native.resolve_step(id, step, result)
+        return Call(functools.partial(self._native.resolve_step, id, step, result), _as_it_is)
 
-    async def resolve_step_async(self, id: int, step: str, result: Any) -> None:
-        """:meth:`resolve_step` for asyncio."""
-        await _completions.wait(functools.partial(self._native.resolve_step, id, step, result))
+    resolve_step = blocking(_resolve_step)
+    resolve_step_async = awaitable(_resolve_step)
 
-    def replay(self, id: int, step: str) -> None:
+    def _replay(self, id: int, step: str) -> Call[None]:
         """Runs ``step`` and every step after it again, keeping the results upstream."""
-        self._native.replay(id, step)
+        return Call(functools.partial(self._native.replay, id, step), _as_it_is)
 
-    async def replay_async(self, id: int, step: str) -> None:
-        """:meth:`replay` for asyncio."""
-        await _completions.wait(functools.partial(self._native.replay, id, step))
+    replay = blocking(_replay)
+    replay_async = awaitable(_replay)
 
     # Schedules.
 
-    def schedule(
+    def _schedule(
         self,
         name: str,
         cron: str,
@@ -672,7 +638,7 @@ class Engine:
         max_attempts: Optional[int] = None,
         missed: Optional[str] = None,
         enabled: Optional[bool] = None,
-    ) -> None:
+    ) -> Call[None]:
         """Adds the cron schedule ``name`` (or replaces the one of that name): every tick of
         ``cron`` (5 fields, or 6 with a leading second) enqueues a job for ``target`` with
         ``input``, while the engine works (:meth:`start`, :meth:`work`; :meth:`drain`
@@ -682,53 +648,31 @@ class Engine:
         ``"run_once"`` or ``"run_all"``; ``enabled=False`` adds it paused. A bad expression,
         time zone, target or input raises now, naming it."""
         options = {"timezone": timezone, "queue": queue, "priority": priority, "max_attempts": max_attempts, "missed": missed, "enabled": enabled}
-        self._native.add_schedule(name, cron, target, input, options)
+        return Call(functools.partial(self._native.add_schedule, name, cron, target, input, options), _as_it_is)
 
-    async def schedule_async(
-        self,
-        name: str,
-        cron: str,
-        target: str,
-        input: Any = None,
-        *,
-        timezone: Optional[str] = None,
-        queue: Optional[str] = None,
-        priority: Optional[int] = None,
-        max_attempts: Optional[int] = None,
-        missed: Optional[str] = None,
-        enabled: Optional[bool] = None,
-    ) -> None:
-        """:meth:`schedule` for asyncio."""
-        options = {"timezone": timezone, "queue": queue, "priority": priority, "max_attempts": max_attempts, "missed": missed, "enabled": enabled}
-        await _completions.wait(functools.partial(self._native.add_schedule, name, cron, target, input, options))
+    schedule = blocking(_schedule)
+    schedule_async = awaitable(_schedule)
 
-    def schedules(self) -> list[Schedule]:
+    def _schedules(self) -> Call[list[Schedule]]:
         """Every schedule, by name, with its next and last ticks."""
-        return [Schedule._from_native(s) for s in self._native.schedules()]
+        return Call(self._native.schedules, _schedule_list)
 
-    async def schedules_async(self) -> list[Schedule]:
-        """:meth:`schedules` for asyncio."""
-        return [Schedule._from_native(s) for s in await _completions.wait(self._native.schedules)]
+    schedules = blocking(_schedules)
+    schedules_async = awaitable(_schedules)
 
-    def remove_schedule(self, name: str) -> bool:
+    def _remove_schedule(self, name: str) -> Call[bool]:
         """Removes a schedule (the jobs it enqueued stay); whether it existed."""
-        removed: bool = self._native.remove_schedule(name)
-        return removed
+        return Call(functools.partial(self._native.remove_schedule, name), bool)
 
-    async def remove_schedule_async(self, name: str) -> bool:
-        """:meth:`remove_schedule` for asyncio."""
-        removed: bool = await _completions.wait(functools.partial(self._native.remove_schedule, name))
-        return removed
+    remove_schedule = blocking(_remove_schedule)
+    remove_schedule_async = awaitable(_remove_schedule)
 
-    def set_schedule_enabled(self, name: str, enabled: bool) -> bool:
+    def _set_schedule_enabled(self, name: str, enabled: bool) -> Call[bool]:
         """Pauses (False) or resumes (True, from its next tick) a schedule; whether it exists."""
-        exists: bool = self._native.set_schedule_enabled(name, enabled)
-        return exists
+        return Call(functools.partial(self._native.set_schedule_enabled, name, enabled), bool)
 
-    async def set_schedule_enabled_async(self, name: str, enabled: bool) -> bool:
-        """:meth:`set_schedule_enabled` for asyncio."""
-        exists: bool = await _completions.wait(functools.partial(self._native.set_schedule_enabled, name, enabled))
-        return exists
+    set_schedule_enabled = blocking(_set_schedule_enabled)
+    set_schedule_enabled_async = awaitable(_set_schedule_enabled)
 
     # Test hooks: time and HTTP.
 
@@ -800,6 +744,23 @@ def _job_specs(jobs: Iterable[Sequence[Any]], shared: Mapping[str, Any]) -> list
 
 def _job_filter(state: Union[str, Iterable[str], None], queue: Optional[str], target: Optional[str], limit: int) -> dict[str, Any]:
     return {"states": [] if state is None else _queue_list(state), "queue": queue, "target": target, "limit": limit}
+
+
+def _job_list(records: list[dict[str, Any]]) -> list[Job]:
+    return [Job._from_native(record) for record in records]
+
+
+def _run_list(records: list[dict[str, Any]]) -> list[WorkflowRun]:
+    return [WorkflowRun._from_native(record) for record in records]
+
+
+def _schedule_list(records: list[dict[str, Any]]) -> list[Schedule]:
+    return [Schedule._from_native(record) for record in records]
+
+
+def _as_it_is(result: Any) -> Any:
+    """For results the native module gives as they are returned."""
+    return result
 
 
 def _template_source(source: Union[PathLike, Mapping[str, Any]]) -> Union[str, Mapping[str, Any]]:
