@@ -59,6 +59,25 @@ def test_a_handler_that_hangs_past_its_timeout_is_recorded_while_other_threads_s
     assert (jobs_engine.job(hung.id).state, jobs_engine.job(hung.id).output) == ("dead", None)  # its late result is ignored
 
 
+def test_a_burst_behind_a_hanging_handler_is_shared_and_its_no_ops_complete(jobs_engine):
+    # Two idle threads share the burst (3 jobs each): the no-ops of the other share complete
+    # at once; the two handed with the hanging one time out behind it and run again there.
+    release = threading.Event()
+    jobs_engine.add_handler("hang", lambda job: release.wait(30))
+    jobs_engine.add_handler("noop", lambda job: job.input)
+    jobs_engine.start(threads=2)
+    try:
+        hung, *noops = jobs_engine.enqueue_all([("hang", {}, {"timeout": 0.5, "max_attempts": 1})] + [("noop", n, {"timeout": 2}) for n in range(5)])
+        wait_until(lambda: all(jobs_engine.job(job.id).state == "completed" for job in noops))
+        assert not release.is_set()  # all this while the handler still hangs
+        assert [jobs_engine.job(job.id).output for job in noops] == [0, 1, 2, 3, 4]
+        assert sorted(len(jobs_engine.job(job.id).attempts) for job in noops) == [1, 1, 1, 2, 2]
+        assert jobs_engine.job(hung.id).state == "dead"
+    finally:
+        release.set()
+        jobs_engine.stop()
+
+
 def test_stop_and_close_return_while_a_handler_hangs_leaving_its_thread_to_finish(task_sources, database, caplog):
     release, finished = threading.Event(), threading.Event()
 
