@@ -116,3 +116,15 @@ def test_start_applies_cogwork_yml_and_a_schedule_whose_handler_is_missing_is_re
         engine.start()
         engine.stop()
         assert [s.name for s in engine.schedules()] == ["nightly"]
+
+
+def test_an_engine_told_not_to_apply_the_file_leaves_its_database_alone(tmp_path, monkeypatch):
+    (tmp_path / "cogwork.yml").write_text(
+        "queues:\n  mail: {rate_limit: 1}\n" 'schedules:\n  - {name: nightly, cron: "0 3 * * *", target: report}\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    with cogwork.Engine(database="sqlite::memory:", workers=1, clock="manual", apply_config=False) as engine:
+        engine.add_handler("send", lambda job: job.input)
+        engine.enqueue_all([("send", n, {"queue": "mail"}) for n in range(3)])
+        assert engine.drain("mail")["completed"] == 3  # no rate limit, and no `report` handler needed
+        assert engine.schedules() == []

@@ -10,14 +10,15 @@ use cogwork_core::config::Config;
 use cogwork_core::{Engine, Result};
 
 pub struct Configured {
-    /// None when no file was read: the environment sets neither rate limits nor schedules.
+    /// None when no file was read (the environment sets neither rate limits nor schedules)
+    /// or the caller said not to apply it.
     config: Option<Config>,
     applied: AtomicBool,
 }
 
 impl Configured {
-    pub fn new(config: Config) -> Self {
-        Configured { config: config.file.is_some().then_some(config), applied: AtomicBool::new(false) }
+    pub fn new(config: Config, apply: bool) -> Self {
+        Configured { config: (apply && config.file.is_some()).then_some(config), applied: AtomicBool::new(false) }
     }
 
     /// Applies the configuration unless done before; one that failed (a schedule's handler

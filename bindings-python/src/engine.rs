@@ -47,11 +47,12 @@ impl Engine {
     /// `worker_command` is the program and arguments that start a worker process; `None`
     /// runs JavaScript on threads of this process instead. `config` is the configuration
     /// file (`./cogwork.yml` when present, unless given). `manual_clock` makes the store's
-    /// clock one that stands still until `advance` moves it, starting now.
+    /// clock one that stands still until `advance` moves it, starting now. `apply_config`
+    /// says whether the first `drain` or `start` applies the file's rate limits and schedules.
     #[new]
     #[pyo3(signature = (
         tasks, *, config, manual_clock, worker_command, workers, timeout, memory_limit, recycle_after, fetch_allow,
-        watch, fetch_max_response_bytes, console_max_bytes, database, lease, node, backoff
+        watch, fetch_max_response_bytes, console_max_bytes, database, lease, node, backoff, apply_config
     ))]
     #[allow(clippy::too_many_arguments)] // one per engine option, all passed by keyword
     fn new(
@@ -72,6 +73,7 @@ impl Engine {
         lease: Option<f64>,
         node: Option<String>,
         backoff: Option<(f64, f64)>,
+        apply_config: bool,
     ) -> PyResult<Self> {
         let args = EngineArgs {
             config,
@@ -89,6 +91,7 @@ impl Engine {
             lease,
             node,
             backoff,
+            apply_config,
         };
         let manual_clock = manual_clock.then(|| Arc::new(ManualClock::new(SystemClock.now_micros())));
         let (options, work, configured) = args.into_options(py, manual_clock.clone())?;

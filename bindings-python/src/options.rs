@@ -34,6 +34,8 @@ pub struct EngineArgs {
     pub lease: Option<f64>,
     pub node: Option<String>,
     pub backoff: Option<(f64, f64)>,
+    /// Whether working applies the file's rate limits and schedules to the database.
+    pub apply_config: bool,
 }
 
 impl EngineArgs {
@@ -88,6 +90,6 @@ impl EngineArgs {
                 WorkerCommand::from_argv(argv).ok_or_else(|| PyValueError::new_err("worker_command must not be empty"))?,
             ),
         };
-        Ok((options, config.work_options(), Configured::new(config)))
+        Ok((options, config.work_options(), Configured::new(config, self.apply_config)))
     }
 }

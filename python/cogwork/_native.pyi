@@ -48,6 +48,7 @@ class Engine:
         lease: Optional[float],
         node: Optional[str],
         backoff: Optional[tuple[Optional[float], Optional[float]]],
+        apply_config: bool,
     ) -> None: ...
     # Each method taking ``completions`` returns a Pending when given one (see ``Later``);
     # the annotations show what it returns without.

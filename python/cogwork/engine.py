@@ -221,6 +221,10 @@ class Engine:
     :param clock: ``"system"``, or ``"manual"`` for tests: the job store's clock then starts
         at the present and stands still until :meth:`advance` moves it, so a test can make a
         retry or a cron tick due without sleeping.
+    :param apply_config: whether the first :meth:`drain`, :meth:`start` or :meth:`work`
+        records the configuration file's queue rate limits and adds its schedules in the
+        database, as ``cogwork work`` does (True unless given); False for an engine on a
+        database of its own, such as a test's.
 
     What it does is logged through ``logging.getLogger("cogwork")`` (failures and retries
     at WARNING, completions at DEBUG, with ``extra`` fields ``job_id``, ``target``,
@@ -252,6 +256,7 @@ class Engine:
         node: Optional[str] = None,
         backoff: Optional[tuple[Span, Span]] = None,
         clock: str = "system",
+        apply_config: bool = True,
     ) -> None:
         if clock not in ("system", "manual"):
             raise ValueError(f"clock must be 'system' or 'manual', not {clock!r}")
@@ -283,6 +288,7 @@ class Engine:
             lease=_seconds(lease, "lease"),
             node=node,
             backoff=None if backoff is None else (_seconds(backoff[0], "backoff"), _seconds(backoff[1], "backoff")),
+            apply_config=apply_config,
         )
         self._handlers: dict[str, Handler] = {}
         self._subscribers = Subscribers()
