@@ -26,9 +26,9 @@ def main(database: str) -> None:
         def completed(event: cogwork.Event) -> None:
             print(f"  {event.name}: job {event.job_id} ({event.target})")
 
-        id = engine.enqueue("addition", {"num1": 2, "num2": 3})
+        job: cogwork.Job = engine.enqueue("addition", {"num1": 2, "num2": 3})
         engine.drain()
-        job: cogwork.Job = engine.job(id)
+        job = engine.job(job.id)
         print(f"job {job.id}: {job.state}, output {job.output}, {len(job.attempts)} attempt(s)")
 
         engine.define_workflow(
@@ -43,9 +43,9 @@ def main(database: str) -> None:
                 ],
             }
         )
-        run_id = engine.start_workflow("example/squares", {"number": 2**8})
+        run: cogwork.WorkflowRun = engine.start_workflow("example/squares", {"number": 2**8})
         engine.drain()
-        run: cogwork.WorkflowRun = engine.wait_workflow(run_id, timeout=30)
+        run = engine.wait_workflow(run.id, timeout=30)
         # Integers of any size stay exact: (2**8)**8 is 2**64.
         print(f"run {run.id}: {run.state}, third = {run.step('third').result} (2**64 = {2**64})")
 

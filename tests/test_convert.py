@@ -63,10 +63,27 @@ def test_tuples_and_subclasses_convert_by_their_data(engine):
 
 
 def test_unsupported_object_raises_type_error_naming_its_path(engine):
-    with pytest.raises(TypeError, match=r"^input\.items\[3\]\.at is of type datetime\.datetime, which a task cannot take"):
-        engine.run("echo", {"items": [1, 2, 3, {"at": datetime.datetime(2026, 1, 1)}]})
+    with pytest.raises(TypeError, match=r"^input\.items\[3\]\.at is of type datetime\.date, which a task cannot take"):
+        engine.run("echo", {"items": [1, 2, 3, {"at": datetime.date(2026, 1, 1)}]})
     with pytest.raises(TypeError, match=r'^input\["odd key"\] is of type set'):
         engine.run("echo", {"odd key": {1}})
+
+
+def test_datetimes_become_rfc_3339_strings_in_utc_to_the_microsecond(engine):
+    utc = datetime.timezone.utc
+    paris_summer = datetime.timezone(datetime.timedelta(hours=2))
+    value = {
+        "utc": datetime.datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=utc),
+        "offset": [datetime.datetime(2026, 7, 1, 0, 30, tzinfo=paris_summer)],
+        "naive": datetime.datetime.fromtimestamp(1_700_000_000.25),  # local time, as timestamp() reads it
+    }
+    assert engine.run("echo", value) == {
+        "utc": "2026-01-02T03:04:05.000678Z",
+        "offset": ["2026-06-30T22:30:00.000000Z"],
+        "naive": "2023-11-14T22:13:20.250000Z",
+    }
+    text = engine.run("echo", {"at": datetime.datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=utc)})["at"]
+    assert datetime.datetime.fromisoformat(text.replace("Z", "+00:00")) == datetime.datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=utc)
 
 
 def test_keys_are_named_by_the_one_identifier_rule_both_languages_share(engine):

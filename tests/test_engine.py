@@ -2,6 +2,7 @@
 
 import asyncio
 import builtins
+import datetime
 import logging
 import os
 import pathlib
@@ -262,6 +263,22 @@ def test_invalid_options_raise(task_sources):
         cogwork.Engine(tasks=task_sources, timeout=-1)
     with pytest.raises(cogwork.InvalidTaskError):
         cogwork.Engine(tasks=[task_sources[0] / "addition" / "main.js"])
+    with pytest.raises(TypeError, match="^workers must be an int or None, not str$"):
+        cogwork.Engine(tasks=task_sources, workers="two")
+    with pytest.raises(TypeError, match="^memory_limit must be an int or None, not bool$"):
+        cogwork.Engine(tasks=task_sources, memory_limit=True)
+    with pytest.raises(TypeError, match="^database must be a str or None, not int$"):
+        cogwork.Engine(tasks=task_sources, database=3)
+    with pytest.raises(TypeError, match="^timeout must be a timedelta or a number of seconds, not str$"):
+        cogwork.Engine(tasks=task_sources, timeout="5")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'wrokers'"):
+        cogwork.Engine(tasks=task_sources, wrokers=2)
+
+
+def test_run_takes_a_timedelta_timeout_and_refuses_other_types_naming_it(engine):
+    assert engine.run("addition", {"num1": 1, "num2": 1}, timeout=datetime.timedelta(seconds=5)) == {"sum": 2}
+    with pytest.raises(TypeError, match="^timeout must be a timedelta or a number of seconds, not str$"):
+        engine.run("addition", {"num1": 1, "num2": 1}, timeout="5")
 
 
 def test_forked_child_gets_a_clear_error_from_the_parents_engine(engine):

@@ -17,7 +17,7 @@ def test_a_subscriber_hears_the_events_it_names_in_order(task_sources, database)
         def hear(event):
             heard.append((event.name, event.job_id, event.attempt, event.target, event.detail, threading.current_thread().name))
 
-        id = engine.enqueue("flaky", {})
+        id = engine.enqueue("flaky", {}).id
         engine.drain()
     names = [name for name, *_ in heard]
     assert names == ["job.enqueued", "job.started", "job.failed", "job.retrying", "job.started", "job.completed"]
@@ -33,7 +33,7 @@ def test_subscribers_hear_a_workflow_and_its_steps(jobs_engine):
     jobs_engine.define_workflow({"namespace": "ev", "name": "w", "version": "2.0.0", "steps": [{"name": "s", "handler": "one"}]})
     jobs_engine.on("workflow.*")(lambda event: runs.append((event.name, event.workflow, event.run_id)))
     jobs_engine.on("step.completed")(lambda event: steps.append((event.name, event.step, event.detail)))
-    id = jobs_engine.start_workflow("ev/w", {})
+    id = jobs_engine.start_workflow("ev/w", {}).id
     jobs_engine.drain()
     jobs_engine.close()
     assert runs == [("workflow.started", "ev/w@2.0.0", id), ("workflow.completed", "ev/w@2.0.0", id)]
@@ -49,7 +49,7 @@ def test_a_failing_subscriber_is_logged_and_hears_the_next_event(jobs_engine, ca
         heard.append(event.job_id)
         raise RuntimeError("subscriber bug")
 
-    ids = [jobs_engine.enqueue("noop", {}), jobs_engine.enqueue("noop", {})]
+    ids = [jobs_engine.enqueue("noop", {}).id, jobs_engine.enqueue("noop", {}).id]
     with caplog.at_level(logging.ERROR, logger="cogwork"):
         jobs_engine.drain()
         jobs_engine.close()

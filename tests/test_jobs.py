@@ -12,7 +12,7 @@ UTC = datetime.timezone.utc
 
 
 def test_a_task_job_runs_on_drain_and_keeps_its_output_and_attempt(jobs_engine):
-    id = jobs_engine.enqueue("addition", {"num1": 2, "num2": 3})
+    id = jobs_engine.enqueue("addition", {"num1": 2, "num2": 3}).id
     assert jobs_engine.job(id).state == "ready"
     assert jobs_engine.drain() == {"completed": 1, "failed": 0, "dead": 0, "released": 0, "errors": 0}
     job = jobs_engine.job(id)
@@ -27,9 +27,26 @@ def test_a_task_job_runs_on_drain_and_keeps_its_output_and_attempt(jobs_engine):
         job.state = "ready"
 
 
+def test_enqueue_returns_the_job_as_stored_and_enqueue_all_every_job_in_order(jobs_engine):
+    jobs_engine.add_handler("noop", lambda job: None)
+    at = datetime.datetime(2026, 3, 4, 5, 6, 7, 890, tzinfo=UTC)
+    job = jobs_engine.enqueue("noop", {"at": at, "n": 2**70}, queue="mail", priority=4)
+    assert isinstance(job, cogwork.Job)
+    assert (job.state, job.target, job.queue, job.priority, job.attempt, job.attempts) == ("ready", "noop", "mail", 4, 0, ())
+    assert job.input == {"at": "2026-03-04T05:06:07.000890Z", "n": 2**70}
+    # Built from what was inserted, not read back: its times are the enqueuer's clock
+    # reading, within microseconds of the stored ones.
+    stored = jobs_engine.job(job.id)
+    assert dataclasses.replace(job, run_at=stored.run_at, created_at=stored.created_at, updated_at=stored.updated_at) == stored
+    assert abs(job.created_at - stored.created_at) < datetime.timedelta(seconds=1)
+    jobs = jobs_engine.enqueue_all([("noop", 1), ("noop", 2, {"delay": 60})])
+    assert [(j.input, j.state) for j in jobs] == [(1, "ready"), (2, "scheduled")]
+    assert [j.id for j in jobs] == [job.id + 1, job.id + 2]
+
+
 def test_a_handler_job_keeps_integers_of_any_size_exact(jobs_engine):
     jobs_engine.add_handler("power", lambda job: {"value": job.input["base"] ** job.input["exponent"]})
-    id = jobs_engine.enqueue("power", {"base": 2, "exponent": 100})
+    id = jobs_engine.enqueue("power", {"base": 2, "exponent": 100}).id
     jobs_engine.drain()
     assert jobs_engine.job(id).output == {"value": 2**100}
     assert type(jobs_engine.job(id).output["value"]) is int
@@ -37,13 +54,13 @@ def test_a_handler_job_keeps_integers_of_any_size_exact(jobs_engine):
 
 def test_enqueue_options_set_queue_priority_attempts_and_keys(jobs_engine):
     jobs_engine.add_handler("noop", lambda job: None)
-    id = jobs_engine.enqueue("noop", {}, queue="mail", priority=7, max_attempts=5, unique_key="k1", timeout=10)
+    id = jobs_engine.enqueue("noop", {}, queue="mail", priority=7, max_attempts=5, unique_key="k1", timeout=10).id
     job = jobs_engine.job(id)
     assert (job.queue, job.priority, job.max_attempts, job.unique_key, job.state) == ("mail", 7, 5, "k1", "ready")
-    assert jobs_engine.enqueue("noop", {}, queue="mail", unique_key="k1") == id
+    assert jobs_engine.enqueue("noop", {}, queue="mail", unique_key="k1").id == id
     assert jobs_engine.drain() == {"completed": 0, "failed": 0, "dead": 0, "released": 0, "errors": 0}
     assert jobs_engine.drain("mail")["completed"] == 1
-    assert jobs_engine.enqueue("noop", {}, queue="mail", unique_key="k1") != id
+    assert jobs_engine.enqueue("noop", {}, queue="mail", unique_key="k1").id != id
 
 
 @pytest.mark.parametrize(
@@ -60,7 +77,7 @@ def test_enqueue_options_set_queue_priority_attempts_and_keys(jobs_engine):
 )
 def test_a_delayed_job_is_scheduled_and_left_by_drain(jobs_engine, when):
     jobs_engine.add_handler("noop", lambda job: None)
-    id = jobs_engine.enqueue("noop", {}, **when(datetime.datetime.now(UTC)))
+    id = jobs_engine.enqueue("noop", {}, **when(datetime.datetime.now(UTC))).id
     job = jobs_engine.job(id)
     assert job.state == "scheduled"
     assert abs((job.run_at - job.created_at) - datetime.timedelta(hours=1)) < datetime.timedelta(seconds=5)
@@ -70,7 +87,7 @@ def test_a_delayed_job_is_scheduled_and_left_by_drain(jobs_engine, when):
 
 def test_enqueue_all_enqueues_every_job_with_shared_and_own_options(jobs_engine):
     jobs_engine.add_handler("double", lambda job: job.input * 2)
-    ids = jobs_engine.enqueue_all([("double", 1), ("double", 2, {"queue": "other"}), ("addition", {"num1": 1, "num2": 1})], priority=3)
+    ids = [job.id for job in jobs_engine.enqueue_all([("double", 1), ("double", 2, {"queue": "other"}), ("addition", {"num1": 1, "num2": 1})], priority=3)]
     assert len(set(ids)) == 3
     assert [jobs_engine.job(id).priority for id in ids] == [3, 3, 3]
     assert [jobs_engine.job(id).queue for id in ids] == ["default", "other", "default"]
@@ -88,9 +105,9 @@ def test_enqueue_all_enqueues_nothing_when_one_job_is_invalid(jobs_engine):
 def test_jobs_lists_newest_first_filtered_by_state_queue_and_target(jobs_engine):
     jobs_engine.add_handler("a", lambda job: None)
     jobs_engine.add_handler("b", lambda job: None)
-    first = jobs_engine.enqueue("a", 1)
-    second = jobs_engine.enqueue("b", 2, queue="q")
-    third = jobs_engine.enqueue("a", 3, delay=3600)
+    first = jobs_engine.enqueue("a", 1).id
+    second = jobs_engine.enqueue("b", 2, queue="q").id
+    third = jobs_engine.enqueue("a", 3, delay=3600).id
     assert [job.id for job in jobs_engine.jobs()] == [third, second, first]
     assert [job.id for job in jobs_engine.jobs("ready")] == [second, first]
     assert [job.id for job in jobs_engine.jobs(["ready", "scheduled"], target="a")] == [third, first]
@@ -102,7 +119,7 @@ def test_jobs_lists_newest_first_filtered_by_state_queue_and_target(jobs_engine)
 
 def test_cancel_and_retry(jobs_engine):
     jobs_engine.add_handler("noop", lambda job: "done")
-    id = jobs_engine.enqueue("noop", {}, delay=3600)
+    id = jobs_engine.enqueue("noop", {}, delay=3600).id
     jobs_engine.cancel(id)
     assert jobs_engine.job(id).state == "cancelled"
     with pytest.raises(cogwork.InvalidJobStateError):
@@ -136,8 +153,10 @@ def test_stats_count_by_state_and_by_queue(jobs_engine):
 
 def test_bad_enqueue_arguments_raise_naming_them(jobs_engine):
     jobs_engine.add_handler("noop", lambda job: None)
-    with pytest.raises(TypeError, match="priorty"):
+    with pytest.raises(TypeError, match="^unknown job option 'priorty'; the options are queue, priority, run_at, delay"):
         jobs_engine.enqueue("noop", {}, priorty=1)
+    with pytest.raises(TypeError, match="^unknown job option 'qeue'"):
+        jobs_engine.enqueue_all([("noop", {}, {"qeue": "mail"})])
     with pytest.raises(TypeError, match="delay must be a timedelta or a number of seconds, not str"):
         jobs_engine.enqueue("noop", {}, delay="soon")
     with pytest.raises(ValueError, match="delay"):
@@ -158,7 +177,7 @@ def test_bad_enqueue_arguments_raise_naming_them(jobs_engine):
 def test_an_engine_used_after_close_raises_engine_closed(task_sources, database):
     engine = cogwork.Engine(tasks=task_sources, database=database, workers=1)
     engine.add_handler("noop", lambda job: None)
-    id = engine.enqueue("noop", {})
+    id = engine.enqueue("noop", {}).id
     engine.close()
     engine.close()
     for call in (lambda: engine.enqueue("noop", {}), lambda: engine.job(id), engine.drain, lambda: engine.stats()):
@@ -169,7 +188,7 @@ def test_an_engine_used_after_close_raises_engine_closed(task_sources, database)
 def test_jobs_survive_the_engine_in_the_database_file(task_sources, database):
     with cogwork.Engine(tasks=task_sources, database=database, workers=1) as first:
         first.add_handler("noop", lambda job: "later")
-        id = first.enqueue("noop", {"n": 2**64})
+        id = first.enqueue("noop", {"n": 2**64}).id
     with cogwork.Engine(tasks=task_sources, database=database, workers=1) as second:
         second.add_handler("noop", lambda job: job.input["n"] + 1)
         assert second.job(id).state == "ready"
@@ -179,7 +198,7 @@ def test_jobs_survive_the_engine_in_the_database_file(task_sources, database):
 
 def test_a_forked_child_gets_engine_closed_from_the_parents_engine_and_can_open_its_own(jobs_engine, task_sources, database):
     jobs_engine.add_handler("noop", lambda job: "parent")
-    id = jobs_engine.enqueue("noop", {})
+    id = jobs_engine.enqueue("noop", {}).id
 
     def body():
         reports = []

@@ -1,6 +1,7 @@
 """Workflows whose steps are Python handlers and JavaScript tasks: linear, diamond, tree and
 mixed runs with exact results, failures and the operator's retry, resolve, replay, cancel."""
 
+import asyncio
 import threading
 
 import pytest
@@ -35,7 +36,7 @@ def engine(jobs_engine):
 def test_a_linear_run_of_python_steps_keeps_2_to_the_64_exact(engine):
     reference = engine.define_workflow(template("linear", [step("a"), step("b", depends_on=["a"]), step("c", depends_on=["b"])]))
     assert reference == ["py/linear@1.0.0"]
-    id = engine.start_workflow("py/linear", {"number": 2**8})
+    id = engine.start_workflow("py/linear", {"number": 2**8}).id
     engine.drain()
     run = engine.wait_workflow(id, timeout=30)
     assert isinstance(run, cogwork.WorkflowRun)
@@ -59,7 +60,7 @@ def test_a_diamond_run_joins_both_branches(engine):
         step("combine", "add", ["double", "triple"]),
     ]
     engine.define_workflow(template("diamond", steps))
-    id = engine.start_workflow("py/diamond", {"number": 2**32})
+    id = engine.start_workflow("py/diamond", {"number": 2**32}).id
     engine.drain(threads=2)
     run = engine.workflow(id)
     assert run.state == "completed"
@@ -77,11 +78,12 @@ def test_a_tree_run_gives_each_leaf_its_branchs_result(engine):
     steps = [step("root"), step("left", depends_on=["root"]), step("right", depends_on=["root"])]
     steps += [step(f"{side}_leaf", "leaf", [side]) for side in ("left", "right")]
     engine.define_workflow(template("tree", steps))
-    id = engine.start_workflow("py/tree", {"number": 2**4})
+    id = engine.start_workflow("py/tree", {"number": 2**16}).id
     engine.drain()
     run = engine.workflow(id)
-    assert {s.name: s.result for s in run.steps} == {"root": 2**8, "left": 2**16, "right": 2**16, "left_leaf": 2**16 + 1, "right_leaf": 2**16 + 1}
-    assert sorted(leaves) == [("left_leaf", {"left": 2**16}), ("right_leaf", {"right": 2**16})]
+    assert {s.name: s.result for s in run.steps} == {"root": 2**32, "left": 2**64, "right": 2**64, "left_leaf": 2**64 + 1, "right_leaf": 2**64 + 1}
+    assert type(run.step("left_leaf").result) is int
+    assert sorted(leaves) == [("left_leaf", {"left": 2**64}), ("right_leaf", {"right": 2**64})]
 
 
 def test_a_run_mixes_a_javascript_step_and_a_python_step(engine):
@@ -97,7 +99,7 @@ def test_a_run_mixes_a_javascript_step_and_a_python_step(engine):
         {"name": "describe", "handler": "describe", "depends_on": ["multiply"], "input": {"product": "$.results.multiply.product"}},
     ]
     engine.define_workflow(template("mixed", steps))
-    id = engine.start_workflow("py/mixed", {"number": 6, "name": "Ada"})
+    id = engine.start_workflow("py/mixed", {"number": 6, "name": "Ada"}).id
     engine.drain()
     run = engine.workflow(id)
     assert run.state == "completed"
@@ -111,7 +113,7 @@ def test_a_run_mixes_a_javascript_step_and_a_python_step(engine):
 
 def test_a_template_file_of_javascript_steps_runs(engine):
     assert engine.define_workflow(ROOT / "examples" / "workflows" / "diamond.yaml") == ["diamond_workflow/parallel_computation@1.0.0"]
-    id = engine.start_workflow("diamond_workflow/parallel_computation", {"number": 3})
+    id = engine.start_workflow("diamond_workflow/parallel_computation", {"number": 3}).id
     engine.drain()
     run = engine.workflow(id)
     assert {s.name: s.result for s in run.steps} == {
@@ -138,7 +140,7 @@ def failing_engine(engine, failures):
 
 def test_a_failed_step_fails_the_run_and_retry_step_continues_it(engine):
     failing_engine(engine, ["boom"])
-    id = engine.start_workflow("py/fails", {"number": 3})
+    id = engine.start_workflow("py/fails", {"number": 3}).id
     engine.drain()
     run = engine.workflow(id)
     assert (run.state, run.step("a").result, run.step("b").state, run.step("c").state) == ("failed", 9, "failed", "blocked")
@@ -151,7 +153,7 @@ def test_a_failed_step_fails_the_run_and_retry_step_continues_it(engine):
 
 def test_resolve_step_completes_a_failed_step_by_hand(engine):
     failing_engine(engine, ["boom"])
-    id = engine.start_workflow("py/fails", {"number": 3})
+    id = engine.start_workflow("py/fails", {"number": 3}).id
     engine.drain()
     engine.resolve_step(id, "b", 2**64)
     engine.drain()
@@ -165,7 +167,7 @@ def test_replay_runs_a_step_and_its_descendants_again(engine):
     calls = []
     engine.add_handler("count", lambda step: calls.append(step.name) or len(calls))
     engine.define_workflow(template("replay", [step("a", "count"), step("b", "count", ["a"])]))
-    id = engine.start_workflow("py/replay", {})
+    id = engine.start_workflow("py/replay", {}).id
     engine.drain()
     engine.replay(id, "b")
     engine.drain()
@@ -175,7 +177,7 @@ def test_replay_runs_a_step_and_its_descendants_again(engine):
 
 def test_cancel_workflow_cancels_the_steps_not_yet_run(engine):
     engine.define_workflow(template("cancel", [step("a"), step("b", depends_on=["a"])]))
-    id = engine.start_workflow("py/cancel", {"number": 2})
+    id = engine.start_workflow("py/cancel", {"number": 2}).id
     engine.cancel_workflow(id)
     run = engine.workflow(id)
     assert (run.state, run.step("a").state, run.step("b").state) == ("cancelled", "cancelled", "cancelled")
@@ -184,16 +186,16 @@ def test_cancel_workflow_cancels_the_steps_not_yet_run(engine):
 
 def test_an_idempotency_key_starts_one_run(engine):
     engine.define_workflow(template("once", [step("a")]))
-    first = engine.start_workflow("py/once", {"number": 1}, idempotency_key="order-7")
-    assert engine.start_workflow("py/once", {"number": 1}, idempotency_key="order-7") == first
-    assert engine.start_workflow("py/once", {"number": 1}) != first
+    first = engine.start_workflow("py/once", {"number": 1}, idempotency_key="order-7").id
+    assert engine.start_workflow("py/once", {"number": 1}, idempotency_key="order-7").id == first
+    assert engine.start_workflow("py/once", {"number": 1}).id != first
 
 
 def test_wait_workflow_waits_with_the_gil_released_while_the_background_worker_runs_it(engine):
     go = threading.Event()
     engine.add_handler("gate", lambda step: go.wait(timeout=30))
     engine.define_workflow(template("gated", [step("gate", "gate")]))
-    id = engine.start_workflow("py/gated", {})
+    id = engine.start_workflow("py/gated", {}).id
     engine.start()
     try:
         with pytest.raises(cogwork.TaskTimeoutError, match=f"workflow run {id}"):
@@ -213,3 +215,37 @@ def test_unknown_templates_runs_and_bad_templates_raise(engine):
         engine.define_workflow(template("loop", [step("a", depends_on=["b"]), step("b", depends_on=["a"])]))
     with pytest.raises(TypeError, match=r"template\.steps\[0\]\.extra"):
         engine.define_workflow(template("bad", [{"name": "a", "handler": "square", "extra": object()}]))
+
+
+def test_start_workflow_returns_the_run_and_workflows_lists_runs_newest_first(engine):
+    engine.define_workflow(template("listed", [step("a")]))
+    engine.define_workflow(template("other", [step("a")]))
+    run = engine.start_workflow("py/listed", {"number": 3})
+    assert isinstance(run, cogwork.WorkflowRun)
+    assert (run.workflow, run.version, run.state, run.context) == ("py/listed", "1.0.0", "running", {"number": 3})
+    assert run.step("a").state in ("ready", "waiting")
+    second = engine.start_workflow("py/listed", {"number": 4})
+    other = engine.start_workflow("py/other", {"number": 5})
+    assert [r.id for r in engine.workflows()] == [other.id, second.id, run.id]
+    assert [r.id for r in engine.workflows("py/listed")] == [second.id, run.id]
+    assert [r.id for r in engine.workflows(limit=1)] == [other.id]
+    engine.drain()
+    assert [r.id for r in engine.workflows(state="completed")] == [other.id, second.id, run.id]
+    assert engine.workflows(state="running") == []
+    with pytest.raises(ValueError, match="^unknown workflow run state `finished`; states are running, completed, failed, cancelled$"):
+        engine.workflows(state="finished")
+
+
+def test_a_run_of_coroutine_steps_worked_in_the_background_is_waited_for(engine):
+    @engine.handler("async_square")
+    async def async_square(step):
+        await asyncio.sleep(0)
+        return only_parent(step) ** 2
+
+    engine.define_workflow(template("async", [step("a", "async_square"), step("b", "async_square", ["a"])]))
+    engine.start(threads=2)
+    try:
+        run = engine.wait_workflow(engine.start_workflow("py/async", {"number": 2**16}).id, timeout=30)
+    finally:
+        engine.stop()
+    assert (run.state, run.step("b").result) == ("completed", 2**64)

@@ -97,10 +97,11 @@ impl Pending {
 impl Completions {
     /// Runs `future` on the core runtime; `convert` makes its output a Python result when
     /// the loop drains it.
-    pub fn spawn<F, T>(&self, future: F, convert: fn(Python<'_>, T) -> PyResult<Bound<'_, PyAny>>) -> Pending
+    pub fn spawn<F, T, C>(&self, future: F, convert: C) -> Pending
     where
         F: Future<Output = T> + Send + 'static,
         T: Send + 'static,
+        C: for<'py> FnOnce(Python<'py>, T) -> PyResult<Bound<'py, PyAny>> + Send + 'static,
     {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         let shared = self.shared.clone();

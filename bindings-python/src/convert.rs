@@ -9,7 +9,8 @@ use cogwork_core::{ConsoleLine, SchemaViolation};
 use pyo3::exceptions::{PyTypeError, PyUnicodeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -17,7 +18,7 @@ type Failure = ConversionError<PyErr>;
 
 /// What Python can pass, for the remedy an error message suggests.
 const PYTHON_TYPES: HostTypes =
-    HostTypes { values: "dict, list, tuple, str, int, float, bool or None", keys: "str" };
+    HostTypes { values: "dict, list, tuple, str, int, float, bool, None or datetime", keys: "str" };
 
 /// Converts `obj` into a core value; `root` names it in error messages (`input`).
 pub fn to_value(obj: &Bound<'_, PyAny>, root: &str) -> PyResult<Value> {
@@ -148,9 +149,41 @@ fn subclass(obj: &Bound<'_, PyAny>, depth: usize) -> Result<Value, Failure> {
         integer(int)
     } else if let Ok(float) = obj.cast::<PyFloat>() {
         Ok(Value::Number(value::float(float.value())?))
+    } else if let Some(text) = datetime(obj)? {
+        Ok(Value::String(text))
     } else {
         Err(Failure::new(Problem::Unsupported(type_name(obj))))
     }
+}
+
+/// `datetime.datetime` and `datetime.timezone.utc`, looked up once.
+static DATETIME: PyOnceLock<(Py<PyType>, Py<PyAny>)> = PyOnceLock::new();
+
+/// A `datetime` as an RFC 3339 string in UTC to the microsecond (`2026-11-30T12:00:00.000000Z`),
+/// which JavaScript's `new Date()` and Python's `fromisoformat` both read back. An aware one
+/// is converted to UTC; a naive one is local time, as `datetime.timestamp()` takes it.
+fn datetime(obj: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    let py = obj.py();
+    let (class, utc) = DATETIME.get_or_try_init(py, || -> PyResult<_> {
+        let module = py.import("datetime")?;
+        let class = module.getattr("datetime")?.cast_into::<PyType>().map_err(PyErr::from)?;
+        Ok((class.unbind(), module.getattr("timezone")?.getattr("utc")?.unbind()))
+    })?;
+    if !obj.is_instance(class.bind(py))? {
+        return Ok(None);
+    }
+    let at = obj.call_method1(intern!(py, "astimezone"), (utc.bind(py),))?;
+    let part = |name: &Bound<'_, PyString>| at.getattr(name)?.extract::<u32>();
+    Ok(Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        part(intern!(py, "year"))?,
+        part(intern!(py, "month"))?,
+        part(intern!(py, "day"))?,
+        part(intern!(py, "hour"))?,
+        part(intern!(py, "minute"))?,
+        part(intern!(py, "second"))?,
+        part(intern!(py, "microsecond"))?,
+    )))
 }
 
 fn object(dict: &Bound<'_, PyDict>, depth: usize) -> Result<Value, Failure> {

@@ -1,29 +1,31 @@
-//! `cogwork._native.Engine`: the core `Engine` handle. Each method converts its arguments,
-//! calls the core with the GIL detached (or, for the awaitable variant, on the runtime with a
-//! `Completions` to report to), and converts the result back. Keyword arguments, defaults
-//! and docs live in `cogwork/engine.py`.
+//! `cogwork._native.Engine`: the core `Engine` handle. Each method converts its arguments
+//! into a [`Call`], which runs with the GIL detached, or, given `completions`, on the
+//! runtime for an asyncio loop to await; the output is converted back. Keyword arguments,
+//! defaults and docs live in `cogwork/engine.py`.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use cogwork_core::queue::{Backoff, WorkOptions};
-use cogwork_core::store::JobFilter;
-use cogwork_core::{
-    EngineOptions, Error as CoreError, Execution, HandlerOptions, HttpMock, JobSpec, JobState, RunOptions, StartOptions, WorkerCommand,
-};
+use cogwork_core::queue::WorkOptions;
+use cogwork_core::store::{Clock, JobFilter, ManualClock, SystemClock};
+use cogwork_core::{Error as CoreError, Execution, HandlerOptions, HttpMock, JobSpec, JobState, RunFilter, RunOptions, RunState, StartOptions};
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
-use pyo3::IntoPyObjectExt;
 
-use crate::bridge::{Completions, Pending};
+use crate::bridge::Completions;
+use crate::call::{flag, none, Call};
+use crate::configured::Configured;
 use crate::convert::{console_to_python, seconds, to_python, to_value};
 use crate::detach::wait;
 use crate::errors::to_py_err;
 use crate::host::{job_to_python, results_from_python, JobArgs, PyOutcome};
+use crate::options::EngineArgs;
 use crate::records;
+use crate::schedules::schedule_from_python;
 use crate::worker::{Subscription, Worker};
 
 /// The core engine handle; `cogwork.Engine` wraps it.
@@ -32,28 +34,38 @@ pub struct Engine {
     core: cogwork_core::Engine,
     /// Set by `close`: the core would report its closed database as a database error.
     closed: AtomicBool,
+    /// The store's clock when the engine was opened with a manual one, which `advance` moves.
+    manual_clock: Option<Arc<ManualClock>>,
+    /// What `drain` and `start` work unless told otherwise: the configured queues.
+    work: WorkOptions,
+    /// cogwork.yml's rate limits and schedules, which the first `drain` or `start` applies.
+    configured: Arc<Configured>,
 }
 
 #[pymethods]
 impl Engine {
     /// `worker_command` is the program and arguments that start a worker process; `None`
-    /// runs JavaScript on threads of this process instead. `None` elsewhere keeps the core's
-    /// default, except for `memory_limit` and `recycle_after`, where it means no limit.
+    /// runs JavaScript on threads of this process instead. `config` is the configuration
+    /// file (`./cogwork.yml` when present, unless given). `manual_clock` makes the store's
+    /// clock one that stands still until `advance` moves it, starting now. `apply_config`
+    /// says whether the first `drain` or `start` applies the file's rate limits and schedules.
     #[new]
     #[pyo3(signature = (
-        tasks, *, worker_command, workers, timeout, memory_limit, recycle_after, fetch_allow, watch,
-        fetch_max_response_bytes, console_max_bytes, database, lease, node, backoff
+        tasks, *, config, manual_clock, worker_command, workers, timeout, memory_limit, recycle_after, fetch_allow,
+        watch, fetch_max_response_bytes, console_max_bytes, database, lease, node, backoff, apply_config
     ))]
     #[allow(clippy::too_many_arguments)] // one per engine option, all passed by keyword
     fn new(
         py: Python<'_>,
-        tasks: Vec<PathBuf>,
+        tasks: Option<Vec<PathBuf>>,
+        config: Option<PathBuf>,
+        manual_clock: bool,
         worker_command: Option<Vec<String>>,
         workers: Option<usize>,
         timeout: Option<f64>,
         memory_limit: Option<u64>,
         recycle_after: Option<u64>,
-        fetch_allow: Vec<String>,
+        fetch_allow: Option<Vec<String>>,
         watch: bool,
         fetch_max_response_bytes: Option<usize>,
         console_max_bytes: Option<usize>,
@@ -61,50 +73,35 @@ impl Engine {
         lease: Option<f64>,
         node: Option<String>,
         backoff: Option<(f64, f64)>,
+        apply_config: bool,
     ) -> PyResult<Self> {
-        let mut options = EngineOptions::default()
-            .tasks(tasks)
-            .fetch_allow(fetch_allow)
-            .memory_limit(memory_limit)
-            .recycle_after(recycle_after)
-            .watch(watch);
-        if let Some(workers) = workers {
-            options = options.workers(workers);
-        }
-        if let Some(timeout) = timeout {
-            options = options.timeout(seconds(timeout, "timeout")?);
-        }
-        if let Some(bytes) = fetch_max_response_bytes {
-            options = options.fetch_max_response_bytes(bytes);
-        }
-        if let Some(bytes) = console_max_bytes {
-            options = options.console_max_bytes(bytes);
-        }
-        if let Some(database) = database {
-            options = options.database(database);
-        }
-        if let Some(lease) = lease {
-            options = options.lease(seconds(lease, "lease")?);
-        }
-        if let Some(node) = node {
-            options = options.node(node);
-        }
-        if let Some((base, cap)) = backoff {
-            options = options.backoff(Backoff { base: seconds(base, "backoff")?, cap: seconds(cap, "backoff")? });
-        }
-        options = match worker_command {
-            None => options.in_process(),
-            Some(argv) => options.worker_command(
-                WorkerCommand::from_argv(argv).ok_or_else(|| PyValueError::new_err("worker_command must not be empty"))?,
-            ),
+        let args = EngineArgs {
+            config,
+            tasks,
+            worker_command,
+            workers,
+            timeout,
+            memory_limit,
+            recycle_after,
+            fetch_allow,
+            watch,
+            fetch_max_response_bytes,
+            console_max_bytes,
+            database,
+            lease,
+            node,
+            backoff,
+            apply_config,
         };
+        let manual_clock = manual_clock.then(|| Arc::new(ManualClock::new(SystemClock.now_micros())));
+        let (options, work, configured) = args.into_options(py, manual_clock.clone())?;
         let core = wait(py, cogwork_core::Engine::open(options))?.map_err(|e| to_py_err(py, e))?;
-        Ok(Engine { core, closed: AtomicBool::new(false) })
+        Ok(Engine { core, closed: AtomicBool::new(false), manual_clock, work, configured: Arc::new(configured) })
     }
 
-    /// Runs a task and returns its execution record: `(output, console, worker, duration)`,
-    /// console lines as dicts with `level` and `message`, the duration in seconds.
-    #[pyo3(signature = (task, input, *, timeout, mocks))]
+    /// Runs a task; its execution record is `(output, console, worker, duration)`, console
+    /// lines as dicts with `level` and `message`, the duration in seconds.
+    #[pyo3(signature = (task, input, *, timeout, mocks, completions = None))]
     fn execute<'py>(
         &self,
         py: Python<'py>,
@@ -112,38 +109,25 @@ impl Engine {
         input: &Bound<'py, PyAny>,
         timeout: Option<f64>,
         mocks: &Bound<'py, PyAny>,
+        completions: Option<&Completions>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (input, options) = self.arguments(py, input, timeout, mocks)?;
-        let outcome = wait(py, self.core.run(&task, input, options))?;
-        execution_to_python(py, outcome)
+        self.check_process(py)?;
+        let input = to_value(input, "input")?;
+        let timeout = timeout.map(|timeout| seconds(timeout, "timeout")).transpose()?;
+        let options = RunOptions { timeout, mocks: http_mocks(mocks)?, ..RunOptions::default() };
+        let core = self.core.clone();
+        Call::new(async move { core.run(&task, input, options).await }, execution_to_python).dispatch(py, completions)
     }
 
-    /// `execute`, on the core runtime: the record (or the exception) comes out of
-    /// `completions.drain()` under the returned `Pending`'s id.
-    #[pyo3(signature = (completions, task, input, *, timeout, mocks))]
-    fn execute_later<'py>(
+    /// Enqueues `(target, input, options)` jobs in one transaction, all or none, and returns
+    /// them as dicts. `options` is a dict of job options (see `JobArgs`), times in seconds.
+    #[pyo3(signature = (jobs, completions = None))]
+    fn enqueue_all<'py>(
         &self,
         py: Python<'py>,
-        completions: &Completions,
-        task: String,
-        input: &Bound<'py, PyAny>,
-        timeout: Option<f64>,
-        mocks: &Bound<'py, PyAny>,
-    ) -> PyResult<Pending> {
-        let (input, options) = self.arguments(py, input, timeout, mocks)?;
-        let core = self.core.clone();
-        Ok(completions.spawn(async move { core.run(&task, input, options).await }, execution_to_python))
-    }
-
-    /// Enqueues a job for a task or a registered handler and returns its id. `options` is
-    /// a dict of job options (see `JobArgs`), times in seconds.
-    fn enqueue(&self, py: Python<'_>, target: String, input: &Bound<'_, PyAny>, options: &Bound<'_, PyDict>) -> PyResult<i64> {
-        let (input, options) = (to_value(input, "input")?, JobArgs::from_dict(options)?.into_options()?);
-        self.call(py, self.core.enqueue(&target, input, options))
-    }
-
-    /// Enqueues `(target, input, options)` jobs in one transaction; all or none.
-    fn enqueue_all(&self, py: Python<'_>, jobs: Vec<(String, Bound<'_, PyAny>, Bound<'_, PyDict>)>) -> PyResult<Vec<i64>> {
+        jobs: Vec<(String, Bound<'py, PyAny>, Bound<'py, PyDict>)>,
+        completions: Option<&Completions>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let specs = jobs
             .into_iter()
             .enumerate()
@@ -152,16 +136,19 @@ impl Engine {
                 Ok(JobSpec { target, input: to_value(&input, &format!("jobs[{i}].input"))?, options })
             })
             .collect::<PyResult<Vec<_>>>()?;
-        self.call(py, self.core.enqueue_all(specs))
+        let core = self.core.clone();
+        self.call(py, completions, Call::new(async move { core.enqueue_returning(specs).await }, records::jobs))
     }
 
     /// The job `id` with its attempts, as a dict.
-    fn job<'py>(&self, py: Python<'py>, id: i64) -> PyResult<Bound<'py, PyDict>> {
-        records::job(py, &self.call(py, self.core.job(id))?)
+    #[pyo3(signature = (id, completions = None))]
+    fn job<'py>(&self, py: Python<'py>, id: i64, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
+        let core = self.core.clone();
+        self.call(py, completions, Call::new(async move { core.job(id).await }, |py, job| Ok(records::job(py, &job)?.into_any())))
     }
 
     /// Jobs, newest first, in any of `states` (all when empty), of `queue` and `target`.
-    #[pyo3(signature = (*, states, queue, target, limit))]
+    #[pyo3(signature = (*, states, queue, target, limit, completions = None))]
     fn jobs<'py>(
         &self,
         py: Python<'py>,
@@ -169,29 +156,36 @@ impl Engine {
         queue: Option<String>,
         target: Option<String>,
         limit: usize,
-    ) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        let states = states.iter().map(|name| job_state(name)).collect::<PyResult<Vec<_>>>()?;
+        completions: Option<&Completions>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let states = states.iter().map(|name| state_named(&JobState::ALL, JobState::as_str, "job", name)).collect::<PyResult<Vec<_>>>()?;
         let filter = JobFilter { states, queue, target, limit, ..JobFilter::default() };
-        self.call(py, self.core.jobs(&filter))?.iter().map(|job| records::job(py, job)).collect()
+        let core = self.core.clone();
+        self.call(py, completions, Call::new(async move { core.jobs(&filter).await }, records::jobs))
     }
 
-    fn cancel(&self, py: Python<'_>, id: i64) -> PyResult<()> {
-        self.call(py, self.core.cancel(id))
+    #[pyo3(signature = (id, completions = None))]
+    fn cancel<'py>(&self, py: Python<'py>, id: i64, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
+        let core = self.core.clone();
+        self.call(py, completions, Call::new(async move { core.cancel(id).await }, none))
     }
 
-    fn retry(&self, py: Python<'_>, id: i64) -> PyResult<()> {
-        self.call(py, self.core.retry(id))
+    #[pyo3(signature = (id, completions = None))]
+    fn retry<'py>(&self, py: Python<'py>, id: i64, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
+        let core = self.core.clone();
+        self.call(py, completions, Call::new(async move { core.retry(id).await }, none))
     }
 
     /// Counts by state and queue, and attempts over the last `window` seconds.
-    fn stats<'py>(&self, py: Python<'py>, window: f64) -> PyResult<Bound<'py, PyDict>> {
-        let window = seconds(window, "window")?;
-        records::stats(py, &self.call(py, self.core.stats(window))?)
+    #[pyo3(signature = (window, completions = None))]
+    fn stats<'py>(&self, py: Python<'py>, window: f64, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
+        let (window, core) = (seconds(window, "window")?, self.core.clone());
+        self.call(py, completions, Call::new(async move { core.stats(window).await }, |py, stats| Ok(records::stats(py, &stats)?.into_any())))
     }
 
     /// Lets jobs target `name`; the package's handler threads run them.
     fn register_handler(&self, py: Python<'_>, name: &str) -> PyResult<()> {
-        self.check_open(py)?;
+        self.ensure_open(py)?;
         self.core.register_handler(name, HandlerOptions::default()).map_err(|e| to_py_err(py, e))
     }
 
@@ -213,107 +207,203 @@ impl Engine {
         self.core.wake_host_threads();
     }
 
-    /// Runs the due jobs of `queues` until none is due or running; returns the counts.
-    fn drain<'py>(&self, py: Python<'py>, queues: Vec<String>) -> PyResult<Bound<'py, PyDict>> {
-        let options = WorkOptions { queues, ..WorkOptions::default() };
-        records::progress(py, self.call(py, self.core.drain(options))?)
+    /// Runs the due jobs of `queues` (the configured ones when None) until none is due or
+    /// running, cogwork.yml applied first; returns the counts. The package's handler threads
+    /// run the handler jobs. Interrupted (Ctrl-C, a cancelled
+    /// await), the drain stops as a worker does: jobs under way get `stop_timeout` seconds
+    /// to finish, then are handed back.
+    #[pyo3(signature = (queues, stop_timeout, completions = None))]
+    fn drain<'py>(&self, py: Python<'py>, queues: Option<Vec<String>>, stop_timeout: f64, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
+        let options = self.work_options(queues, stop_timeout)?;
+        let (core, configured) = (self.core.clone(), self.configured.clone());
+        let drain = async move {
+            configured.apply(&core).await?;
+            core.drain(options).await
+        };
+        self.call(py, completions, Call::new(drain, |py, progress| Ok(records::progress(py, progress)?.into_any())))
     }
 
-    /// Starts working `queues` in the background; stop the returned worker.
-    fn start(&self, py: Python<'_>, queues: Vec<String>, stop_timeout: f64) -> PyResult<Worker> {
-        let options = WorkOptions { queues, stop_timeout: seconds(stop_timeout, "stop_timeout")?, ..WorkOptions::default() };
-        Ok(Worker::new(self.call(py, self.core.start(options))?))
+    /// Starts working `queues` (the configured ones when None) in the background, cogwork.yml
+    /// applied first; stop the returned worker.
+    fn start(&self, py: Python<'_>, queues: Option<Vec<String>>, stop_timeout: f64) -> PyResult<Worker> {
+        self.ensure_open(py)?;
+        let options = self.work_options(queues, stop_timeout)?;
+        let start = async {
+            self.configured.apply(&self.core).await?;
+            self.core.start(options).await
+        };
+        Ok(Worker::new(wait(py, start)?.map_err(|e| to_py_err(py, e))?))
     }
 
     /// Events named in `names` (`job.completed`, `job.*`, `*`) from now on.
     fn subscribe(&self, py: Python<'_>, names: Vec<String>) -> PyResult<Subscription> {
-        self.check_open(py)?;
+        self.ensure_open(py)?;
         Ok(Subscription::new(self.core.subscribe(names).map_err(|e| to_py_err(py, e))?))
     }
 
     /// Defines the templates of a file or directory (a str path) or of a dict; returns
     /// their references (`namespace/name@version`).
-    fn define_workflow(&self, py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
-        let templates = if let Ok(path) = source.cast::<PyString>() {
-            self.call(py, self.core.define_workflow(path.to_cow()?.as_ref()))?
-        } else {
-            vec![self.call(py, self.core.define_workflow_value(to_value(source, "template")?))?]
+    #[pyo3(signature = (source, completions = None))]
+    fn define_workflow<'py>(&self, py: Python<'py>, source: &Bound<'py, PyAny>, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
+        let core = self.core.clone();
+        let define = match source.cast::<PyString>() {
+            Ok(path) => {
+                let path = PathBuf::from(path.to_cow()?.as_ref());
+                Call::new(async move { core.define_workflow(path).await }, records::template_ids)
+            }
+            Err(_) => {
+                let template = to_value(source, "template")?;
+                Call::new(async move { Ok(vec![core.define_workflow_value(template).await?]) }, records::template_ids)
+            }
         };
-        Ok(templates.iter().map(|template| template.id()).collect())
+        self.call(py, completions, define)
     }
 
-    /// Starts a run of the template `reference` and returns its id.
-    #[pyo3(signature = (reference, context, *, idempotency_key))]
-    fn start_workflow(&self, py: Python<'_>, reference: &str, context: &Bound<'_, PyAny>, idempotency_key: Option<String>) -> PyResult<i64> {
-        let context = to_value(context, "context")?;
-        self.call(py, self.core.start_workflow(reference, context, StartOptions { idempotency_key }))
+    /// Starts a run of the template `reference` and returns it as a dict.
+    #[pyo3(signature = (reference, context, *, idempotency_key, completions = None))]
+    fn start_workflow<'py>(
+        &self,
+        py: Python<'py>,
+        reference: String,
+        context: &Bound<'py, PyAny>,
+        idempotency_key: Option<String>,
+        completions: Option<&Completions>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (context, core) = (to_value(context, "context")?, self.core.clone());
+        let start = async move {
+            let id = core.start_workflow(&reference, context, StartOptions { idempotency_key }).await?;
+            core.workflow(id).await
+        };
+        self.call(py, completions, Call::new(start, records::run_object))
     }
 
     /// The run `id` with its steps and transitions, as a dict.
-    fn workflow<'py>(&self, py: Python<'py>, id: i64) -> PyResult<Bound<'py, PyDict>> {
-        records::run(py, &self.call(py, self.core.workflow(id))?)
+    #[pyo3(signature = (id, completions = None))]
+    fn workflow<'py>(&self, py: Python<'py>, id: i64, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
+        let core = self.core.clone();
+        self.call(py, completions, Call::new(async move { core.workflow(id).await }, records::run_object))
+    }
+
+    /// Runs, newest first: of `workflow` (`namespace/name`), in `state`, at most `limit`.
+    #[pyo3(signature = (*, workflow, state, limit, completions = None))]
+    fn workflows<'py>(
+        &self,
+        py: Python<'py>,
+        workflow: Option<String>,
+        state: Option<String>,
+        limit: u32,
+        completions: Option<&Completions>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let state = state.map(|name| state_named(&RunState::ALL, RunState::as_str, "workflow run", &name)).transpose()?;
+        let (filter, core) = (RunFilter { workflow, state, limit, ..RunFilter::default() }, self.core.clone());
+        self.call(py, completions, Call::new(async move { core.workflows(&filter).await }, records::runs))
     }
 
     /// The run `id` once it has finished; raises TaskTimeoutError after `timeout` seconds.
-    fn wait_workflow<'py>(&self, py: Python<'py>, id: i64, timeout: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
-        let timeout = timeout.map(|timeout| seconds(timeout, "timeout")).transpose()?;
-        records::run(py, &self.call(py, self.core.wait_workflow(id, timeout))?)
-    }
-
-    fn cancel_workflow(&self, py: Python<'_>, id: i64) -> PyResult<()> {
-        self.call(py, self.core.cancel_workflow(id))
-    }
-
-    fn retry_step(&self, py: Python<'_>, id: i64, step: &str) -> PyResult<()> {
-        self.call(py, self.core.retry_step(id, step))
-    }
-
-    fn resolve_step(&self, py: Python<'_>, id: i64, step: &str, result: &Bound<'_, PyAny>) -> PyResult<()> {
-        let result = to_value(result, "result")?;
-        self.call(py, self.core.resolve_step(id, step, result))
-    }
-
-    fn replay(&self, py: Python<'_>, id: i64, step: &str) -> PyResult<()> {
-        self.call(py, self.core.replay(id, step))
-    }
-
-    /// `enqueue`, on the core runtime: the id comes out of `completions.drain()`.
-    fn enqueue_later(
-        &self,
-        py: Python<'_>,
-        completions: &Completions,
-        target: String,
-        input: &Bound<'_, PyAny>,
-        options: &Bound<'_, PyDict>,
-    ) -> PyResult<Pending> {
-        self.check_open(py)?;
-        let (input, options, core) = (to_value(input, "input")?, JobArgs::from_dict(options)?.into_options()?, self.core.clone());
-        Ok(completions.spawn(async move { core.enqueue(&target, input, options).await }, |py, id| outcome(py, id, |py, id| id.into_bound_py_any(py))))
-    }
-
-    /// `job`, on the core runtime.
-    fn job_later(&self, py: Python<'_>, completions: &Completions, id: i64) -> PyResult<Pending> {
-        self.check_open(py)?;
-        let core = self.core.clone();
-        Ok(completions.spawn(async move { core.job(id).await }, |py, job| outcome(py, job, |py, job| Ok(records::job(py, &job)?.into_any()))))
-    }
-
-    /// `drain`, on the core runtime; the package's handler threads run the handler jobs.
-    fn drain_later(&self, py: Python<'_>, completions: &Completions, queues: Vec<String>) -> PyResult<Pending> {
-        self.check_open(py)?;
-        let (core, options) = (self.core.clone(), WorkOptions { queues, ..WorkOptions::default() });
-        Ok(completions.spawn(async move { core.drain(options).await }, |py, progress| {
-            outcome(py, progress, |py, progress| Ok(records::progress(py, progress)?.into_any()))
-        }))
-    }
-
-    /// `wait_workflow`, on the core runtime.
-    fn wait_workflow_later(&self, py: Python<'_>, completions: &Completions, id: i64, timeout: Option<f64>) -> PyResult<Pending> {
-        self.check_open(py)?;
+    #[pyo3(signature = (id, timeout, completions = None))]
+    fn wait_workflow<'py>(&self, py: Python<'py>, id: i64, timeout: Option<f64>, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
         let (core, timeout) = (self.core.clone(), timeout.map(|timeout| seconds(timeout, "timeout")).transpose()?);
-        Ok(completions.spawn(async move { core.wait_workflow(id, timeout).await }, |py, run| {
-            outcome(py, run, |py, run| Ok(records::run(py, &run)?.into_any()))
-        }))
+        self.call(py, completions, Call::new(async move { core.wait_workflow(id, timeout).await }, records::run_object))
+    }
+
+    #[pyo3(signature = (id, completions = None))]
+    fn cancel_workflow<'py>(&self, py: Python<'py>, id: i64, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
+        let core = self.core.clone();
+        self.call(py, completions, Call::new(async move { core.cancel_workflow(id).await }, none))
+    }
+
+    #[pyo3(signature = (id, step, completions = None))]
+    fn retry_step<'py>(&self, py: Python<'py>, id: i64, step: String, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
+        let core = self.core.clone();
+        self.call(py, completions, Call::new(async move { core.retry_step(id, &step).await }, none))
+    }
+
+    #[pyo3(signature = (id, step, result, completions = None))]
+    fn resolve_step<'py>(
+        &self,
+        py: Python<'py>,
+        id: i64,
+        step: String,
+        result: &Bound<'py, PyAny>,
+        completions: Option<&Completions>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (result, core) = (to_value(result, "result")?, self.core.clone());
+        self.call(py, completions, Call::new(async move { core.resolve_step(id, &step, result).await }, none))
+    }
+
+    #[pyo3(signature = (id, step, completions = None))]
+    fn replay<'py>(&self, py: Python<'py>, id: i64, step: String, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
+        let core = self.core.clone();
+        self.call(py, completions, Call::new(async move { core.replay(id, &step).await }, none))
+    }
+
+    /// Adds the schedule (or replaces the one of that name); `options` as
+    /// `schedules::schedule_from_python` reads them.
+    #[pyo3(signature = (name, cron, target, input, options, completions = None))]
+    #[allow(clippy::too_many_arguments)] // the schedule's parts, as the package passes them
+    fn add_schedule<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        cron: String,
+        target: String,
+        input: &Bound<'py, PyAny>,
+        options: &Bound<'py, PyDict>,
+        completions: Option<&Completions>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (schedule, core) = (schedule_from_python(py, name, cron, target, input, options)?, self.core.clone());
+        self.call(py, completions, Call::new(async move { core.add_schedule(schedule).await }, none))
+    }
+
+    /// Every schedule, by name, as dicts.
+    #[pyo3(signature = (completions = None))]
+    fn schedules<'py>(&self, py: Python<'py>, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
+        let core = self.core.clone();
+        self.call(py, completions, Call::new(async move { core.schedules().await }, records::schedules))
+    }
+
+    /// Whether the schedule existed.
+    #[pyo3(signature = (name, completions = None))]
+    fn remove_schedule<'py>(&self, py: Python<'py>, name: String, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
+        let core = self.core.clone();
+        self.call(py, completions, Call::new(async move { core.remove_schedule(&name).await }, flag))
+    }
+
+    /// Whether the schedule exists.
+    #[pyo3(signature = (name, enabled, completions = None))]
+    fn set_schedule_enabled<'py>(&self, py: Python<'py>, name: String, enabled: bool, completions: Option<&Completions>) -> PyResult<Bound<'py, PyAny>> {
+        let core = self.core.clone();
+        self.call(py, completions, Call::new(async move { core.set_schedule_enabled(&name, enabled).await }, flag))
+    }
+
+    /// Raises EngineClosedError after `close`, or in a forked child.
+    fn check_open(&self, py: Python<'_>) -> PyResult<()> {
+        self.ensure_open(py)
+    }
+
+    /// The engine's time, in microseconds since the epoch: its manual clock's, else the system's.
+    fn now(&self) -> i64 {
+        self.manual_clock.as_ref().map_or_else(|| SystemClock.now_micros(), |clock| clock.now_micros())
+    }
+
+    /// Moves the manual clock `seconds` on; refused on the system clock.
+    fn advance(&self, py: Python<'_>, seconds_on: f64) -> PyResult<()> {
+        self.ensure_open(py)?;
+        let by = seconds(seconds_on, "advance")?;
+        let clock = self.manual_clock.as_ref().ok_or_else(|| {
+            let message = "advance() moves a manual clock, and this engine runs on the system clock; open it with Engine(clock=\"manual\")";
+            to_py_err(py, CoreError::Configuration(message.into()))
+        })?;
+        clock.advance(by);
+        Ok(())
+    }
+
+    /// Makes `mocks` (as `execute` takes them) answer the fetches of every run, job and
+    /// workflow step that brings none of its own; None or an empty list clears them.
+    fn set_http_mocks(&self, py: Python<'_>, mocks: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.ensure_open(py)?;
+        self.core.set_http_mocks(http_mocks(mocks)?);
+        Ok(())
     }
 
     /// Stops the workers once the runs under way have finished.
@@ -332,6 +422,7 @@ impl Engine {
     /// The loaded tasks, as dicts of their metadata.
     #[getter]
     fn tasks<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        self.ensure_open(py)?;
         self.core
             .tasks()
             .iter()
@@ -348,10 +439,17 @@ impl Engine {
 }
 
 impl Engine {
-    /// A core call, made with the GIL detached once the process is checked, its error mapped.
-    fn call<T: Send>(&self, py: Python<'_>, future: impl std::future::Future<Output = cogwork_core::Result<T>> + Send) -> PyResult<T> {
-        self.check_open(py)?;
-        wait(py, future)?.map_err(|e| to_py_err(py, e))
+    /// A core call, once the engine is known open in this process.
+    fn call<'py, T: Send + 'static>(&self, py: Python<'py>, completions: Option<&Completions>, call: Call<T>) -> PyResult<Bound<'py, PyAny>> {
+        self.ensure_open(py)?;
+        call.dispatch(py, completions)
+    }
+
+    /// The configured work options, with `queues` when given and `stop_timeout` seconds.
+    fn work_options(&self, queues: Option<Vec<String>>, stop_timeout: f64) -> PyResult<WorkOptions> {
+        let stop_timeout = seconds(stop_timeout, "stop_timeout")?;
+        let queues = queues.unwrap_or_else(|| self.work.queues.clone());
+        Ok(WorkOptions { queues, stop_timeout, ..self.work.clone() })
     }
 
     /// Fails in a forked child of the process that opened the engine.
@@ -360,41 +458,16 @@ impl Engine {
     }
 
     /// `check_process`, and fails once the engine is closed.
-    fn check_open(&self, py: Python<'_>) -> PyResult<()> {
+    fn ensure_open(&self, py: Python<'_>) -> PyResult<()> {
         self.check_process(py)?;
         if self.closed.load(Ordering::Relaxed) {
             return Err(to_py_err(py, CoreError::EngineClosed("the engine is closed; open a new one".into())));
         }
         Ok(())
     }
-
-    /// The input and options of a run, converted while the GIL is held.
-    fn arguments(
-        &self,
-        py: Python<'_>,
-        input: &Bound<'_, PyAny>,
-        timeout: Option<f64>,
-        mocks: &Bound<'_, PyAny>,
-    ) -> PyResult<(serde_json::Value, RunOptions)> {
-        self.check_process(py)?;
-        let input = to_value(input, "input")?;
-        let timeout = timeout.map(|timeout| seconds(timeout, "timeout")).transpose()?;
-        let options = RunOptions { timeout, mocks: http_mocks(mocks)?, ..RunOptions::default() };
-        Ok((input, options))
-    }
 }
 
-/// A core call's result as a Python object (`convert`), or its error as the exception.
-fn outcome<'py, T>(
-    py: Python<'py>,
-    result: Result<T, CoreError>,
-    convert: fn(Python<'py>, T) -> PyResult<Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    convert(py, result.map_err(|e| to_py_err(py, e))?)
-}
-
-fn execution_to_python(py: Python<'_>, outcome: Result<Execution, CoreError>) -> PyResult<Bound<'_, PyAny>> {
-    let execution = outcome.map_err(|e| to_py_err(py, e))?;
+fn execution_to_python(py: Python<'_>, execution: Execution) -> PyResult<Bound<'_, PyAny>> {
     let record = (
         to_python(py, &execution.output)?,
         console_to_python(py, &execution.console)?,
@@ -404,11 +477,12 @@ fn execution_to_python(py: Python<'_>, outcome: Result<Execution, CoreError>) ->
     Ok(record.into_pyobject(py)?.into_any())
 }
 
-/// A job state by name (`ready`, `dead`...).
-fn job_state(name: &str) -> PyResult<JobState> {
-    JobState::ALL.into_iter().find(|state| state.as_str() == name).ok_or_else(|| {
-        let names: Vec<&str> = JobState::ALL.iter().map(|state| state.as_str()).collect();
-        PyValueError::new_err(format!("unknown job state `{name}`; states are {}", names.join(", ")))
+/// A state by name (`ready`, `completed`...) among `all`; ValueError naming the states of
+/// `what` (`job`, `workflow run`) otherwise.
+fn state_named<S: Copy>(all: &[S], as_str: fn(S) -> &'static str, what: &str, name: &str) -> PyResult<S> {
+    all.iter().copied().find(|state| as_str(*state) == name).ok_or_else(|| {
+        let names: Vec<&str> = all.iter().map(|state| as_str(*state)).collect();
+        PyValueError::new_err(format!("unknown {what} state `{name}`; states are {}", names.join(", ")))
     })
 }
 

@@ -28,7 +28,7 @@ pub struct JobArgs {
 }
 
 /// The option `name` of `options`; a wrong type raises TypeError naming the option.
-fn option<'py, T: FromPyObjectOwned<'py>>(options: &Bound<'py, PyDict>, name: &str) -> PyResult<T> {
+pub fn option<'py, T: FromPyObjectOwned<'py>>(options: &Bound<'py, PyDict>, name: &str) -> PyResult<T> {
     let value = options.get_item(name)?.ok_or_else(|| PyKeyError::new_err(name.to_owned()))?;
     value.extract::<T>().map_err(|error| {
         let error: PyErr = error.into();

@@ -3,12 +3,17 @@
 //! API is the `cogwork` package (python/cogwork), a small idiomatic layer over this module.
 
 mod bridge;
+mod call;
+mod cli;
+mod configured;
 mod convert;
 mod detach;
 mod engine;
 mod errors;
 mod host;
+mod options;
 mod records;
+mod schedules;
 mod worker;
 
 use pyo3::prelude::*;
@@ -31,6 +36,8 @@ mod _native {
     use super::worker::{Subscription, Worker};
     #[pymodule_export]
     use super::worker_main;
+    #[pymodule_export]
+    use super::cli::cli;
 
     use pyo3::prelude::*;
 

@@ -3,10 +3,10 @@
 //! dataclasses. Times stay integers (microseconds since the epoch) here: the package makes
 //! them `datetime`s, exactly, without a float in between.
 
-use cogwork_core::queue::{Event, Progress};
+use cogwork_core::queue::{Event, Progress, ScheduleRecord};
 use cogwork_core::store::{AttemptRecord, Stats};
 use cogwork_core::workflow::Target;
-use cogwork_core::{JobRecord, JobState, RunRecord, StepRecord, Transition};
+use cogwork_core::{JobRecord, JobState, RunRecord, StepRecord, Template, Transition};
 use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 use pyo3::types::PyDict;
@@ -68,6 +68,26 @@ fn attempt<'py>(py: Python<'py>, attempt: &AttemptRecord) -> PyResult<Bound<'py,
             ("error", optional_raw_to_python(py, attempt.error.as_deref())?),
         ],
     )
+}
+
+/// Jobs as a list of dicts.
+pub fn jobs(py: Python<'_>, jobs: Vec<JobRecord>) -> PyResult<Bound<'_, PyAny>> {
+    object(py, jobs.iter().map(|j| job(py, j)).collect::<PyResult<Vec<_>>>()?)
+}
+
+/// A run as a dict (`run`), for a call's output.
+pub fn run_object(py: Python<'_>, record: RunRecord) -> PyResult<Bound<'_, PyAny>> {
+    Ok(run(py, &record)?.into_any())
+}
+
+/// Runs as a list of dicts.
+pub fn runs(py: Python<'_>, runs: Vec<RunRecord>) -> PyResult<Bound<'_, PyAny>> {
+    object(py, runs.iter().map(|r| run(py, r)).collect::<PyResult<Vec<_>>>()?)
+}
+
+/// Defined templates as their references (`namespace/name@version`).
+pub fn template_ids(py: Python<'_>, templates: Vec<std::sync::Arc<Template>>) -> PyResult<Bound<'_, PyAny>> {
+    object(py, templates.iter().map(|template| template.id()).collect::<Vec<_>>())
 }
 
 pub fn run<'py>(py: Python<'py>, run: &RunRecord) -> PyResult<Bound<'py, PyDict>> {
@@ -178,6 +198,35 @@ pub fn event<'py>(py: Python<'py>, event: &Event) -> PyResult<Bound<'py, PyDict>
             ("workflow", object(py, event.workflow.as_deref())?),
             ("step", object(py, &event.step)?),
             ("detail", optional_raw_to_python(py, event.detail.as_deref())?),
+        ],
+    )
+}
+
+/// Schedules as dicts with their next and last ticks (microseconds; the last None before
+/// the first).
+pub fn schedules(py: Python<'_>, schedules: Vec<ScheduleRecord>) -> PyResult<Bound<'_, PyAny>> {
+    object(py, schedules.iter().map(|s| schedule(py, s)).collect::<PyResult<Vec<_>>>()?)
+}
+
+fn schedule<'py>(py: Python<'py>, entry: &ScheduleRecord) -> PyResult<Bound<'py, PyDict>> {
+    let schedule = &entry.schedule;
+    dict(
+        py,
+        vec![
+            ("name", object(py, &schedule.name)?),
+            ("cron", object(py, &schedule.cron)?),
+            ("timezone", object(py, &schedule.timezone)?),
+            ("target", object(py, &schedule.target)?),
+            ("input", raw_to_python(py, &schedule.input)?),
+            ("queue", object(py, &schedule.queue)?),
+            ("priority", object(py, schedule.priority)?),
+            ("max_attempts", object(py, schedule.max_attempts)?),
+            ("missed", object(py, schedule.missed.as_str())?),
+            ("enabled", object(py, schedule.enabled)?),
+            ("next_tick", object(py, entry.next_tick)?),
+            ("last_tick", object(py, entry.last_tick)?),
+            ("created_at", object(py, entry.created_at)?),
+            ("updated_at", object(py, entry.updated_at)?),
         ],
     )
 }

@@ -39,15 +39,16 @@ class _Completions:
 _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Completions] = weakref.WeakKeyDictionary()
 
 
-async def wait(start: Callable[[_native.Completions], _native.Pending]) -> Any:
-    """Starts a call with ``start`` (a native ``*_later`` method bound to its arguments)
-    and waits for its result; raises what the call raised."""
+async def wait(start: Callable[..., Any]) -> Any:
+    """Starts a call with ``start`` (a native engine method bound to its arguments, which
+    given ``completions`` returns a ``Pending`` instead of waiting) and waits for its
+    result; raises what the call raised."""
     loop = asyncio.get_running_loop()
     completions = _by_loop.get(loop)
     if completions is None:
         completions = _by_loop[loop] = _Completions(loop)
     future = loop.create_future()
-    pending = start(completions.native)
+    pending: _native.Pending = start(completions=completions.native)
     completions.futures[pending.id] = future
     try:
         return await future

@@ -9,22 +9,27 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 from typing import Any, Optional
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
+# Records made together share their times (jobs enqueued at once, say): a datetime, which is
+# immutable, is made once for each.
+@functools.lru_cache(maxsize=1024)
 def _time(micros: int) -> datetime.datetime:
     return _EPOCH + datetime.timedelta(microseconds=micros)
 
 
-def _optional_time(micros: Optional[int]) -> Optional[datetime.datetime]:
-    return None if micros is None else _time(micros)
-
-
 def _with_times(fields: dict[str, Any], *names: str) -> dict[str, Any]:
-    """``fields`` with the times among ``names`` made datetimes (None stays None)."""
-    return {**fields, **{name: _optional_time(fields[name]) for name in names}}
+    """``fields``, a dict fresh from the native module (changed in place, not copied), with
+    the times among ``names`` made datetimes (None stays None)."""
+    for name in names:
+        micros = fields[name]
+        if micros is not None:
+            fields[name] = _time(micros)
+    return fields
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,8 +85,8 @@ class Job:
 
     @classmethod
     def _from_native(cls, fields: dict[str, Any]) -> Job:
-        attempts = tuple(Attempt(**_with_times(a, "started_at", "finished_at")) for a in fields["attempts"])
-        return cls(**{**_with_times(fields, "run_at", "created_at", "updated_at", "finished_at"), "attempts": attempts})
+        fields["attempts"] = tuple(Attempt(**_with_times(a, "started_at", "finished_at")) for a in fields["attempts"])
+        return cls(**_with_times(fields, "run_at", "created_at", "updated_at", "finished_at"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,10 +155,9 @@ class WorkflowRun:
 
     @classmethod
     def _from_native(cls, fields: dict[str, Any]) -> WorkflowRun:
-        steps = tuple(StepRun(**_with_times(s, "started_at", "finished_at")) for s in fields["steps"])
-        transitions = tuple(Transition(**_with_times(t, "at")) for t in fields["transitions"])
-        run = _with_times(fields, "created_at", "updated_at", "finished_at")
-        return cls(**{**run, "steps": steps, "transitions": transitions})
+        fields["steps"] = tuple(StepRun(**_with_times(s, "started_at", "finished_at")) for s in fields["steps"])
+        fields["transitions"] = tuple(Transition(**_with_times(t, "at")) for t in fields["transitions"])
+        return cls(**_with_times(fields, "created_at", "updated_at", "finished_at"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,3 +183,31 @@ class Event:
     @classmethod
     def _from_native(cls, fields: dict[str, Any]) -> Event:
         return cls(**_with_times(fields, "at"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """A cron schedule (see :meth:`Engine.schedule`) with its next and last ticks."""
+
+    name: str
+    cron: str
+    timezone: str
+    """The IANA zone ``cron`` is read in."""
+    target: str
+    input: Any
+    queue: str
+    priority: int
+    max_attempts: int
+    missed: str
+    """``skip``, ``run_once`` or ``run_all``."""
+    enabled: bool
+    next_tick: datetime.datetime
+    """The earliest tick not yet handled."""
+    last_tick: Optional[datetime.datetime]
+    """The latest tick that was enqueued; None before the first."""
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+    @classmethod
+    def _from_native(cls, fields: dict[str, Any]) -> Schedule:
+        return cls(**_with_times(fields, "next_tick", "last_tick", "created_at", "updated_at"))
