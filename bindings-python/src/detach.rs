@@ -28,8 +28,13 @@ where
         match py.detach(|| runtime::block_on(async { tokio::time::timeout(SLICE, future.as_mut()).await })) {
             Ok(output) => return Ok(output),
             Err(_elapsed) => {
-                // Returning drops the future, which is what cancels its work.
-                py.check_signals()?;
+                if let Err(interrupt) = py.check_signals() {
+                    // Dropping the future cancels its work; inside the runtime, since what
+                    // it holds (a database connection going back to its pool) needs it.
+                    let _inside = runtime::handle().enter();
+                    drop(future);
+                    return Err(interrupt);
+                }
             }
         }
     }

@@ -53,6 +53,9 @@ def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
         "workers": 1,
         "backoff": (0, 0),
         "clock": "manual",
+        # The test's database is its own: cogwork.yml's schedules and rate limits stay out
+        # of it unless the test asks (the marker's apply_config=True).
+        "apply_config": False,
     }
     for marker in reversed(list(request.node.iter_markers("cogwork"))):
         if marker.args:
