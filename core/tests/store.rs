@@ -119,11 +119,16 @@ async fn jobs_are_claimed_by_priority_then_age_and_not_before_their_run_at(db: D
     }
     assert_eq!(order, ["high", "old-low", "new-low"]);
 
+    // One claim of several jobs hands them over in the order they run in.
     db.clock.advance(Duration::from_secs(60));
     let claims = store.claim(&request(&["default", "other"], "w"), 10).await.unwrap();
-    let mut targets: Vec<_> = claims.iter().map(|claim| claim.target.as_str()).collect();
-    targets.sort();
-    assert_eq!(targets, ["other-queue", "scheduled-highest"]);
+    let targets: Vec<_> = claims.iter().map(|claim| (claim.target.as_str(), claim.priority)).collect();
+    assert_eq!(targets, [("other-queue", 100), ("scheduled-highest", 9)]);
+    let more: Vec<NewJob> = [1, 7, 3, 7].into_iter().map(|priority| NewJob { priority, ..job(&format!("p{priority}")) }).collect();
+    let ids = store.enqueue_all(&more).await.unwrap();
+    let claims = store.claim(&request(&["default"], "w"), 10).await.unwrap();
+    let order: Vec<_> = claims.iter().map(|claim| claim.id).collect();
+    assert_eq!(order, [ids[1], ids[3], ids[2], ids[0]], "by priority, then age");
 }
 
 async fn a_stale_attempt_cannot_finish_while_the_current_one_can(db: Database) {

@@ -249,7 +249,8 @@ impl Store {
                 .fetch_all(&mut **tx)
                 .await
                 .map_err(|error| self.error("claiming jobs", error))?;
-            let round = rows.iter().map(claim_from_row).collect::<Result<Vec<_>>>()?;
+            let mut round = rows.iter().map(claim_from_row).collect::<Result<Vec<_>>>()?;
+            round.sort_unstable_by_key(Claim::start_order);
             let more = round.len() < room && round.iter().any(|claim| claim.concurrency_key.is_some());
             claims.extend(round);
             if !more {

@@ -137,6 +137,8 @@ pub struct Claim {
     pub target: String,
     pub input: Box<RawValue>,
     pub queue: String,
+    /// Higher runs first, within a claim as across claims.
+    pub priority: i32,
     pub timeout: Option<Duration>,
     pub max_attempts: i32,
     /// When the job became due (microseconds since the epoch).
@@ -145,6 +147,14 @@ pub struct Claim {
     pub concurrency_key: Option<String>,
     pub concurrency_limit: u32,
     pub step: Option<StepRef>,
+}
+
+impl Claim {
+    /// The order claimed jobs start in: what the claim's choice followed (priority, then
+    /// due time, then age), which RETURNING does not keep.
+    pub(super) fn start_order(&self) -> (std::cmp::Reverse<i32>, i64, i64) {
+        (std::cmp::Reverse(self.priority), self.run_at, self.id)
+    }
 }
 
 /// How an attempt ended.
@@ -264,7 +274,7 @@ pub(super) const JOB_COLUMNS: &str = "id, queue, target, input, state, priority,
 
 /// The columns a claim returns, which [`claim_from_row`] reads.
 pub(super) const CLAIM_COLUMNS: &str =
-    "id, attempt, target, input, queue, timeout_ms, max_attempts, run_at, backoff_base_ms, backoff_cap_ms, concurrency_key, concurrency_limit, run_id, step";
+    "id, attempt, target, input, queue, priority, timeout_ms, max_attempts, run_at, backoff_base_ms, backoff_cap_ms, concurrency_key, concurrency_limit, run_id, step";
 
 pub(super) fn decode_error(error: sqlx::Error) -> Error {
     Error::Database { message: format!("reading a row: {error}") }
@@ -320,6 +330,7 @@ pub(super) fn claim_from_row(row: &AnyRow) -> Result<Claim> {
         target: text(row, "target")?,
         input: raw(text(row, "input")?)?,
         queue: text(row, "queue")?,
+        priority: narrow(row, "priority")?,
         timeout: millis(row, "timeout_ms")?,
         max_attempts: narrow(row, "max_attempts")?,
         run_at: integer(row, "run_at")?,
