@@ -1,0 +1,116 @@
+# frozen_string_literal: true
+
+require "active_job"
+require "cogwork"
+
+module ActiveJob
+  module QueueAdapters
+    # Runs Active Job jobs as durable cogwork jobs: every one is a job of the handler
+    # "active_job" (TARGET), whose input is the job's serialization (class, arguments with
+    # their GlobalIDs, queue, executions...). Select it with
+    #
+    #   config.active_job.queue_adapter = :cogwork          # Rails
+    #   ActiveJob::Base.queue_adapter = :cogwork             # plain Active Job
+    #
+    # and work the queues in a process of the application (see the README's "Rails" section):
+    #
+    #   ActiveJob::Base.queue_adapter.engine.work(queues: %w[default mailers], concurrency: 5)
+    #
+    # Queue names become cogwork queues; +provider_job_id+ is the cogwork job id; a job's
+    # priority keeps Active Job's convention (lower runs first, as with Delayed Job, Solid
+    # Queue and GoodJob): priority +n+ is cogwork priority +-n+. +retry_on+ and +discard_on+
+    # work as Rails documents: a retry is a new cogwork job, scheduled for the retry's time;
+    # an exception neither handles reaches cogwork, which records it (class, message,
+    # backtrace) and retries the job up to +max_attempts+ attempts, as Sidekiq does.
+    #
+    # Active Job (6.1 as Debian ships it) calls #enqueue and #enqueue_at; Rails 7.1's
+    # +perform_all_later+ calls #enqueue_all, which enqueues in one transaction.
+    class CogworkAdapter
+      # The cogwork handler that runs every Active Job job.
+      TARGET = "active_job"
+
+      class << self
+        attr_writer :engine
+
+        # The engine adapters built without one use (Rails builds the adapter with no
+        # arguments): the one assigned with +engine=+ (in an initializer), else an engine with
+        # cogwork's defaults, opened at first use. A forked process (Puma, Unicorn) opens its
+        # own at first use rather than touch its parent's.
+        def engine
+          @engine = nil if @engine_pid && @engine_pid != Process.pid
+          @engine ||= begin
+            @engine_pid = Process.pid
+            Cogwork::Engine.new
+          end
+        end
+      end
+
+      # engine::       the Cogwork::Engine to enqueue on (default: CogworkAdapter.engine at first use)
+      # inline::       true runs each job at once inside +perform_later+ (and +set(wait:)+),
+      #                its exceptions propagating, with nothing stored: a test mode for Rails
+      #                suites, like Active Job's inline adapter
+      # max_attempts:: cogwork attempts per enqueued job (default 3): a worker that crashes,
+      #                or an exception +retry_on+ does not handle, runs the job again until then
+      def initialize(engine: nil, inline: false, max_attempts: 3)
+        @engine = engine
+        @inline = inline
+        @max_attempts = max_attempts
+        register(engine) if engine
+      end
+
+      # The engine this adapter enqueues on, with the "active_job" handler registered.
+      def engine
+        @engine ||= register(self.class.engine)
+      end
+
+      # Enqueues +job+ to run as soon as a worker takes it.
+      def enqueue(job)
+        return ActiveJob::Base.execute(job.serialize) if @inline
+
+        job.provider_job_id = engine.enqueue(TARGET, job.serialize, **options(job)).id
+      end
+
+      # Enqueues +job+ to run at +timestamp+ (epoch seconds).
+      def enqueue_at(job, timestamp)
+        return ActiveJob::Base.execute(job.serialize) if @inline
+
+        job.provider_job_id = engine.enqueue(TARGET, job.serialize, **options(job, timestamp)).id
+      end
+
+      # Enqueues +jobs+ in one transaction (Rails 7.1's +ActiveJob.perform_all_later+); returns
+      # how many were enqueued.
+      def enqueue_all(jobs)
+        return jobs.each { |job| ActiveJob::Base.execute(job.serialize) }.size if @inline
+
+        specs = jobs.map { |job| {target: TARGET, input: job.serialize, **options(job, job.scheduled_at)} }
+        engine.enqueue_all(specs).zip(jobs) do |id, job|
+          job.provider_job_id = id
+          job.successfully_enqueued = true if job.respond_to?(:successfully_enqueued=)
+        end
+        jobs.size
+      end
+
+      private
+
+      def options(job, run_at = nil)
+        options = {queue: job.queue_name, priority: -(job.priority || 0), max_attempts: @max_attempts}
+        run_at ? options.merge(run_at: run_at) : options
+      end
+
+      def register(engine)
+        engine.handler(TARGET, Executor)
+        engine
+      end
+
+      # The "active_job" handler: performs the job its input serializes, with the cogwork job
+      # id as provider_job_id. Returns nil: what +perform+ returns is not the job's output.
+      module Executor
+        def self.call(job)
+          ActiveJob::Base.execute(job.input.merge("provider_job_id" => job.id))
+          nil
+        end
+      end
+      private_constant :Executor
+    end
+  end
+end
