@@ -30,37 +30,45 @@ module ActiveJob
       TARGET = "active_job"
 
       class << self
-        attr_writer :engine
-
         # The engine adapters built without one use (Rails builds the adapter with no
-        # arguments): the one assigned with +engine=+ (in an initializer), else an engine with
-        # cogwork's defaults, opened at first use. A forked process (Puma, Unicorn) opens its
-        # own at first use rather than touch its parent's.
+        # arguments): the one assigned with #engine= (in an initializer; in a forked process,
+        # such as a Puma worker, assign a new one in +on_worker_boot+), else an engine with
+        # cogwork's defaults, opened at first use, and opened again in a forked process.
         def engine
-          @engine = nil if @engine_pid && @engine_pid != Process.pid
-          @engine ||= begin
-            @engine_pid = Process.pid
-            Cogwork::Engine.new
-          end
+          return @engine if @engine && (@opened_in.nil? || @opened_in == Process.pid)
+
+          @opened_in = Process.pid
+          @engine = register(Cogwork::Engine.new)
+        end
+
+        def engine=(engine)
+          @opened_in = nil
+          @engine = engine && register(engine)
+        end
+
+        # Registers the "active_job" handler on +engine+; returns +engine+. :nodoc:
+        def register(engine)
+          engine.handler(TARGET, Executor)
+          engine
         end
       end
 
-      # engine::       the Cogwork::Engine to enqueue on (default: CogworkAdapter.engine at first use)
+      # engine::       the Cogwork::Engine to enqueue on (default: CogworkAdapter.engine, at
+      #                each call)
       # inline::       true runs each job at once inside +perform_later+ (and +set(wait:)+),
       #                its exceptions propagating, with nothing stored: a test mode for Rails
       #                suites, like Active Job's inline adapter
       # max_attempts:: cogwork attempts per enqueued job (default 3): a worker that crashes,
       #                or an exception +retry_on+ does not handle, runs the job again until then
       def initialize(engine: nil, inline: false, max_attempts: 3)
-        @engine = engine
+        @engine = engine && self.class.register(engine)
         @inline = inline
         @max_attempts = max_attempts
-        register(engine) if engine
       end
 
       # The engine this adapter enqueues on, with the "active_job" handler registered.
       def engine
-        @engine ||= register(self.class.engine)
+        @engine || self.class.engine
       end
 
       # Enqueues +job+ to run as soon as a worker takes it.
@@ -95,11 +103,6 @@ module ActiveJob
       def options(job, run_at = nil)
         options = {queue: job.queue_name, priority: -(job.priority || 0), max_attempts: @max_attempts}
         run_at ? options.merge(run_at: run_at) : options
-      end
-
-      def register(engine)
-        engine.handler(TARGET, Executor)
-        engine
       end
 
       # The "active_job" handler: performs the job its input serializes, with the cogwork job
