@@ -48,9 +48,17 @@ RSpec.describe "Cogwork::Engine jobs" do
       expect { engine.enqueue("addition", {}, colour: "red") }.to raise_error(ArgumentError, /colour/)
       expect { engine.enqueue("addition", {}, run_at: "tomorrow") }.to raise_error(TypeError, /run_at must be a Time/)
       expect { engine.enqueue("addition", {}, delay: "5") }.to raise_error(TypeError, /delay must be a number of seconds/)
+      expect { engine.enqueue("addition", {}, priority: "high") }.to raise_error(TypeError, "priority must be an Integer, not String")
+      expect { engine.enqueue("addition", {}, queue: 7) }.to raise_error(TypeError, "queue must be a String or a Symbol, not Integer")
+      expect { engine.enqueue("addition", {}, unique_key: :k) }.to raise_error(TypeError, "unique_key must be a String, not Symbol")
       expect { engine.enqueue("addition", {num1: Object.new, num2: 1}) }.to raise_error(TypeError, /num1/)
       expect { engine.enqueue("addition", {num1: "x", num2: 1}) }.to raise_error(Cogwork::InvalidInputError)
       expect { engine.job(424_242) }.to raise_error(Cogwork::JobNotFoundError)
+    end
+
+    it "takes nil options as left out, and a Symbol queue" do
+      job = engine.enqueue("addition", {num1: 1, num2: 1}, run_at: nil, delay: nil, priority: nil, queue: :mail, unique_key: nil)
+      expect(job).to have_attributes(state: "ready", priority: 0, queue: "mail", max_attempts: 3)
     end
 
     it "keeps one unfinished job per unique_key" do
@@ -62,13 +70,22 @@ RSpec.describe "Cogwork::Engine jobs" do
 
   describe "#enqueue_all, #jobs and #stats" do
     it "enqueues in bulk, lists by state, queue and target, and counts by state and queue" do
-      ids = engine.enqueue_all([
+      jobs = engine.enqueue_all([
         {target: "addition", input: {num1: 1, num2: 1}},
         {target: "addition", input: {num1: 2, num2: 2}, queue: "other"},
         {target: :multiply, input: {num1: 3, num2: 3}, delay: 3600}
       ])
-      expect(ids.length).to eq(3)
-      expect(engine.jobs.map(&:id)).to eq(ids.reverse)
+      expect(jobs).to all(be_a(Cogwork::Job))
+      expect(jobs.map { |job| [job.target, job.queue, job.state, job.input] }).to eq([
+        ["addition", "default", "ready", {"num1" => 1, "num2" => 1}],
+        ["addition", "other", "ready", {"num1" => 2, "num2" => 2}],
+        ["multiply", "default", "scheduled", {"num1" => 3, "num2" => 3}]
+      ])
+      ids = jobs.map(&:id)
+      # The store stamps its own times in the transaction, a few µs after enqueue_returning
+      # reads the clock; with a manual clock they agree (test_hooks_spec.rb).
+      untimed = ->(job) { job.to_h.except(:created_at, :updated_at, :run_at) }
+      expect(engine.jobs.map(&untimed)).to eq(jobs.reverse.map(&untimed))
       expect(engine.jobs(queue: "other").map(&:id)).to eq([ids[1]])
       expect(engine.jobs(target: :multiply).map(&:id)).to eq([ids[2]])
       expect(engine.jobs(state: %w[ready scheduled], limit: 2).map(&:id)).to eq(ids.last(2).reverse)

@@ -3,6 +3,7 @@
 //! `Cogwork::Native` module; the public API, `Cogwork::Error` hierarchy included, is the
 //! idiomatic layer in gem/lib.
 
+mod clock;
 mod convert;
 mod engine;
 mod errors;

@@ -59,18 +59,55 @@ module Cogwork
     # lease::                    seconds a claimed job stays this process's without a
     #                            heartbeat (default 30); a crashed process's jobs run again after it
     #
+    # config::                   the configuration file to read (default: ./cogwork.yml when
+    #                            there is one)
+    # clock::                    :system (default), or :manual for a clock that moves only
+    #                            when #advance says (tests: retries, delays and cron ticks
+    #                            without sleeping)
+    # logger::                   where job, step and run failures (WARN) and completions
+    #                            (DEBUG) are logged, and tasks' console lines (default
+    #                            Cogwork.logger: Rails.logger in Rails, else $stderr at WARN)
+    #
     # An option left out or nil takes its default; only for memory_limit does nil mean none.
+    # Defaults come, in order, from Cogwork.configure, then the configuration file and the
+    # COGWORK_* environment variables (read by the core), then the core's own.
     # Loading problems that are not fatal (duplicate tasks...) are printed with Kernel#warn
-    # and kept in #warnings. Raises ConfigurationError, InvalidTaskError or ArgumentError.
-    def initialize(tasks: [], in_process: false, database: nil, node: nil, lease: nil, **options)
-      @native = Native::Engine.open(
-        {tasks: Array(tasks).map { |path| File.expand_path(path) }, worker_command: in_process ? nil : WORKER_COMMAND, **options},
-        {database: database, node: node, lease: lease}
-      )
+    # and kept in #warnings. Raises ConfigurationError, InvalidTaskError, ArgumentError for
+    # an unknown option or a bad value (naming it), TypeError for a value of the wrong type.
+    #
+    # @param options [Hash{Symbol => Object}] the options above
+    def initialize(**options)
+      options = Cogwork.configuration.to_h.merge(options)
+      @logger = options.delete(:logger)
+      @native = Native::Engine.open(*EngineOptions.native(options))
       @handlers = {}
       @subscribers = []
       Engine.park_signal_thread
       warnings.each { |warning| warn("cogwork: #{warning}") }
+      log = EventLog.new(method(:logger))
+      on(*log.events, callable: log)
+    end
+
+    # Answers every JavaScript fetch of the jobs and runs that bring no mocks of their own
+    # (#run's +mocks+ wins) with +mocks+, replacing the ones set before: a Hash or an Array of
+    # Hashes with +url+, +method+ (default "GET"), +status+ (default 200), +headers+,
+    # +response+, as a task test's mock.http. A fetch no mock matches fails.
+    # @param mocks [Hash, Array<Hash>]
+    # @return [void]
+    def mock_http(mocks)
+      @native.set_http_mocks(mocks)
+    end
+
+    # Removes what #mock_http set: fetches go to the network again (within +fetch_allow+).
+    # @return [void]
+    def clear_http_mocks
+      @native.set_http_mocks(nil)
+    end
+
+    # Where this engine logs: the +logger+ option, else Cogwork.logger as it is now.
+    # @return [Logger]
+    def logger
+      @logger || Cogwork.logger
     end
 
     # Runs +task+ (a label, uuid or "label@version") on +input+ and returns its output as
@@ -93,10 +130,10 @@ module Cogwork
     # and duration. A TaskFailedError carries the same console, worker and duration.
     def execute(task, input = {}, timeout: nil, mocks: nil)
       output, console, worker, duration = @native.execute(task.to_s, input, timeout, mocks)
-      Cogwork.log_console(task, console)
+      Cogwork.log_console(task, console, logger)
       Execution.new(output: output, console: console, worker: worker, duration: duration)
     rescue TaskFailedError => error
-      Cogwork.log_console(task, error.console)
+      Cogwork.log_console(task, error.console, logger)
       raise
     end
 
@@ -109,9 +146,25 @@ module Cogwork
     # #start, if one runs, then the #on subscribers once they had the events so far); later
     # calls raise EngineClosedError.
     def close
-      stop
+      stop_working
       @subscribers.each(&:stop).clear
       @native.close
+    end
+
+    # The engine's clock: the current time, or where #advance moved a manual clock.
+    # @return [Time]
+    def now
+      Time.at(0, @native.now, :usec)
+    end
+
+    # Moves a manual clock (<tt>Engine.new(clock: :manual)</tt>) forward: jobs, retries and
+    # schedule ticks that fall due run at the next #drain (or soon, while working). Raises
+    # ConfigurationError on an engine that reads the system clock.
+    # @param by [Numeric, ActiveSupport::Duration] seconds
+    # @return [Time] the new #now
+    def advance(by)
+      @native.advance(JobOptions.seconds(:advance, by))
+      now
     end
   end
 
@@ -132,13 +185,13 @@ module Cogwork
     # concurrency_key::   at most +concurrency_limit+ (default 1) jobs with this key run at
     #                     once, across every process sharing the database
     def enqueue(target, input = {}, **options)
-      job(enqueue_all([{target: target, input: input, **options}]).first)
+      enqueue_all([{target: target, input: input, **options}]).first
     end
 
     # Enqueues several jobs in one transaction: +jobs+ is an Array of Hashes with +target+,
-    # +input+ and #enqueue's options. Returns their ids, in order.
+    # +input+ and #enqueue's options. Returns them as Jobs, in order.
     def enqueue_all(jobs)
-      @native.enqueue_all(jobs.map { |job| native_job(**job) })
+      @native.enqueue_all(jobs.map { |job| native_job(**job) }).map { |record| Job.from(record) }
     end
 
     # The Job with this id; raises JobNotFoundError.
@@ -185,6 +238,7 @@ module Cogwork
     # +concurrency+ Ruby threads. Jobs scheduled for later, and retries not yet due, stay.
     # Returns counts: <tt>{completed:, failed:, dead:, released:}</tt>.
     def drain(queues: ["default"], concurrency: 2)
+      @native.check
       threads = handler_threads(concurrency)
       @native.drain(Array(queues).map(&:to_s))
     ensure
@@ -194,6 +248,7 @@ module Cogwork
     # Works +queues+ in the background (handler jobs on +concurrency+ Ruby threads, schedules
     # ticking) until #stop. Raises ConfigurationError when already working.
     def start(queues: ["default"], concurrency: 2)
+      @native.check
       threads = handler_threads(concurrency)
       @worker = @native.start(Array(queues).map(&:to_s))
       @threads = threads
@@ -206,11 +261,8 @@ module Cogwork
     # Stops what #start started: no more claims, running jobs finish (or are handed back
     # after the stop timeout). Returns the counts as #drain does, or nil when not working.
     def stop
-      worker, threads = @worker, @threads
-      @worker = @threads = nil
-      worker&.stop
-    ensure
-      threads&.stop
+      @native.check
+      stop_working
     end
 
     # Works +queues+ until Ctrl-C (SIGINT) or SIGTERM, then stops gracefully and returns the
@@ -243,6 +295,14 @@ module Cogwork
     end
 
     private
+
+    def stop_working
+      worker, threads = @worker, @threads
+      @worker = @threads = nil
+      worker&.stop
+    ensure
+      threads&.stop
+    end
 
     def native_job(target:, input: {}, **options)
       [target.to_s, input, JobOptions.native(options)]
@@ -340,13 +400,55 @@ module Cogwork
     end
   end
 
-  # #enqueue's options as the native extension takes them: times and durations in seconds.
-  module JobOptions # :nodoc:
+  # Engine.new's options as the native extension takes them: the engine's, then the job
+  # store's.
+  module EngineOptions # :nodoc:
+    STORE = %i[database node lease clock].freeze
+    CLOCKS = %i[system manual].freeze
+
     def self.native(options)
       options = options.dup
+      store = STORE.to_h { |name| [name, options.delete(name)] }
+      store[:clock] = clock(store[:clock])
+      options[:tasks] = Array(options[:tasks]).map { |path| File.expand_path(path) } if options[:tasks]
+      config = options.delete(:config)
+      options[:worker_command] = options.delete(:in_process) ? nil : Engine::WORKER_COMMAND
+      [options, store, config && File.expand_path(config)]
+    end
+
+    def self.clock(name)
+      return nil if name.nil?
+      raise TypeError, "clock must be :system or :manual, not #{name.class}" unless name.is_a?(Symbol) || name.is_a?(String)
+      raise ArgumentError, "clock must be :system or :manual, not #{name.inspect}" unless CLOCKS.include?(name.to_sym)
+
+      name.to_s
+    end
+  end
+  private_constant :EngineOptions
+
+  # #enqueue's options as the native extension takes them: times and durations in seconds.
+  # A nil option takes its default, as a missing one does; an unknown one is left for the
+  # native extension to name.
+  module JobOptions # :nodoc:
+    TYPES = {
+      queue: [String, Symbol], priority: [Integer], max_attempts: [Integer], unique_key: [String],
+      concurrency_key: [String], concurrency_limit: [Integer]
+    }.freeze
+
+    def self.native(options)
+      options = options.compact
       options[:run_at] = epoch(options[:run_at]) if options.key?(:run_at)
       %i[delay timeout].each { |name| options[name] = seconds(name, options[name]) if options.key?(name) }
+      TYPES.each { |name, types| check(name, options[name], types) if options.key?(name) }
+      options[:queue] = options[:queue].to_s if options.key?(:queue)
       options
+    end
+
+    def self.check(name, value, types)
+      return if types.any? { |type| value.is_a?(type) }
+
+      names = types.map { |type| "#{type.name.start_with?("I") ? "an" : "a"} #{type}" }
+      raise TypeError, "#{name} must be #{names.join(" or ")}, not #{value.class}"
     end
 
     def self.epoch(at)

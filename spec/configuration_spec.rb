@@ -1,0 +1,78 @@
+# frozen_string_literal: true
+
+require "spec_helper"
+require "fileutils"
+
+# Where an engine's settings come from: Engine.new's keywords, then Cogwork.configure, then
+# cogwork.yml and the COGWORK_* variables (read by the core), then the core's defaults.
+RSpec.describe "Cogwork configuration" do
+  around do |example|
+    Dir.mktmpdir("cogwork-config") do |dir|
+      @dir = dir
+      example.run
+    ensure
+      Cogwork.reset_configuration
+    end
+  end
+
+  def write_config(text)
+    File.join(@dir, "cogwork.yml").tap { |path| File.write(path, text) }
+  end
+
+  it "opens engines with what Cogwork.configure set, explicit keywords winning" do
+    configured = Cogwork.configure do |config|
+      config.tasks = [CogworkSpec::EXAMPLE_TASKS]
+      config.workers = 1
+      config.database = "sqlite://#{@dir}/configured.db"
+    end
+    expect(configured).to be(Cogwork.configuration)
+    expect(Cogwork.configuration.to_h).to eq(tasks: [CogworkSpec::EXAMPLE_TASKS], workers: 1, database: "sqlite://#{@dir}/configured.db")
+
+    Cogwork::Engine.open do |engine|
+      expect(engine.run("addition", {num1: 2, num2: 3})).to eq("sum" => 5)
+      engine.enqueue("addition", {num1: 1, num2: 1})
+    end
+    expect(File).to exist("#{@dir}/configured.db")
+
+    Cogwork::Engine.open(tasks: [CogworkSpec::FIXTURE_TASKS], database: "sqlite://#{@dir}/explicit.db") do |engine|
+      expect { engine.run("addition", {num1: 2, num2: 3}) }.to raise_error(Cogwork::TaskNotFoundError)
+      expect(engine.run("echo", {"n" => 1})).to eq("n" => 1)
+      expect(engine.jobs).to eq([])
+    end
+  end
+
+  it "reads ./cogwork.yml when there is one, and the file named by config:, keywords winning" do
+    write_config(<<~YAML)
+      database: sqlite://#{@dir}/from-file.db
+      tasks: [#{CogworkSpec::EXAMPLE_TASKS}]
+      workers: 1
+    YAML
+    Dir.chdir(@dir) do
+      Cogwork::Engine.open { |engine| engine.enqueue("addition", {num1: 1, num2: 2}) }
+    end
+    expect(File).to exist("#{@dir}/from-file.db")
+
+    Cogwork::Engine.open(config: "#{@dir}/cogwork.yml") do |engine|
+      expect(engine.jobs.map(&:input)).to eq([{"num1" => 1, "num2" => 2}])
+      expect(engine.drain).to include(completed: 1)
+    end
+    Cogwork::Engine.open(config: "#{@dir}/cogwork.yml", database: "sqlite://#{@dir}/other.db") do |engine|
+      expect(engine.jobs).to eq([])
+    end
+  end
+
+  it "refuses a bad configuration file with ConfigurationError naming the file and the key" do
+    path = write_config("workers: many\n")
+    expect { Cogwork::Engine.new(config: path) }
+      .to raise_error(Cogwork::ConfigurationError, /#{Regexp.escape(path)}.*workers/)
+    expect { Cogwork::Engine.new(config: "#{@dir}/missing.yml") }
+      .to raise_error(Cogwork::ConfigurationError, /missing\.yml/)
+  end
+
+  it "names unknown options and wrong types" do
+    expect { Cogwork::Engine.new(tasks: CogworkSpec::TASKS, clock: :sometimes) }.to raise_error(ArgumentError, /clock must be :system or :manual, not :sometimes/)
+    expect { Cogwork::Engine.new(tasks: CogworkSpec::TASKS, clock: 5) }.to raise_error(TypeError, /clock must be :system or :manual, not Integer/)
+    expect { Cogwork::Engine.new(tasks: CogworkSpec::TASKS, colour: "red") }.to raise_error(ArgumentError, /colour/)
+    expect { Cogwork.configure { |config| config.colour = "red" } }.to raise_error(NoMethodError, /colour=/)
+  end
+end

@@ -1,0 +1,174 @@
+# frozen_string_literal: true
+
+require "spec_helper"
+
+# Handlers that misbehave, callers that interrupt, engines used where they must not be: each
+# is recorded or refused, and the worker goes on serving. Real threads, a real fork.
+RSpec.describe "Cogwork::Engine faults" do
+  include_context "an engine on a SQLite file"
+
+  # Waits (without a fixed sleep) until the job is in +state+.
+  def await_state(id, state)
+    sleep 0.01 until engine.job(id).state == state
+  end
+
+  describe "a handler" do
+    it "that raises, calls exit or kills its thread fails its attempt, and the jobs after it still run" do
+      engine.handler("raises") { |_job| raise KeyError, "no such key" }
+      engine.handler("exits") { |_job| exit 3 }
+      engine.handler("kills") { |_job| Thread.current.kill }
+      engine.handler("works") { |job| {"n" => job.input["n"], "thread" => Thread.current.name} }
+      faulty = %w[raises exits kills].map { |target| engine.enqueue(target, {}, max_attempts: 1) }
+      fine = Array.new(3) { |n| engine.enqueue("works", {n: n}) }
+
+      # One thread, so the jobs after each fault run on the same pool (a new thread after the kill).
+      expect(engine.drain(concurrency: 1)).to eq(completed: 3, failed: 0, dead: 3, released: 0)
+      errors = faulty.map { |job| engine.job(job.id).error.slice("class", "message") }
+      expect(errors).to eq([
+        {"class" => "KeyError", "message" => "no such key"},
+        {"class" => "SystemExit", "message" => "exit"},
+        {"class" => "Thread#kill", "message" => "the thread running this job's handler was killed"}
+      ])
+      expect(fine.map { |job| engine.job(job.id).output }).to eq(Array.new(3) { |n| {"n" => n, "thread" => "cogwork-handler-0"} })
+      expect(engine.job(faulty[0].id).error["backtrace"].first).to include("faults_spec.rb")
+    end
+
+    it "that sleeps past its timeout is recorded as timed out, while the other threads serve on" do
+      started = Queue.new
+      finished = Queue.new
+      engine.handler("sleepy") do |_job|
+        started << Thread.current
+        sleep 1
+        finished << Thread.current
+        {"late" => true}
+      end
+      engine.handler("quick") { |job| {"n" => job.input["n"], "thread" => Thread.current.name} }
+      sleepy = engine.enqueue("sleepy", {}, timeout: 0.3, max_attempts: 1)
+      engine.start(concurrency: 2)
+      stuck = started.pop
+      quick = Array.new(3) { |n| engine.enqueue("quick", {n: n}) }
+      quick.each { |job| await_state(job.id, "completed") }
+      other = (%w[cogwork-handler-0 cogwork-handler-1] - [stuck.name]).first
+      expect(quick.map { |job| engine.job(job.id).output["thread"] }).to eq([other] * 3)
+      expect(stuck).to be_alive # still in the handler: its thread is not given other jobs meanwhile
+
+      await_state(sleepy.id, "dead")
+      timed_out = engine.job(sleepy.id)
+      expect(timed_out.output).to be_nil
+      expect(timed_out.attempts.map(&:state)).to eq(["failed"])
+      expect(timed_out.error).to eq("kind" => "engine", "name" => "Timeout", "message" => "handler `sleepy` did not return within 0.300s")
+      expect(finished.pop).to be(stuck)
+      expect(engine.stop).to include(completed: 3, dead: 1)
+      expect(engine.job(sleepy.id).output).to be_nil # the late result was ignored
+    end
+  end
+
+  describe "an interrupt" do
+    it "by Thread#raise ends a blocked drain, and the engine goes on" do
+      engine.handler("slow") { |_job| sleep 0.3; {} }
+      engine.enqueue("slow", {})
+      drainer = Thread.new { engine.drain }
+      sleep 0.01 until engine.jobs(state: "running").any?
+      drainer.raise(Interrupt, "stop draining")
+      expect { drainer.join }.to raise_error(Interrupt, "stop draining")
+      sleep 0.01 until engine.jobs(state: "completed").any?
+      expect(engine.run("addition", {num1: 1, num2: 1})).to eq("sum" => 2)
+    end
+
+    it "by Thread#raise ends a blocked wait_workflow" do
+      engine.handler("never") { |_job| {} } # no worker runs it
+      engine.define_workflow({namespace: "spec", name: "stuck", version: "1.0.0", steps: [{name: "a", handler: "never"}]})
+      run = engine.start_workflow("spec/stuck")
+      waiter = Thread.new { engine.wait_workflow(run.id) }
+      sleep 0.01 until waiter.status == "sleep"
+      waiter.raise(Interrupt, "stop waiting")
+      expect { waiter.join }.to raise_error(Interrupt, "stop waiting")
+      expect(engine.workflow(run.id).state).to eq("running")
+    end
+  end
+
+  describe "the GVL" do
+    # Counts on another Ruby thread while the block blocks in the engine: the count only
+    # grows if the blocked call released the GVL.
+    def count_while
+      count = 0
+      counter = Thread.new { loop { count += 1; Thread.pass } }
+      yield
+      counter.kill.join
+      count
+    end
+
+    it "is released while wait_workflow and work block" do
+      engine.handler("slow") { |_job| sleep 0.2; {"ok" => true} }
+      engine.define_workflow({namespace: "spec", name: "gvl", version: "1.0.0", steps: [{name: "a", handler: "slow"}]})
+      run = engine.start_workflow("spec/gvl")
+      engine.start
+      expect(count_while { expect(engine.wait_workflow(run.id, timeout: 10).state).to eq("completed") }).to be > 1000
+      engine.stop
+
+      worker = nil
+      count = count_while do
+        worker = Thread.new { engine.work }
+        sleep 0.01 until engine.instance_variable_get(:@worker) # working, with its INT trap set
+        sleep 0.2
+        Process.kill("INT", Process.pid)
+        expect(worker.value).to include(completed: 0)
+      end
+      expect(count).to be > 1000
+    end
+  end
+
+  it "is refused after close by every public method with EngineClosedError" do
+    engine.close
+    calls = {
+      run: -> { engine.run("addition", {num1: 1, num2: 1}) },
+      execute: -> { engine.execute("addition", {num1: 1, num2: 1}) },
+      warnings: -> { engine.warnings },
+      now: -> { engine.now },
+      advance: -> { engine.advance(1) },
+      mock_http: -> { engine.mock_http([]) },
+      clear_http_mocks: -> { engine.clear_http_mocks },
+      enqueue: -> { engine.enqueue("addition", {}) },
+      enqueue_all: -> { engine.enqueue_all([{target: "addition"}]) },
+      job: -> { engine.job(1) },
+      jobs: -> { engine.jobs },
+      cancel: -> { engine.cancel(1) },
+      retry: -> { engine.retry(1) },
+      stats: -> { engine.stats },
+      handler: -> { engine.handler("h") { {} } },
+      drain: -> { engine.drain },
+      start: -> { engine.start },
+      stop: -> { engine.stop },
+      work: -> { engine.work },
+      on: -> { engine.on("job.completed") { nil } },
+      define_workflow: -> { engine.define_workflow({namespace: "a", name: "b", version: "1.0.0", steps: [{name: "s", task: "addition"}]}) },
+      start_workflow: -> { engine.start_workflow("a/b") },
+      workflow: -> { engine.workflow(1) },
+      workflows: -> { engine.workflows },
+      wait_workflow: -> { engine.wait_workflow(1) },
+      cancel_workflow: -> { engine.cancel_workflow(1) },
+      retry_step: -> { engine.retry_step(1, "s") },
+      resolve_step: -> { engine.resolve_step(1, "s", {}) },
+      replay: -> { engine.replay(1, "s") },
+      schedule: -> { engine.schedule("n", "* * * * *", "addition") },
+      schedules: -> { engine.schedules },
+      remove_schedule: -> { engine.remove_schedule("n") },
+      set_schedule_enabled: -> { engine.set_schedule_enabled("n", true) }
+    }
+    untested = Cogwork::Engine.public_instance_methods(false) - calls.keys - %i[close logger]
+    expect(untested).to eq([])
+    calls.each do |name, call|
+      expect(&call).to raise_error(Cogwork::EngineClosedError, /closed/), "#{name} did not raise EngineClosedError"
+    end
+    expect(engine.close).to be_nil
+  end
+
+  it "in a forked child refuses drain and wait_workflow rather than hang" do
+    engine.handler("noop") { |_job| {} }
+    _, drained = CogworkSpec.in_fork { engine.drain && "drained the parent's queue" }
+    pid, waited = CogworkSpec.in_fork { engine.wait_workflow(1) && "waited in the child" }
+    expect(drained).to include("cannot be used in forked process")
+    expect(waited).to include("cannot be used in forked process #{pid}")
+    expect(engine.drain).to include(completed: 0)
+  end
+end
