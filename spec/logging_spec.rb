@@ -7,12 +7,7 @@ require "stringio"
 # What an engine logs from its own events: failures and retries at WARN, completions at
 # DEBUG, each line the event's name and its fields.
 RSpec.describe "Cogwork::Engine logging" do
-  around do |example|
-    Dir.mktmpdir("cogwork-spec") do |dir|
-      @database = "sqlite://#{dir}/cogwork.db"
-      example.run
-    end
-  end
+  include_context "a SQLite database file"
 
   let(:log) { StringIO.new }
 

@@ -5,12 +5,7 @@ require "spec_helper"
 # The hooks test suites (and cogwork/rspec) use: a manual clock that moves when told, and
 # engine-wide HTTP mocks for JavaScript fetches. Real worker processes, a real SQLite file.
 RSpec.describe "Cogwork::Engine test hooks" do
-  around do |example|
-    Dir.mktmpdir("cogwork-spec") do |dir|
-      @database = "sqlite://#{dir}/cogwork.db"
-      example.run
-    end
-  end
+  include_context "a SQLite database file"
 
   describe "clock: :manual" do
     let(:engine) { Cogwork::Engine.new(tasks: CogworkSpec::TASKS, workers: 1, database: @database, clock: :manual) }
