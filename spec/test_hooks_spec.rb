@@ -91,6 +91,7 @@ RSpec.describe "Cogwork::Engine test hooks" do
         own = charged.merge(response: {charged: 1})
         expect(engine.run("charge", {amount: 250}, mocks: own)).to eq("charged" => 1)
 
+        # A fetch no mock answers goes to the network, which no fetch_allow allows here.
         engine.mock_http([charged.merge(url: "https://elsewhere.example.com/")])
         expect { engine.run("charge", {amount: 250}) }.to raise_error(Cogwork::TaskFailedError)
         engine.clear_http_mocks

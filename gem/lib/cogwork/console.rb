@@ -12,8 +12,10 @@ module Cogwork
   #
   #   Cogwork.logger = Logger.new($stdout, level: :info)
   class << self
+    # @param logger [Logger, nil] nil to go back to the default
     attr_writer :logger
 
+    # @return [Logger]
     def logger
       @logger || rails_logger || (@default_logger ||= Logger.new($stderr, level: Logger::WARN, progname: "cogwork"))
     end

@@ -29,6 +29,9 @@ module Cogwork
     end
 
     # Opens an engine. With a block, yields it and closes it when the block ends.
+    # @param options [Hash{Symbol => Object}] as Engine.new takes them
+    # @yieldparam engine [Engine]
+    # @return [Engine, Object] the engine, or with a block what the block returned
     def self.open(**options)
       engine = new(**options)
       return engine unless block_given?
@@ -40,7 +43,10 @@ module Cogwork
       end
     end
 
+    # Opens an engine: loads the tasks and starts the worker processes.
+    #
     # tasks::                    task directories, .zip archives, or directories holding them
+    #                            (default: the configuration file's, else none)
     # workers::                  number of worker processes (default: one per CPU)
     # timeout::                  seconds a run may take (default 30); #run's +timeout:+ overrides it
     # in_process::               run JavaScript on threads of this process instead of worker
@@ -58,7 +64,6 @@ module Cogwork
     # node::                     the name attempts record as where they ran (default: host name)
     # lease::                    seconds a claimed job stays this process's without a
     #                            heartbeat (default 30); a crashed process's jobs run again after it
-    #
     # config::                   the configuration file to read (default: ./cogwork.yml when
     #                            there is one)
     # clock::                    :system (default), or :manual for a clock that moves only
@@ -72,10 +77,13 @@ module Cogwork
     # Defaults come, in order, from Cogwork.configure, then the configuration file and the
     # COGWORK_* environment variables (read by the core), then the core's own.
     # Loading problems that are not fatal (duplicate tasks...) are printed with Kernel#warn
-    # and kept in #warnings. Raises ConfigurationError, InvalidTaskError, ArgumentError for
-    # an unknown option or a bad value (naming it), TypeError for a value of the wrong type.
+    # and kept in #warnings.
     #
     # @param options [Hash{Symbol => Object}] the options above
+    # @raise [ConfigurationError] for a bad configuration file or option value
+    # @raise [InvalidTaskError] for a task that cannot be loaded
+    # @raise [ArgumentError] for an unknown option or a bad value, naming it
+    # @raise [TypeError] for a value of the wrong type
     def initialize(**options)
       options = Cogwork.configuration.to_h.merge(options)
       @logger = options.delete(:logger)
@@ -91,7 +99,8 @@ module Cogwork
     # Answers every JavaScript fetch of the jobs and runs that bring no mocks of their own
     # (#run's +mocks+ wins) with +mocks+, replacing the ones set before: a Hash or an Array of
     # Hashes with +url+, +method+ (default "GET"), +status+ (default 200), +headers+,
-    # +response+, as a task test's mock.http. A fetch no mock matches fails.
+    # +response+, as a task test's mock.http. A fetch no mock answers goes to the network,
+    # which +fetch_allow+ must allow.
     # @param mocks [Hash, Array<Hash>]
     # @return [void]
     def mock_http(mocks)
@@ -122,12 +131,22 @@ module Cogwork
     # TypeError naming the key path (+input.items[3].at+) for values JSON cannot carry, and
     # ArgumentError for a negative or absurd timeout. The task's console output goes to
     # Cogwork.logger.
+    # @param task [String, Symbol]
+    # @param input [Hash]
+    # @param timeout [Numeric, nil] seconds
+    # @param mocks [Hash, Array<Hash>, nil]
+    # @return [Object] the task's output
+    # @raise [Error] a subclass saying why the run failed
+    # @raise [TypeError] for a value a task cannot take, naming its path
     def run(task, input = {}, timeout: nil, mocks: nil)
       execute(task, input, timeout: timeout, mocks: mocks).output
     end
 
     # Like #run, but returns the whole Execution record: output, console lines, worker id
     # and duration. A TaskFailedError carries the same console, worker and duration.
+    # @param (see #run)
+    # @return [Execution]
+    # @raise (see #run)
     def execute(task, input = {}, timeout: nil, mocks: nil)
       output, console, worker, duration = @native.execute(task.to_s, input, timeout, mocks)
       Cogwork.log_console(task, console, logger)
@@ -138,6 +157,7 @@ module Cogwork
     end
 
     # What loading the tasks noticed but did not refuse, such as duplicate versions.
+    # @return [Array<String>]
     def warnings
       @native.warnings
     end
@@ -145,6 +165,7 @@ module Cogwork
     # Stops the worker processes once runs under way have finished (and a worker started by
     # #start, if one runs, then the #on subscribers once they had the events so far); later
     # calls raise EngineClosedError.
+    # @return [nil]
     def close
       stop_working
       @subscribers.each(&:stop).clear
@@ -184,22 +205,40 @@ module Cogwork
     # unique_key::        while an unfinished job has this key, enqueueing returns that job
     # concurrency_key::   at most +concurrency_limit+ (default 1) jobs with this key run at
     #                     once, across every process sharing the database
+    # @param target [String, Symbol] a task or a handler's name
+    # @param input [Hash]
+    # @param options [Hash{Symbol => Object}] the options above
+    # @return [Job]
+    # @raise [InvalidInputError] when the input does not fit the task's schema
+    # @raise [ArgumentError, TypeError] for an unknown option or a value of the wrong type, naming it
     def enqueue(target, input = {}, **options)
       enqueue_all([{target: target, input: input, **options}]).first
     end
 
     # Enqueues several jobs in one transaction: +jobs+ is an Array of Hashes with +target+,
     # +input+ and #enqueue's options. Returns them as Jobs, in order.
+    # @param jobs [Array<Hash{Symbol => Object}>]
+    # @return [Array<Job>]
+    # @raise (see #enqueue)
     def enqueue_all(jobs)
       @native.enqueue_all(jobs.map { |job| native_job(**job) }).map { |record| Job.from(record) }
     end
 
     # The Job with this id; raises JobNotFoundError.
+    # @param id [Integer]
+    # @return [Job]
+    # @raise [JobNotFoundError]
     def job(id)
       Job.from(@native.job(id))
     end
 
     # Jobs, newest first. +state+ is a state name or an Array of them; +limit+ defaults to 50.
+    # @param state [String, Symbol, Array<String, Symbol>, nil]
+    # @param queue [String, nil]
+    # @param target [String, Symbol, nil]
+    # @param limit [Integer, nil]
+    # @return [Array<Job>]
+    # @raise [ArgumentError] naming an unknown state
     def jobs(state: nil, queue: nil, target: nil, limit: nil)
       states = state && Array(state).map(&:to_s)
       @native.jobs({state: states, queue: queue, target: target&.to_s, limit: limit}.compact).map { |record| Job.from(record) }
@@ -207,17 +246,25 @@ module Cogwork
 
     # Cancels a job that has not finished (a running one is stopped); InvalidJobStateError
     # for a finished one.
+    # @param id [Integer]
+    # @return [nil]
+    # @raise [JobNotFoundError, InvalidJobStateError]
     def cancel(id)
       @native.cancel(id)
     end
 
     # Runs a dead or cancelled job again, with fresh attempts.
+    # @param id [Integer]
+    # @return [nil]
+    # @raise [JobNotFoundError, InvalidJobStateError]
     def retry(id)
       @native.retry(id)
     end
 
     # Counts of jobs: <tt>{by_state: {"completed" => 3}, by_queue: {"default" => {"completed" => 3}},
     # completed:, failed:}</tt>, the last two counting attempts started in the last +window+ seconds.
+    # @param window [Numeric] seconds
+    # @return [Hash{Symbol => Object}]
     def stats(window: 60)
       @native.stats(Float(window))
     end
@@ -226,6 +273,12 @@ module Cogwork
     # called with a Job (for a job) or a Step (for a workflow step); what it returns is the
     # output (converted like an input), and an exception fails the attempt with its class,
     # message and backtrace, retried per the job's policy. Register before #drain or #start.
+    # @param name [String, Symbol]
+    # @param callable [#call, nil]
+    # @yieldparam job_or_step [Job, Step]
+    # @yieldreturn [Object] the output
+    # @return [#call] the handler
+    # @raise [ArgumentError] without a block or a callable
     def handler(name, callable = nil, &block)
       callable ||= block
       raise ArgumentError, "handler #{name.inspect} needs a block or an object responding to call" unless callable.respond_to?(:call)
@@ -237,6 +290,9 @@ module Cogwork
     # Runs the jobs due in +queues+ until none is due and none is running, handler jobs on
     # +concurrency+ Ruby threads. Jobs scheduled for later, and retries not yet due, stay.
     # Returns counts: <tt>{completed:, failed:, dead:, released:}</tt>.
+    # @param queues [Array<String, Symbol>, String]
+    # @param concurrency [Integer] Ruby threads running handler jobs
+    # @return [Hash{Symbol => Integer}]
     def drain(queues: ["default"], concurrency: 2)
       @native.check
       threads = handler_threads(concurrency)
@@ -247,6 +303,9 @@ module Cogwork
 
     # Works +queues+ in the background (handler jobs on +concurrency+ Ruby threads, schedules
     # ticking) until #stop. Raises ConfigurationError when already working.
+    # @param (see #drain)
+    # @return [self]
+    # @raise [ConfigurationError] when already working
     def start(queues: ["default"], concurrency: 2)
       @native.check
       threads = handler_threads(concurrency)
@@ -260,6 +319,7 @@ module Cogwork
 
     # Stops what #start started: no more claims, running jobs finish (or are handed back
     # after the stop timeout). Returns the counts as #drain does, or nil when not working.
+    # @return [Hash{Symbol => Integer}, nil]
     def stop
       @native.check
       stop_working
@@ -268,6 +328,8 @@ module Cogwork
     # Works +queues+ until Ctrl-C (SIGINT) or SIGTERM, then stops gracefully and returns the
     # counts as #stop does. Blocks the calling thread; other threads keep running. An
     # exception raised into the waiting thread (Thread#raise, Timeout) stops the worker too.
+    # @param (see #drain)
+    # @return [Hash{Symbol => Integer}, nil]
     def work(queues: ["default"], concurrency: 2)
       signals = Thread::Queue.new
       previous = %w[INT TERM].to_h { |signal| [signal, trap(signal) { signals << signal }] }
@@ -286,6 +348,12 @@ module Cogwork
     # ("job.completed", "job.*", "*"), on a Ruby thread of its own, in order, from now until
     # #close. A subscriber that raises is logged to Cogwork.logger. Raises ConfigurationError
     # naming the events there are for an unknown name.
+    # @param events [Array<String, Symbol>]
+    # @param callable [#call, nil]
+    # @yieldparam event [Event]
+    # @return [self]
+    # @raise [ConfigurationError] for an unknown event name
+    # @raise [ArgumentError] without a block or a callable
     def on(*events, callable: nil, &block)
       callable ||= block
       raise ArgumentError, "on(#{events.join(", ")}) needs a block or an object responding to call" unless callable.respond_to?(:call)
@@ -317,6 +385,9 @@ module Cogwork
   class Engine
     # Defines workflow templates: a .yaml/.yml/.json file, a directory of them, or a Hash
     # describing one. Returns the ids ("namespace/name@version") it defined.
+    # @param source [String, Pathname, Hash]
+    # @return [Array<String>]
+    # @raise [ConfigurationError] naming what is wrong in the template
     def define_workflow(source)
       source = File.expand_path(source.to_s) if source.is_a?(String) || source.respond_to?(:to_path)
       @native.define_workflow(source)
@@ -325,16 +396,28 @@ module Cogwork
     # Starts a run of the template +reference+ ("namespace/name" for its newest version, or
     # "namespace/name@version") with +context+; returns the WorkflowRun. With an
     # +idempotency_key+, starting again returns the run it started.
+    # @param reference [String]
+    # @param context [Hash]
+    # @param idempotency_key [String, nil]
+    # @return [WorkflowRun]
+    # @raise [WorkflowNotFoundError]
     def start_workflow(reference, context: {}, idempotency_key: nil)
       workflow(@native.start_workflow(reference.to_s, context, idempotency_key))
     end
 
     # The WorkflowRun with this id; raises WorkflowNotFoundError.
+    # @param id [Integer]
+    # @return [WorkflowRun]
+    # @raise [WorkflowNotFoundError]
     def workflow(id)
       WorkflowRun.from(@native.workflow(id))
     end
 
     # Runs, newest first: of +workflow+ ("namespace/name"), in +state+, at most +limit+ (100).
+    # @param workflow [String, nil]
+    # @param state [String, Symbol, nil]
+    # @param limit [Integer, nil]
+    # @return [Array<WorkflowRun>]
     def workflows(workflow: nil, state: nil, limit: nil)
       @native.workflows(workflow, state&.to_s, limit).map { |record| WorkflowRun.from(record) }
     end
@@ -342,26 +425,46 @@ module Cogwork
     # Waits until the run finishes (completed, failed or cancelled) and returns it, blocking
     # only the calling thread; after +timeout+ seconds raises TimeoutError, leaving the run
     # alone. Someone must be working its steps meanwhile (#start, or another process).
+    # @param id [Integer]
+    # @param timeout [Numeric, nil] seconds
+    # @return [WorkflowRun]
+    # @raise [TimeoutError, WorkflowNotFoundError]
     def wait_workflow(id, timeout: nil)
       WorkflowRun.from(@native.wait_workflow(id, timeout && Float(timeout)))
     end
 
     # Cancels a running or failed run: its unfinished steps and their jobs are cancelled.
+    # @param id [Integer]
+    # @return [nil]
+    # @raise [WorkflowNotFoundError, InvalidWorkflowStateError]
     def cancel_workflow(id)
       @native.cancel_workflow(id)
     end
 
     # Runs a failed step again; the steps it blocked follow.
+    # @param id [Integer]
+    # @param step [String, Symbol]
+    # @return [nil]
+    # @raise [WorkflowNotFoundError, InvalidWorkflowStateError]
     def retry_step(id, step)
       @native.retry_step(id, step.to_s)
     end
 
     # Completes a failed step with +result+, as if it had returned it.
+    # @param id [Integer]
+    # @param step [String, Symbol]
+    # @param result [Object] plain data, as a handler returns
+    # @return [nil]
+    # @raise [WorkflowNotFoundError, InvalidWorkflowStateError]
     def resolve_step(id, step, result)
       @native.resolve_step(id, step.to_s, result)
     end
 
     # Runs +step+ and every step after it again, with the results before it kept.
+    # @param id [Integer]
+    # @param step [String, Symbol]
+    # @return [nil]
+    # @raise [WorkflowNotFoundError, InvalidWorkflowStateError]
     def replay(id, step)
       @native.replay(id, step.to_s)
     end
@@ -379,22 +482,34 @@ module Cogwork
     # enabled::      false to add it paused
     #
     # A bad expression, time zone, target or input raises now, naming it.
+    # @param name [String, Symbol]
+    # @param cron [String]
+    # @param target [String, Symbol]
+    # @param input [Hash]
+    # @return [nil]
+    # @raise [ConfigurationError, InvalidInputError] naming what is wrong
     def schedule(name, cron, target, input = {}, timezone: nil, queue: nil, priority: nil, max_attempts: nil, missed: nil, enabled: nil)
       options = {timezone: timezone, queue: queue, priority: priority, max_attempts: max_attempts, missed: missed&.to_s, enabled: enabled}
       @native.add_schedule(name.to_s, cron.to_s, target.to_s, input, options.compact)
     end
 
     # Every Schedule, by name.
+    # @return [Array<Schedule>]
     def schedules
       @native.schedules.map { |record| Schedule.from(record) }
     end
 
     # Removes a schedule (the jobs it enqueued stay); whether it existed.
+    # @param name [String, Symbol]
+    # @return [Boolean]
     def remove_schedule(name)
       @native.remove_schedule(name.to_s)
     end
 
     # Pauses (false) or resumes (true, from its next tick) a schedule; whether it exists.
+    # @param name [String, Symbol]
+    # @param enabled [Boolean]
+    # @return [Boolean] whether the schedule exists
     def set_schedule_enabled(name, enabled)
       @native.set_schedule_enabled(name.to_s, enabled ? true : false)
     end
