@@ -65,6 +65,21 @@ RSpec.describe "Cogwork::Engine logging" do
     )
   end
 
+  it "logs nothing, and listens to no event, with logger: false" do
+    Cogwork.logger = logger(Logger::DEBUG)
+    Cogwork::Engine.open(tasks: CogworkSpec::TASKS, workers: 1, database: @database, logger: false) do |engine|
+      expect(engine.logger).to be_nil
+      expect(engine.instance_variable_get(:@subscribers)).to eq([])
+      engine.handler("broken") { |_job| raise "broken" }
+      engine.enqueue("broken", {}, max_attempts: 1)
+      expect(engine.drain).to include(dead: 1)
+      expect { engine.run("flaky", {amount: 1}) }.to raise_error(Cogwork::TaskFailedError)
+    end
+    expect(log.string).to eq("")
+  ensure
+    Cogwork.logger = nil
+  end
+
   it "defaults to Cogwork.logger, which is Rails.logger when Rails is loaded" do
     rails_logger = logger(Logger::WARN)
     stub_const("Rails", Module.new { define_singleton_method(:logger) { rails_logger } })

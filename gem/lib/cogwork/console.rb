@@ -20,9 +20,9 @@ module Cogwork
       @logger || rails_logger || (@default_logger ||= Logger.new($stderr, level: Logger::WARN, progname: "cogwork"))
     end
 
-    # Logs the console lines of an execution of +task+ to +target+. :nodoc:
+    # Logs the console lines of an execution of +task+ to +target+ (nil: nowhere). :nodoc:
     def log_console(task, lines, target)
-      return if lines.nil? || lines.empty?
+      return if target.nil? || lines.nil? || lines.empty?
 
       lines.each { |line| target.add(CONSOLE_LEVELS.fetch(line[:level], Logger::INFO), "#{task}: #{line[:message]}") }
     end

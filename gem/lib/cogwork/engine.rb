@@ -71,7 +71,10 @@ module Cogwork
     #                            without sleeping)
     # logger::                   where job, step and run failures (WARN) and completions
     #                            (DEBUG) are logged, and tasks' console lines (default
-    #                            Cogwork.logger: Rails.logger in Rails, else $stderr at WARN)
+    #                            Cogwork.logger: Rails.logger in Rails, else $stderr at WARN);
+    #                            false logs nothing. Logging listens to the engine's events,
+    #                            and while anything listens the core publishes every event:
+    #                            false saves that on the busiest queues
     #
     # An option left out or nil takes its default; only for memory_limit does nil mean none.
     # Defaults come, in order, from Cogwork.configure, then the configuration file and the
@@ -92,8 +95,7 @@ module Cogwork
       @subscribers = []
       Engine.park_signal_thread
       warnings.each { |warning| warn("cogwork: #{warning}") }
-      log = EventLog.new(method(:logger))
-      on(*log.events, callable: log)
+      log_events unless @logger == false
     end
 
     # Answers every JavaScript fetch of the jobs and runs that bring no mocks of their own
@@ -113,10 +115,11 @@ module Cogwork
       @native.set_http_mocks(nil)
     end
 
-    # Where this engine logs: the +logger+ option, else Cogwork.logger as it is now.
-    # @return [Logger]
+    # Where this engine logs: the +logger+ option, else Cogwork.logger as it is now; nil
+    # for <tt>logger: false</tt>.
+    # @return [Logger, nil]
     def logger
-      @logger || Cogwork.logger
+      @logger.nil? ? Cogwork.logger : @logger || nil
     end
 
     # Runs +task+ (a label, uuid or "label@version") on +input+ and returns its output as
@@ -363,6 +366,11 @@ module Cogwork
     end
 
     private
+
+    def log_events
+      log = EventLog.new(method(:logger))
+      on(*log.events, callable: log)
+    end
 
     def stop_working
       worker, threads = @worker, @threads
