@@ -88,6 +88,8 @@ end
 RSpec.describe ActiveJob::QueueAdapters::CogworkAdapter do
   include_context "an engine on a SQLite file"
 
+  # Failing jobs are the point here: not logged.
+  let(:engine) { Cogwork::Engine.new(tasks: CogworkSpec::TASKS, workers: 1, database: @database, logger: false) }
   let(:adapter) { described_class.new(engine: engine, max_attempts: 1) }
 
   around do |example|
@@ -109,6 +111,31 @@ RSpec.describe ActiveJob::QueueAdapters::CogworkAdapter do
     job = ActiveJobSpec::RecordJob.perform_later("through the class's engine")
     expect(engine.job(job.provider_job_id).target).to eq("active_job")
   ensure
+    described_class.engine = nil
+  end
+
+  it "opens its default engine with Cogwork.configure's settings, and a new one in a forked process" do
+    Cogwork.configure do |config|
+      config.database = @database
+      config.workers = 1
+      config.logger = false
+    end
+    described_class.engine = nil
+    parent = described_class.engine
+    ActiveJob::Base.queue_adapter = :cogwork
+    first = ActiveJobSpec::RecordJob.perform_later("in the parent")
+    expect(parent.job(first.provider_job_id).target).to eq("active_job")
+
+    _pid, report = CogworkSpec.in_fork do
+      child = described_class.engine
+      [child.equal?(parent), ActiveJobSpec::RecordJob.perform_later("in the child").provider_job_id].inspect
+    end
+    expect(report).to eq("[false, #{first.provider_job_id + 1}]")
+    expect(parent.drain).to include(completed: 2)
+    expect(ActiveJobSpec.performed).to eq([[:record, "in the parent"], [:record, "in the child"]])
+  ensure
+    Cogwork.reset_configuration
+    parent&.close
     described_class.engine = nil
   end
 

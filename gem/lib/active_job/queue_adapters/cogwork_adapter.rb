@@ -35,15 +35,18 @@ module ActiveJob
         # such as a Puma worker, assign a new one in +on_worker_boot+), else an engine with
         # cogwork's defaults, opened at first use, and opened again in a forked process.
         def engine
+          @engine = register(@engine.call) if @engine.is_a?(Proc)
           return @engine if @engine && (@opened_in.nil? || @opened_in == Process.pid)
 
           @opened_in = Process.pid
           @engine = register(Cogwork::Engine.new)
         end
 
+        # Sets the engine: a Cogwork::Engine, a Proc that opens one at first use (cogwork/rspec
+        # gives each example's), or nil for the default.
         def engine=(engine)
           @opened_in = nil
-          @engine = engine && register(engine)
+          @engine = engine.nil? || engine.is_a?(Proc) ? engine : register(engine)
         end
 
         # Registers the "active_job" handler on +engine+; returns +engine+. :nodoc:
@@ -91,8 +94,8 @@ module ActiveJob
         return jobs.each { |job| ActiveJob::Base.execute(job.serialize) }.size if @inline
 
         specs = jobs.map { |job| {target: TARGET, input: job.serialize, **options(job, job.scheduled_at)} }
-        engine.enqueue_all(specs).zip(jobs) do |id, job|
-          job.provider_job_id = id
+        engine.enqueue_all(specs).zip(jobs) do |enqueued, job|
+          job.provider_job_id = enqueued.id
           job.successfully_enqueued = true if job.respond_to?(:successfully_enqueued=)
         end
         jobs.size
