@@ -228,7 +228,9 @@ RSpec.describe ActiveJob::QueueAdapters::CogworkAdapter do
       ActiveJobSpec::ParentJob.perform_later(2)
       ActiveJobSpec::RecordJob.set(wait: 3600).perform_later("not later")
       ActiveJobSpec::FlakyJob.perform_later("g")
-      expect(ActiveJobSpec.performed).to eq([[:parent, 2], [:record, "child of 2"], [:record, "not later"], [:flaky, "g", 1], [:flaky, "g", 2]])
+      expect(adapter.enqueue_all([ActiveJobSpec::RecordJob.new("a"), ActiveJobSpec::RecordJob.new("b")])).to eq(2)
+      expect(ActiveJobSpec.performed).to eq([[:parent, 2], [:record, "child of 2"], [:record, "not later"], [:flaky, "g", 1], [:flaky, "g", 2],
+                                             [:record, "a"], [:record, "b"]])
       expect(engine.jobs).to eq([])
     end
 

@@ -33,10 +33,16 @@ module Cogwork
       # :manual (default) or :inline, for examples whose metadata does not say.
       attr_writer :mode
 
+      # @return [Hash{Symbol => Object}]
       def engine_options = @engine_options || {}
+
+      # @return [Symbol] :manual or :inline
       def mode = @mode || :manual
 
       # Called around each example with the mode its metadata asks for.
+      # @param mode [Symbol] :manual or :inline
+      # @return [void]
+      # @raise [ArgumentError] for another mode
       def start(mode)
         raise ArgumentError, "cogwork: the mode is :manual or :inline, not #{mode.inspect}" unless %i[manual inline].include?(mode)
 
@@ -45,6 +51,8 @@ module Cogwork
         ::ActiveJob::QueueAdapters::CogworkAdapter.engine = -> { engine } if defined?(::ActiveJob::QueueAdapters::CogworkAdapter)
       end
 
+      # Called after each example: closes its engine, if it opened one.
+      # @return [void]
       def finish
         ::ActiveJob::QueueAdapters::CogworkAdapter.engine = nil if defined?(::ActiveJob::QueueAdapters::CogworkAdapter)
         engine, @engine = @engine, nil
@@ -52,11 +60,14 @@ module Cogwork
       end
 
       # The current example's engine, opened at first use.
+      # @return [Cogwork::Engine]
       def engine
         @engine ||= open_engine
       end
 
       # Every queue the engine has jobs in, and "default".
+      # @param engine [Cogwork::Engine]
+      # @return [Array<String>]
       def queues(engine)
         engine.stats[:by_queue].keys | ["default"]
       end
@@ -73,12 +84,15 @@ module Cogwork
     # What examples can call.
     module Helpers
       # The example's engine (in-memory SQLite, manual clock), opened at first use.
+      # @return [Cogwork::Engine]
       def cogwork_engine = Testing.engine
     end
   end
 
   # Runs the jobs of the example's engine that are due, in every queue, as Engine#drain does
-  # (+concurrency:+ Ruby handler threads); returns its counts.
+  # (+concurrency:+ Ruby handler threads).
+  # @param concurrency [Integer]
+  # @return [Hash{Symbol => Integer}] completed:, failed:, dead:, released:
   def self.drain(concurrency: 2)
     engine = Testing.engine
     engine.drain(queues: Testing.queues(engine), concurrency: concurrency)

@@ -34,6 +34,7 @@ module ActiveJob
         # arguments): the one assigned with #engine= (in an initializer; in a forked process,
         # such as a Puma worker, assign a new one in +on_worker_boot+), else an engine with
         # cogwork's defaults, opened at first use, and opened again in a forked process.
+        # @return [Cogwork::Engine]
         def engine
           @engine = register(@engine.call) if @engine.is_a?(Proc)
           return @engine if @engine && (@opened_in.nil? || @opened_in == Process.pid)
@@ -44,12 +45,15 @@ module ActiveJob
 
         # Sets the engine: a Cogwork::Engine, a Proc that opens one at first use (cogwork/rspec
         # gives each example's), or nil for the default.
+        # @param engine [Cogwork::Engine, Proc, nil]
         def engine=(engine)
           @opened_in = nil
           @engine = engine.nil? || engine.is_a?(Proc) ? engine : register(engine)
         end
 
-        # Registers the "active_job" handler on +engine+; returns +engine+. :nodoc:
+        # Registers the "active_job" handler on +engine+. :nodoc:
+        # @param engine [Cogwork::Engine]
+        # @return [Cogwork::Engine] +engine+
         def register(engine)
           engine.handler(TARGET, Executor)
           engine
@@ -63,6 +67,9 @@ module ActiveJob
       #                suites, like Active Job's inline adapter
       # max_attempts:: cogwork attempts per enqueued job (default 3): a worker that crashes,
       #                or an exception +retry_on+ does not handle, runs the job again until then
+      # @param engine [Cogwork::Engine, nil]
+      # @param inline [Boolean]
+      # @param max_attempts [Integer]
       def initialize(engine: nil, inline: false, max_attempts: 3)
         @engine = engine && self.class.register(engine)
         @inline = inline
@@ -70,18 +77,26 @@ module ActiveJob
       end
 
       # The engine this adapter enqueues on, with the "active_job" handler registered.
+      # @return [Cogwork::Engine]
       def engine
         @engine || self.class.engine
       end
 
-      # Enqueues +job+ to run as soon as a worker takes it.
+      # Enqueues +job+ to run as soon as a worker takes it (inline: performs it now).
+      # @param job [ActiveJob::Base]
+      # @return [void]
+      # @raise [Cogwork::Error] when the job store refuses it
       def enqueue(job)
         return ActiveJob::Base.execute(job.serialize) if @inline
 
         job.provider_job_id = engine.enqueue(TARGET, job.serialize, **options(job)).id
       end
 
-      # Enqueues +job+ to run at +timestamp+ (epoch seconds).
+      # Enqueues +job+ to run at +timestamp+ (inline: performs it now).
+      # @param job [ActiveJob::Base]
+      # @param timestamp [Numeric] epoch seconds
+      # @return [void]
+      # @raise (see #enqueue)
       def enqueue_at(job, timestamp)
         return ActiveJob::Base.execute(job.serialize) if @inline
 
@@ -90,6 +105,9 @@ module ActiveJob
 
       # Enqueues +jobs+ in one transaction (Rails 7.1's +ActiveJob.perform_all_later+); returns
       # how many were enqueued.
+      # @param jobs [Array<ActiveJob::Base>]
+      # @return [Integer]
+      # @raise (see #enqueue)
       def enqueue_all(jobs)
         return jobs.each { |job| ActiveJob::Base.execute(job.serialize) }.size if @inline
 
@@ -111,6 +129,8 @@ module ActiveJob
       # The "active_job" handler: performs the job its input serializes, with the cogwork job
       # id as provider_job_id. Returns nil: what +perform+ returns is not the job's output.
       module Executor
+        # @param job [Cogwork::Job]
+        # @return [nil]
         def self.call(job)
           ActiveJob::Base.execute(job.input.merge("provider_job_id" => job.id))
           nil

@@ -9,6 +9,8 @@ module Cogwork
       # and values compare as Strings; argument matchers such as +hash_including+ work),
       # +.on_queue(name)+, +.at(time)+, +.in(seconds_or_duration)+ (from the engine's clock
       # now) and +.exactly(n)+ / +.once+.
+      # @param target [String, Symbol]
+      # @return [HaveEnqueuedJob]
       def have_enqueued_cogwork_job(target) # rubocop:disable Naming/PredicateName
         HaveEnqueuedJob.new(target)
       end
@@ -25,11 +27,27 @@ module Cogwork
           @conditions = {}
         end
 
+        # @param input [Hash] the input (or an argument matcher)
+        # @return [self]
         def with(input) = narrow(:input, Testing::Matchers.plain(input))
+
+        # @param queue [String, Symbol]
+        # @return [self]
         def on_queue(queue) = narrow(:queue, queue.to_s)
+
+        # @param time [Time] when the job is to run (to the microsecond)
+        # @return [self]
         def at(time) = narrow(:at, time)
+
+        # @param seconds [Numeric, ActiveSupport::Duration] from the engine's clock now
+        # @return [self]
         def in(seconds) = narrow(:in, seconds)
+
+        # @param count [Integer] how many matching jobs
+        # @return [self]
         def exactly(count) = narrow(:count, count)
+
+        # @return [self]
         def once = exactly(1)
 
         def supports_block_expectations? = true
