@@ -75,6 +75,40 @@ RSpec.describe "Cogwork::Engine faults" do
       expect(engine.run("addition", {num1: 1, num2: 1})).to eq("sum" => 2)
     end
 
+    # The sqlite3 shell holds the database's write lock until told to roll back.
+    def with_database_locked
+      locker = IO.popen(["sqlite3", @database.delete_prefix("sqlite://")], "r+")
+      locker.puts("PRAGMA journal_mode=WAL; BEGIN EXCLUSIVE; CREATE TABLE held(x); SELECT 'locked';")
+      locker.flush
+      expect(locker.gets).to eq("wal\n")
+      expect(locker.gets).to eq("locked\n")
+      yield
+    ensure
+      locker&.puts("ROLLBACK;")
+      locker&.close
+    end
+
+    it "by Timeout.timeout ends a job lookup waiting for a locked database, letting go of what it held" do
+      with_database_locked do
+        # The first job call opens the store, whose migration waits for the write lock.
+        expect { Timeout.timeout(0.3) { engine.job(1) } }.to raise_error(Timeout::Error)
+      end
+      expect { engine.job(1) }.to raise_error(Cogwork::JobNotFoundError)
+    end
+
+    it "by Timeout.timeout ends an enqueue waiting for a locked database, and the engine goes on" do
+      first = engine.enqueue("addition", {num1: 1, num2: 1})
+      with_database_locked do
+        expect { Timeout.timeout(0.3) { engine.enqueue("addition", {num1: 2, num2: 2}) } }.to raise_error(Timeout::Error)
+      end
+      second = engine.enqueue("addition", {num1: 3, num2: 3})
+      engine.drain
+      # Whether the interrupted enqueue happened is unknown to its caller (its commit may have
+      # been under way), as after a network timeout; nothing is left half done either way.
+      expect(engine.jobs.map(&:state).uniq).to eq(["completed"])
+      expect([first, second].map { |job| engine.job(job.id).output }).to eq([{"sum" => 2}, {"sum" => 6}])
+    end
+
     it "by Thread#raise ends a blocked wait_workflow" do
       engine.handler("never") { |_job| {} } # no worker runs it
       engine.define_workflow({namespace: "spec", name: "stuck", version: "1.0.0", steps: [{name: "a", handler: "never"}]})
