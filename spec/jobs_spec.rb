@@ -30,9 +30,19 @@ RSpec.describe "Cogwork::Engine jobs" do
       at_epoch = engine.enqueue("addition", {num1: 1, num2: 1}, run_at: soon.to_i)
       delayed = engine.enqueue("addition", {num1: 1, num2: 1}, delay: 3600)
       expect([at_time, at_epoch, delayed].map(&:state)).to eq(%w[scheduled scheduled scheduled])
-      expect(at_time.run_at.to_f).to be_within(0.001).of(soon.to_f)
+      expect(at_time.run_at).to eq(Time.at(soon.to_i, soon.usec, :usec))
       expect(at_epoch.run_at).to eq(Time.at(soon.to_i))
       expect(engine.drain).to eq(completed: 0, failed: 0, dead: 0, released: 0)
+    end
+
+    it "keeps run_at to the exact microsecond, which a Float of epoch seconds would round away" do
+      at = Time.at(1_900_000_000, 912_736_999, :nsec)
+      expect((at.to_f * 1_000_000).round).to eq(1_900_000_000_912_737) # a Float's rounding
+      exact = engine.enqueue("addition", {num1: 1, num2: 1}, run_at: at)
+      expect(exact.run_at).to eq(Time.at(1_900_000_000, 912_736, :usec))
+      expect(engine.job(exact.id).run_at).to eq(exact.run_at)
+      expect(engine.enqueue("addition", {num1: 1, num2: 1}, run_at: 1_900_000_000.25).run_at).to eq(Time.at(1_900_000_000, 250_000, :usec))
+      expect { engine.enqueue("addition", {num1: 1, num2: 1}, run_at: Time.at(-1)) }.to raise_error(ArgumentError, /run_at must be a time after 1970/)
     end
 
     it "takes an ActiveSupport::Duration as delay and timeout" do

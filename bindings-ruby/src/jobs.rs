@@ -180,7 +180,7 @@ fn job_options(ruby: &Ruby, options: RHash) -> Result<JobOptions, Error> {
     type Optional = (
         Option<String>,
         Option<i32>,
-        Option<f64>,
+        Option<i64>,
         Option<f64>,
         Option<u32>,
         Option<f64>,
@@ -208,12 +208,13 @@ fn job_options(ruby: &Ruby, options: RHash) -> Result<JobOptions, Error> {
     })
 }
 
-/// Epoch seconds as a time; before 1970 is refused.
-fn epoch(ruby: &Ruby, at: f64) -> Result<SystemTime, Error> {
-    Duration::try_from_secs_f64(at)
+/// Microseconds since the epoch as a time (exact, where epoch seconds as a Float would round
+/// a microsecond away); before 1970 is refused.
+fn epoch(ruby: &Ruby, micros: i64) -> Result<SystemTime, Error> {
+    u64::try_from(micros)
         .ok()
-        .and_then(|since| UNIX_EPOCH.checked_add(since))
-        .ok_or_else(|| Error::new(ruby.exception_arg_error(), format!("run_at must be a time after 1970, not {at} epoch seconds")))
+        .and_then(|micros| UNIX_EPOCH.checked_add(Duration::from_micros(micros)))
+        .ok_or_else(|| Error::new(ruby.exception_arg_error(), format!("run_at must be a time after 1970, not {micros} µs since the epoch")))
 }
 
 fn job_state(ruby: &Ruby, name: &str) -> Result<JobState, Error> {

@@ -208,6 +208,10 @@ module Cogwork
     # unique_key::        while an unfinished job has this key, enqueueing returns that job
     # concurrency_key::   at most +concurrency_limit+ (default 1) jobs with this key run at
     #                     once, across every process sharing the database
+    #
+    # An enqueue interrupted (Thread#raise, Timeout) may or may not have happened, as after a
+    # network timeout: enqueueing again with the same +unique_key+ returns the first job if it
+    # happened and is unfinished, rather than adding another.
     # @param target [String, Symbol] a task or a handler's name
     # @param input [Hash]
     # @param options [Hash{Symbol => Object}] the options above
@@ -549,9 +553,9 @@ module Cogwork
   end
   private_constant :EngineOptions
 
-  # #enqueue's options as the native extension takes them: times and durations in seconds.
-  # A nil option takes its default, as a missing one does; an unknown one is left for the
-  # native extension to name.
+  # #enqueue's options as the native extension takes them: run_at in microseconds since the
+  # epoch, durations in seconds. A nil option takes its default, as a missing one does; an
+  # unknown one is left for the native extension to name.
   module JobOptions # :nodoc:
     TYPES = {
       queue: [String, Symbol], priority: [Integer], max_attempts: [Integer], unique_key: [String],
@@ -574,15 +578,16 @@ module Cogwork
       raise TypeError, "#{name} must be #{names.join(" or ")}, not #{value.class}"
     end
 
+    # Microseconds since the epoch, exactly: a Time's (truncated, as Time inputs are), or
+    # epoch seconds' (rounded).
     def self.epoch(at)
       case at
-      when nil then nil
-      when Numeric then Float(at)
-      when Time then at.to_f
+      when Numeric then (at * 1_000_000).round
+      when Time then (at.to_r * 1_000_000).floor
       else
         raise TypeError, "run_at must be a Time (or a Date/DateTime) or epoch seconds, not #{at.class}" unless at.respond_to?(:to_time)
 
-        at.to_time.to_f
+        epoch(at.to_time)
       end
     end
 
