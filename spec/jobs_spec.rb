@@ -45,13 +45,17 @@ RSpec.describe "Cogwork::Engine jobs" do
       expect { engine.enqueue("addition", {num1: 1, num2: 1}, run_at: Time.at(-1)) }.to raise_error(ArgumentError, /run_at must be a time after 1970/)
     end
 
-    it "takes an ActiveSupport::Duration as delay and timeout" do
+    it "takes an ActiveSupport::Duration as delay and timeout, and a TimeWithZone as run_at" do
       require "active_support"
       require "active_support/core_ext/integer/time"
+      require "active_support/core_ext/time"
       before = Time.now
       job = engine.enqueue("addition", {num1: 1, num2: 1}, delay: 2.hours, timeout: 1.minute)
       expect(job.state).to eq("scheduled")
       expect(job.run_at - before).to be_within(60).of(7200)
+
+      zoned = Time.at(1_900_000_000, 123_456, :usec).in_time_zone("Asia/Tokyo")
+      expect(engine.enqueue("addition", {num1: 1, num2: 1}, run_at: zoned).run_at).to eq(Time.at(1_900_000_000, 123_456, :usec))
     end
 
     it "names unknown options and refuses values of the wrong type" do
