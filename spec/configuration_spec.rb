@@ -2,6 +2,8 @@
 
 require "spec_helper"
 require "fileutils"
+require "logger"
+require "stringio"
 
 # Where an engine's settings come from: Engine.new's keywords, then Cogwork.configure, then
 # cogwork.yml and the COGWORK_* variables (read by the core), then the core's defaults.
@@ -39,6 +41,21 @@ RSpec.describe "Cogwork configuration" do
       expect(engine.run("echo", {"n" => 1})).to eq("n" => 1)
       expect(engine.jobs).to eq([])
     end
+  end
+
+  it "passes the clock and logger Cogwork.configure set, which test suites use" do
+    log = StringIO.new
+    Cogwork.configure do |config|
+      config.clock = :manual
+      config.logger = Logger.new(log)
+    end
+    Cogwork::Engine.open(tasks: CogworkSpec::TASKS, workers: 1, database: "sqlite://#{@dir}/clock.db") do |engine|
+      expect(engine.logger).to be(Cogwork.configuration.logger)
+      start = engine.now
+      expect(engine.advance(60)).to eq(start + 60)
+      engine.run("flaky", {amount: 1}) rescue nil # rubocop:disable Style/RescueModifier
+    end
+    expect(log.string).to include("flaky: the payment API is slow")
   end
 
   it "reads ./cogwork.yml when there is one, and the file named by config:, keywords winning" do
