@@ -197,6 +197,16 @@ RSpec.describe "Cogwork::Engine faults" do
     expect(engine.close).to be_nil
   end
 
+  it "closes as a no-op in a forked child, leaving the parent's engine working" do
+    engine.handler("noop") { |_job| {} }
+    engine.start
+    _, closed = CogworkSpec.in_fork { engine.close.inspect }
+    expect(closed).to eq("nil")
+    job = engine.enqueue("noop", {})
+    sleep 0.01 until engine.job(job.id).state == "completed"
+    expect(engine.stop).to include(completed: 1)
+  end
+
   it "in a forked child refuses drain and wait_workflow rather than hang" do
     engine.handler("noop") { |_job| {} }
     _, drained = CogworkSpec.in_fork { engine.drain && "drained the parent's queue" }

@@ -89,6 +89,7 @@ module Cogwork
     # @raise [TypeError] for a value of the wrong type
     def initialize(**options)
       options = Cogwork.configuration.to_h.merge(options)
+      @opened_in = Process.pid
       @logger = options.delete(:logger)
       @native = Native::Engine.open(*EngineOptions.native(options))
       @handlers = {}
@@ -167,9 +168,12 @@ module Cogwork
 
     # Stops the worker processes once runs under way have finished (and a worker started by
     # #start, if one runs, then the #on subscribers once they had the events so far); later
-    # calls raise EngineClosedError.
+    # calls raise EngineClosedError. In a forked child it does nothing: the workers, threads
+    # and connections are the parent's (so an +at_exit+ close in a Puma worker is harmless).
     # @return [nil]
     def close
+      return if Process.pid != @opened_in
+
       stop_working
       @subscribers.each(&:stop).clear
       @native.close
