@@ -67,7 +67,7 @@ RSpec.describe "Cogwork::Engine faults" do
     it "by Thread#raise ends a blocked drain, and the engine goes on" do
       engine.handler("slow") { |_job| sleep 0.3; {} }
       engine.enqueue("slow", {})
-      drainer = Thread.new { engine.drain }
+      drainer = Thread.new { engine.drain }.tap { |thread| thread.report_on_exception = false }
       sleep 0.01 until engine.jobs(state: "running").any?
       drainer.raise(Interrupt, "stop draining")
       expect { drainer.join }.to raise_error(Interrupt, "stop draining")
@@ -113,7 +113,7 @@ RSpec.describe "Cogwork::Engine faults" do
       engine.handler("never") { |_job| {} } # no worker runs it
       engine.define_workflow({namespace: "spec", name: "stuck", version: "1.0.0", steps: [{name: "a", handler: "never"}]})
       run = engine.start_workflow("spec/stuck")
-      waiter = Thread.new { engine.wait_workflow(run.id) }
+      waiter = Thread.new { engine.wait_workflow(run.id) }.tap { |thread| thread.report_on_exception = false }
       sleep 0.01 until waiter.status == "sleep"
       waiter.raise(Interrupt, "stop waiting")
       expect { waiter.join }.to raise_error(Interrupt, "stop waiting")
