@@ -90,6 +90,10 @@ RSpec.describe "Cogwork configuration" do
     expect { Cogwork::Engine.new(tasks: CogworkSpec::TASKS, clock: :sometimes) }.to raise_error(ArgumentError, /clock must be :system or :manual, not :sometimes/)
     expect { Cogwork::Engine.new(tasks: CogworkSpec::TASKS, clock: 5) }.to raise_error(TypeError, /clock must be :system or :manual, not Integer/)
     expect { Cogwork::Engine.new(tasks: CogworkSpec::TASKS, colour: "red") }.to raise_error(ArgumentError, /colour/)
+    expect { Cogwork::Engine.new(tasks: CogworkSpec::TASKS, workers: "two") }.to raise_error(TypeError, "workers must be an Integer, not String")
+    expect { Cogwork::Engine.new(tasks: CogworkSpec::TASKS, watch: "yes") }.to raise_error(TypeError, "watch must be true or false, not String")
+    expect { Cogwork::Engine.new(tasks: CogworkSpec::TASKS, lease: "30s") }.to raise_error(TypeError, /\Alease must be a number of seconds/)
+    expect { Cogwork::Engine.new(tasks: [CogworkSpec::EXAMPLE_TASKS, 7]) }.to raise_error(TypeError, "tasks must be a String or a Pathname, not Integer")
     expect { Cogwork.configure { |config| config.colour = "red" } }.to raise_error(NoMethodError, /colour=/)
   end
 end

@@ -104,6 +104,8 @@ RSpec.describe "Cogwork::Engine jobs" do
       expect(engine.jobs(target: :multiply).map(&:id)).to eq([ids[2]])
       expect(engine.jobs(state: %w[ready scheduled], limit: 2).map(&:id)).to eq(ids.last(2).reverse)
       expect { engine.jobs(state: "asleep") }.to raise_error(ArgumentError, /unknown job state `asleep`/)
+      expect { engine.jobs(limit: "5") }.to raise_error(TypeError, "limit must be an Integer, not String")
+      expect { engine.stats(window: "1m") }.to raise_error(TypeError, /\Awindow must be a number of seconds/)
 
       engine.drain
       stats = engine.stats

@@ -18,5 +18,6 @@ require_relative "cogwork/event_log"
 # The native extension: Cogwork::Native. Found on the load path: RubyGems installs it in
 # the gem's extension directory, `rake compile` in lib/.
 require "cogwork/cogwork"
+require_relative "cogwork/arguments"
 require_relative "cogwork/handlers"
 require_relative "cogwork/engine"

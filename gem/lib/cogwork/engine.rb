@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require "pathname"
 require "rbconfig"
 
 module Cogwork
@@ -191,7 +192,7 @@ module Cogwork
     # @param by [Numeric, ActiveSupport::Duration] seconds
     # @return [Time] the new #now
     def advance(by)
-      @native.advance(JobOptions.seconds(:advance, by))
+      @native.advance(Arguments.seconds(:advance, by))
       now
     end
   end
@@ -252,7 +253,9 @@ module Cogwork
     # @raise [ArgumentError] naming an unknown state
     def jobs(state: nil, queue: nil, target: nil, limit: nil)
       states = state && Array(state).map(&:to_s)
-      @native.jobs({state: states, queue: queue, target: target&.to_s, limit: limit}.compact).map { |record| Job.from(record) }
+      Arguments.check(:queue, queue, [String, Symbol])
+      Arguments.check(:limit, limit, [Integer])
+      @native.jobs({state: states, queue: queue&.to_s, target: target&.to_s, limit: limit}.compact).map { |record| Job.from(record) }
     end
 
     # Cancels a job that has not finished (a running one is stopped); InvalidJobStateError
@@ -277,7 +280,7 @@ module Cogwork
     # @param window [Numeric] seconds
     # @return [Hash{Symbol => Object}]
     def stats(window: 60)
-      @native.stats(Float(window))
+      @native.stats(Arguments.seconds(:window, window))
     end
 
     # Registers the handler called +name+: a block, or any object responding to +call+. It is
@@ -435,6 +438,7 @@ module Cogwork
     # @param limit [Integer, nil]
     # @return [Array<WorkflowRun>]
     def workflows(workflow: nil, state: nil, limit: nil)
+      Arguments.check(:limit, limit, [Integer])
       @native.workflows(workflow, state&.to_s, limit).map { |record| WorkflowRun.from(record) }
     end
 
@@ -446,7 +450,7 @@ module Cogwork
     # @return [WorkflowRun]
     # @raise [TimeoutError, WorkflowNotFoundError]
     def wait_workflow(id, timeout: nil)
-      WorkflowRun.from(@native.wait_workflow(id, timeout && Float(timeout)))
+      WorkflowRun.from(@native.wait_workflow(id, Arguments.seconds(:timeout, timeout)))
     end
 
     # Cancels a running or failed run: its unfinished steps and their jobs are cancelled.
@@ -536,15 +540,26 @@ module Cogwork
   module EngineOptions # :nodoc:
     STORE = %i[database node lease clock].freeze
     CLOCKS = %i[system manual].freeze
+    TYPES = {
+      workers: [Integer], fetch_allow: [Array], fetch_max_response_bytes: [Integer], console_max_bytes: [Integer],
+      memory_limit: [Integer], recycle_after: [Integer], watch: Arguments::BOOLEAN, database: [String], node: [String],
+      config: [String, Pathname]
+    }.freeze
 
     def self.native(options)
+      Arguments.check_all(options, TYPES)
       options = options.dup
+      %i[timeout lease].each { |name| options[name] = Arguments.seconds(name, options[name]) if options.key?(name) }
       store = STORE.to_h { |name| [name, options.delete(name)] }
       store[:clock] = clock(store[:clock])
-      options[:tasks] = Array(options[:tasks]).map { |path| File.expand_path(path) } if options[:tasks]
+      options[:tasks] = tasks(options[:tasks]) if options[:tasks]
       config = options.delete(:config)
       options[:worker_command] = options.delete(:in_process) ? nil : Engine::WORKER_COMMAND
       [options, store, config && File.expand_path(config)]
+    end
+
+    def self.tasks(sources)
+      Array(sources).map { |path| File.expand_path(Arguments.check(:tasks, path, [String, Pathname])) }
     end
 
     def self.clock(name)
@@ -569,17 +584,10 @@ module Cogwork
     def self.native(options)
       options = options.compact
       options[:run_at] = epoch(options[:run_at]) if options.key?(:run_at)
-      %i[delay timeout].each { |name| options[name] = seconds(name, options[name]) if options.key?(name) }
-      TYPES.each { |name, types| check(name, options[name], types) if options.key?(name) }
+      %i[delay timeout].each { |name| options[name] = Arguments.seconds(name, options[name]) if options.key?(name) }
+      Arguments.check_all(options, TYPES)
       options[:queue] = options[:queue].to_s if options.key?(:queue)
       options
-    end
-
-    def self.check(name, value, types)
-      return if types.any? { |type| value.is_a?(type) }
-
-      names = types.map { |type| "#{type.name.start_with?("I") ? "an" : "a"} #{type}" }
-      raise TypeError, "#{name} must be #{names.join(" or ")}, not #{value.class}"
     end
 
     # Microseconds since the epoch, exactly: a Time's (truncated, as Time inputs are), or
@@ -593,14 +601,6 @@ module Cogwork
 
         epoch(at.to_time)
       end
-    end
-
-    # Numerics, and ActiveSupport::Duration (which is not a Numeric but converts like one).
-    def self.seconds(name, value)
-      return nil if value.nil?
-      return Float(value) if value.is_a?(Numeric) || (defined?(::ActiveSupport::Duration) && value.is_a?(::ActiveSupport::Duration))
-
-      raise TypeError, "#{name} must be a number of seconds or an ActiveSupport::Duration, not #{value.class}"
     end
   end
   private_constant :JobOptions
