@@ -65,6 +65,18 @@ RSpec.describe "Cogwork::Engine logging" do
     )
   end
 
+  it "logs a JavaScript task's error and timeout with the error's name and message" do
+    Cogwork::Engine.open(tasks: CogworkSpec::TASKS, workers: 1, database: @database, logger: logger(Logger::WARN)) do |engine|
+      flaky = engine.enqueue("flaky", {amount: 1}, max_attempts: 1)
+      spin = engine.enqueue("spin", {}, max_attempts: 1, timeout: 0.2)
+      expect(engine.drain).to include(dead: 2)
+      [flaky, spin].each { |job| expect(engine.job(job.id).state).to eq("dead") }
+    end
+    lines = log.string.lines.map(&:chomp)
+    expect(lines).to include(%(WARN cogwork job.dead job_id=1 target="flaky" queue="default" attempt=1 error="RateLimitError: slow down"))
+    expect(lines.grep(/job\.dead job_id=2 target="spin"/).first).to include('error="Timeout: task `spin@1.0.0` timed out after 0.200s')
+  end
+
   it "logs nothing, and listens to no event, with logger: false" do
     Cogwork.logger = logger(Logger::DEBUG)
     Cogwork::Engine.open(tasks: CogworkSpec::TASKS, workers: 1, database: @database, logger: false) do |engine|
