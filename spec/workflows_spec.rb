@@ -109,11 +109,12 @@ RSpec.describe "Cogwork::Engine workflows" do
   it "defines templates from a file and runs the example linear workflow on JavaScript tasks" do
     expect(engine.define_workflow(File.join(CogworkSpec::EXAMPLES, "workflows/linear.yaml")))
       .to eq(["linear_workflow/mathematical_sequence@1.0.0"])
-    run = engine.start_workflow("linear_workflow/mathematical_sequence", context: {number: 2}, idempotency_key: "once")
-    again = engine.start_workflow("linear_workflow/mathematical_sequence", context: {number: 2}, idempotency_key: "once")
+    run = engine.start_workflow("linear_workflow/mathematical_sequence", context: {even_number: 6}, idempotency_key: "once")
+    again = engine.start_workflow("linear_workflow/mathematical_sequence", context: {even_number: 6}, idempotency_key: "once")
     expect(again.id).to eq(run.id)
     engine.drain
-    expect(engine.workflow(run.id).step("halve").result).to eq("product" => 9)
+    expect(engine.workflow(run.id).step("square_again").result).to eq("product" => 1296)
+    expect(engine.workflow(run.id).step("halve").result).to eq("product" => 651)
     expect(engine.workflows(workflow: "linear_workflow/mathematical_sequence", state: :completed).map(&:id)).to eq([run.id])
   end
 

@@ -20,6 +20,7 @@ use crate::store::StoreOptions;
 use crate::task::{Registry, Task, Watcher};
 use crate::workflow::Templates;
 
+mod configured;
 mod jobs;
 mod schedules;
 mod workflows;

@@ -58,8 +58,8 @@ fn every_example_runs_from_the_cli_on_javascript_tasks_with_exact_results() {
     let cases = [
         (
             "linear_workflow/mathematical_sequence",
-            json!({"number": 2}),
-            json!({"square": {"product": 4}, "square_again": {"product": 16}, "add_original": {"sum": 18}, "halve": {"product": 9}}),
+            json!({"even_number": 6}),
+            json!({"square": {"product": 36}, "square_again": {"product": 1296}, "add_original": {"sum": 1302}, "halve": {"product": 651}}),
         ),
         (
             "diamond_workflow/parallel_computation",
@@ -271,7 +271,7 @@ fn retry_step_resolve_and_replay_resume_a_run_from_the_cli() {
 fn a_cancelled_run_and_a_wait_that_times_out_exit_with_status_1() {
     let workspace = Workspace::new();
     workspace.json(&["workflow", "define", &format!("{EXAMPLE_WORKFLOWS}/linear.yaml")]);
-    workspace.json(&["workflow", "start", "linear_workflow/mathematical_sequence", "--context", r#"{"number": 2}"#]);
+    workspace.json(&["workflow", "start", "linear_workflow/mathematical_sequence", "--context", r#"{"even_number": 2}"#]);
     // Nothing works the run: the wait gives up, and the run is left as it was.
     let output = workspace.cogwork(&["workflow", "wait", "1", "--timeout", "200ms"]);
     assert_eq!(output.status.code(), Some(1));
@@ -301,7 +301,7 @@ fn bad_input_is_refused_with_a_clear_message_and_changes_nothing() {
     };
     refused(&["workflow", "start", "linear_workflow/mathematical_sequense"], "workflow template `linear_workflow/mathematical_sequense` not found; the templates loaded are diamond_workflow/parallel_computation, linear_workflow/mathematical_sequence,");
     refused(&["workflow", "start", "linear_workflow/mathematical_sequence@2.0.0"], "workflow template `linear_workflow/mathematical_sequence@2.0.0` not found; the versions loaded are 1.0.0");
-    refused(&["workflow", "start", "linear_workflow/mathematical_sequence", "--context", r#"{"number": "two"}"#], "the context does not match `context_schema` of linear_workflow/mathematical_sequence@1.0.0:\n  - context.number: \"two\" is not of type \"number\"");
+    refused(&["workflow", "start", "linear_workflow/mathematical_sequence", "--context", r#"{"even_number": 3}"#], "the context does not match `context_schema` of linear_workflow/mathematical_sequence@1.0.0:\n  - context.even_number: 3 is not a multiple of 2");
     refused(&["workflow", "start", "linear_workflow/mathematical_sequence", "--context", "{oops"], "--context is not valid JSON");
     refused(&["workflow", "status", "shop/nothing"], "workflow template `shop/nothing` not found");
     refused(&["workflow", "wait", "7"], "workflow run 7 not found; it never existed or was purged");
@@ -340,9 +340,9 @@ fn list_shows_templates_with_their_versions_and_runs_with_their_progress() {
     let output = workspace.cogwork(&["workflow", "list"]);
     assert_eq!(shape(&text(&output.stdout)), ["NAME VERSIONS STEPS", "linear_workflow/mathematical_sequence 1.0.0, 1.1.0 4"]);
 
-    let run = run_to_the_end(&workspace, "linear_workflow/mathematical_sequence", json!({"number": 2}));
+    let run = run_to_the_end(&workspace, "linear_workflow/mathematical_sequence", json!({"even_number": 2}));
     assert_eq!(run["version"], json!("1.1.0"), "a name without a version starts the newest");
-    workspace.json(&["workflow", "start", "linear_workflow/mathematical_sequence@1.0.0", "--context", r#"{"number": 1}"#]);
+    workspace.json(&["workflow", "start", "linear_workflow/mathematical_sequence@1.0.0", "--context", r#"{"even_number": 4}"#]);
     let output = workspace.cogwork(&["workflow", "list", "--runs"]);
     let lines: Vec<Vec<String>> = text(&output.stdout).lines().map(|line| line.split_whitespace().take(4).map(str::to_owned).collect()).collect();
     assert_eq!(lines[1..], [["2", "linear_workflow/mathematical_sequence@1.0.0", "running", "0%"], ["1", "linear_workflow/mathematical_sequence@1.1.0", "completed", "100%"]]);

@@ -248,6 +248,20 @@ async fn enqueue_returning_gives_the_records_reading_them_back_would(db: Databas
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enqueue_returning_records_carry_the_stored_times_on_the_system_clock() {
+    let setup = Setup::new(Database::sqlite());
+    let file = setup.tasks.path().join("real-clock.db");
+    let engine = Engine::open(support::options(setup.tasks.path(), 1).database(format!("sqlite://{}", file.display()))).await.unwrap();
+    let spec = JobSpec { target: "double".into(), input: json!({"n": 1}), options: JobOptions::default() };
+    let records = engine.enqueue_returning(vec![spec.clone(), spec]).await.unwrap();
+    for record in records {
+        let stored = engine.job(record.id).await.unwrap();
+        assert_eq!((record.created_at, record.updated_at, record.run_at), (stored.created_at, stored.updated_at, stored.run_at));
+    }
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn engine_wide_http_mocks_answer_the_fetches_of_jobs_and_runs_without_their_own() {
     let setup = Setup::new(Database::sqlite());
     write_task(setup.tasks.path(), "get", "(input) => fetch(input.url).body");
@@ -264,6 +278,29 @@ async fn engine_wide_http_mocks_answer_the_fetches_of_jobs_and_runs_without_thei
     engine.set_http_mocks(Vec::new());
     let error = run(vec![]).await.unwrap_err();
     assert!(error.to_string().contains("allow-list"), "cleared, the fetch meets the allow-list: {error}");
+    engine.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_applied_configuration_records_its_schedules_and_queue_rate_limits() {
+    let setup = Setup::new(Database::sqlite());
+    let file = setup.tasks.path().join("cogwork.yml");
+    let yaml = "queues:\n  mail: {rate_limit: 1}\nschedules:\n  - {name: nightly, cron: \"0 3 * * *\", target: double, input: {n: 1}}\n";
+    std::fs::write(&file, yaml).unwrap();
+    let config = cogwork_core::config::Config::load(Some(&file)).unwrap();
+    let engine = setup.engine().await;
+    engine.apply_config(&config).await.unwrap();
+    engine.apply_config(&config).await.expect("applying it again, as every node does, changes nothing");
+    let names: Vec<String> = engine.schedules().await.unwrap().into_iter().map(|record| record.schedule.name).collect();
+    assert_eq!(names, ["nightly"]);
+    let mail = JobOptions { queue: Some("mail".into()), ..JobOptions::default() };
+    for n in 0..3 {
+        engine.enqueue("double", json!({"n": n}), mail.clone()).await.unwrap();
+    }
+    let on_mail = WorkOptions { queues: vec!["mail".into()], ..drain_options() };
+    assert_eq!(engine.drain(on_mail.clone()).await.unwrap().completed, 1, "one job a second, and the clock stands still");
+    setup.db.clock.advance(Duration::from_secs(1));
+    assert_eq!(engine.drain(on_mail).await.unwrap().completed, 1);
     engine.close().await;
 }
 

@@ -267,6 +267,19 @@ async fn a_resolved_step_lets_its_dependents_run_with_the_given_result(db: Datab
     let resolved = run.transitions.iter().find(|t| t.step.as_deref() == Some("fetch") && t.to == "completed").unwrap();
     assert_eq!((resolved.from.as_deref(), resolved.reason.as_deref()), (Some("failed"), Some("resolved by an operator")));
     assert_eq!(setup.calls("fetch"), 1);
+
+    // Resolving the last failed step when every other step completed: nothing is left to
+    // run, and the run completes at once.
+    let steps = json!([{"name": "first", "handler": "echo"}, {"name": "last", "handler": "broken", "depends_on": ["first"], "retry": {"max_attempts": 1}}]);
+    engine.define_workflow_value(template("leaf", steps)).await.unwrap();
+    let id = start(&engine, "leaf", json!({})).await;
+    engine.drain(drain()).await.unwrap();
+    assert_eq!(engine.workflow(id).await.unwrap().state, RunState::Failed);
+    engine.resolve_step(id, "last", json!("by hand")).await.unwrap();
+    let run = engine.workflow(id).await.unwrap();
+    assert_eq!((run.state, result(&run, "last")), (RunState::Completed, json!("by hand")));
+    let ended = run.transitions.iter().rfind(|t| t.step.is_none()).unwrap();
+    assert_eq!((ended.from.as_deref(), ended.to.as_str()), (Some("failed"), "completed"));
     engine.close().await;
 }
 

@@ -48,7 +48,7 @@ impl RunArgs {
         options
     }
 
-    /// The engine, with the configured queues' rate limits recorded for every node.
+    /// The engine, with the configuration's rate limits and schedules applied.
     async fn engine(&self, settings: &Settings) -> Result<Engine> {
         let options = self.engine.options(settings);
         let engine = open(match self.concurrency {
@@ -56,16 +56,7 @@ impl RunArgs {
             None => options,
         })
         .await?;
-        let store = engine.store().await?;
-        for (queue, limits) in &settings.config.queues {
-            if let Some(rate) = limits.rate_limit {
-                store.set_queue_rate_limit(queue, Some(rate)).await?;
-            }
-        }
-        // Every node adds the configured schedules; one unchanged keeps its place.
-        for schedule in &settings.config.schedules {
-            engine.add_schedule(schedule.clone()).await?;
-        }
+        engine.apply_config(&settings.config).await?;
         Ok(engine)
     }
 }

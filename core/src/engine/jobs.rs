@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, OnceCell};
 use super::Engine;
 use crate::queue::{Backoff, Command, Event, HostError, HostJob, HostQueue, HostResult, Subscription, WorkOptions, Worker, EVENT_NAMES};
 use crate::queue::Bus;
-use crate::store::{Cancelled, JobFilter, JobRecord, JobState, NewJob, Stats, Store, StoreOptions};
+use crate::store::{Cancelled, Enqueued, JobFilter, JobRecord, JobState, NewJob, Stats, Store, StoreOptions};
 use crate::value::payload_from_input;
 use crate::{Error, Result};
 
@@ -130,38 +130,36 @@ impl Engine {
 
     /// Enqueues many jobs in one transaction: all of them, or (on any error) none.
     pub async fn enqueue_all(&self, jobs: Vec<JobSpec>) -> Result<Vec<i64>> {
-        let (_, ids, _) = self.insert(jobs).await?;
-        Ok(ids)
+        Ok(self.insert(jobs).await?.1.ids)
     }
 
     /// [`Engine::enqueue_all`], returning each job's record rather than its id. The records
     /// are built from what was inserted, without reading it back, except for a job with a
     /// `unique_key`: that one may be an unfinished job enqueued before, and is read.
-    /// Their times are the enqueuer's clock reading, within microseconds of the stored ones.
     pub async fn enqueue_returning(&self, jobs: Vec<JobSpec>) -> Result<Vec<JobRecord>> {
-        let (new_jobs, ids, now) = self.insert(jobs).await?;
+        let (new_jobs, Enqueued { ids, at }) = self.insert(jobs).await?;
         let mut records = Vec::with_capacity(ids.len());
         for (job, id) in new_jobs.into_iter().zip(ids) {
             records.push(match job.unique_key {
                 Some(_) => self.job(id).await?,
-                None => JobRecord::enqueued(id, job, now),
+                None => JobRecord::enqueued(id, job, at),
             });
         }
         Ok(records)
     }
 
-    /// Checks and inserts jobs, announcing them: the jobs as stored, their ids, and when.
-    async fn insert(&self, jobs: Vec<JobSpec>) -> Result<(Vec<NewJob>, Vec<i64>, i64)> {
+    /// Checks and inserts jobs, announcing them: the jobs as stored, and their ids and time.
+    async fn insert(&self, jobs: Vec<JobSpec>) -> Result<(Vec<NewJob>, Enqueued)> {
         self.check_process()?;
         let store = self.store().await?;
         let now = store.now_micros();
         let new_jobs = jobs.iter().map(|job| self.new_job(job, now)).collect::<Result<Vec<_>>>()?;
-        let ids = store.enqueue_all(&new_jobs).await?;
-        if self.events().is_watched() {
-            let events = new_jobs.iter().zip(&ids).map(|(job, &id)| Event::job("job.enqueued", id, &job.target, &job.queue, 0, now, None));
+        let enqueued = store.enqueue_stamped(&new_jobs).await?;
+        if self.events().wants("job.enqueued") {
+            let events = new_jobs.iter().zip(&enqueued.ids).map(|(job, &id)| Event::job("job.enqueued", id, &job.target, &job.queue, 0, enqueued.at, None));
             self.events().publish(events.collect::<Vec<_>>());
         }
-        Ok((new_jobs, ids, now))
+        Ok((new_jobs, enqueued))
     }
 
     /// The stored job for a spec: target known, input checked, times resolved.

@@ -403,7 +403,7 @@ impl Dispatcher {
             }
             self.held.insert(held.claim.id, held);
         }
-        if self.engine.events().is_watched() {
+        if self.engine.events().wants("job.started") {
             let at = self.store.now_micros();
             let started = submissions.iter().map(|s| &self.held[&self.executions[&s.id]].claim).chain(host_jobs.iter().map(|job| &self.held[&job.id].claim));
             let events: Vec<Event> = started.map(|claim| event("job.started", claim, at, None)).collect();
@@ -495,10 +495,15 @@ impl Dispatcher {
     }
 
     fn end(&mut self, claim: &Claim, outcome: Outcome, console: Option<Box<RawValue>>) {
-        if self.engine.events().is_watched() {
+        let events = self.engine.events();
+        if events.is_watched() {
             let at = self.store.now_micros();
             match &outcome {
-                Outcome::Completed { output } => self.ended.push(event("job.completed", claim, at, Some(output.clone()))),
+                // Not built unless wanted: it copies the output.
+                Outcome::Completed { output } if events.wants("job.completed") => {
+                    self.ended.push(event("job.completed", claim, at, Some(output.clone())))
+                }
+                Outcome::Completed { .. } => {}
                 Outcome::Failed { error, retry_at } => {
                     self.ended.push(event("job.failed", claim, at, Some(error.clone())));
                     let next = if retry_at.is_some() { "job.retrying" } else { "job.dead" };

@@ -1,9 +1,12 @@
 //! The event bus: what happened to jobs, workflow runs and their steps, published as it happens for subscribers in Rust
 //! and, through the same pull interface as jobs, in the host languages.
 //!
-//! Publishing costs nothing while nobody subscribes. A subscriber that falls more than
+//! Publishing costs nothing while nobody subscribes to the event's name: an event nobody
+//! wants is neither built nor sent, so a subscriber of failures alone (a logger at warning
+//! level) wakes for nothing on the happy path. A subscriber that falls more than
 //! [`CAPACITY`] events behind misses the oldest and is told how many it missed.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -105,28 +108,54 @@ pub const EVENT_NAMES: [&str; 19] = [
 #[derive(Clone)]
 pub(crate) struct Bus {
     sender: broadcast::Sender<Arc<Event>>,
+    watchers: Arc<Watchers>,
+}
+
+/// How many subscriptions want each event, by its index in [`EVENT_NAMES`].
+#[derive(Default)]
+struct Watchers([AtomicUsize; EVENT_NAMES.len()]);
+
+impl Watchers {
+    fn count(&self, name: &str) -> &AtomicUsize {
+        let index = EVENT_NAMES.iter().position(|known| *known == name).expect("events are named from EVENT_NAMES");
+        &self.0[index]
+    }
+
+    /// Counts (`by` 1) or uncounts (`usize::MAX`, wrapping) a subscription's names.
+    fn add(&self, patterns: &[String], by: usize) {
+        for name in EVENT_NAMES.iter().filter(|name| patterns.iter().any(|pattern| matches(pattern, name))) {
+            self.count(name).fetch_add(by, Ordering::SeqCst);
+        }
+    }
 }
 
 impl Default for Bus {
     fn default() -> Self {
-        Bus { sender: broadcast::channel(CAPACITY).0 }
+        Bus { sender: broadcast::channel(CAPACITY).0, watchers: Arc::default() }
     }
 }
 
 impl Bus {
-    /// Whether anyone listens: callers skip building events otherwise.
+    /// Whether anyone listens to any event: callers skip building events otherwise.
     pub fn is_watched(&self) -> bool {
-        self.sender.receiver_count() > 0
+        self.watchers.0.iter().any(|count| count.load(Ordering::Relaxed) > 0)
     }
 
+    /// Whether anyone listens to the event `name`.
+    pub fn wants(&self, name: &str) -> bool {
+        self.watchers.count(name).load(Ordering::Relaxed) > 0
+    }
+
+    /// Sends the events somebody wants.
     pub fn publish(&self, events: impl IntoIterator<Item = Event>) {
-        for event in events {
+        for event in events.into_iter().filter(|event| self.wants(event.name)) {
             let _ = self.sender.send(Arc::new(event));
         }
     }
 
     pub fn subscribe(&self, names: Vec<String>) -> Subscription {
-        Subscription { receiver: self.sender.subscribe(), names, missed: 0 }
+        self.watchers.add(&names, 1);
+        Subscription { receiver: self.sender.subscribe(), names, missed: 0, watchers: self.watchers.clone() }
     }
 }
 
@@ -135,6 +164,13 @@ pub struct Subscription {
     receiver: broadcast::Receiver<Arc<Event>>,
     names: Vec<String>,
     missed: u64,
+    watchers: Arc<Watchers>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.watchers.add(&self.names, usize::MAX);
+    }
 }
 
 impl Subscription {
@@ -183,5 +219,38 @@ fn matches(pattern: &str, name: &str) -> bool {
     match pattern.strip_suffix('*') {
         Some(prefix) => name.starts_with(prefix),
         None => pattern == name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed() -> Event {
+        Event::job("job.failed", 1, "t", "default", 1, 0, None)
+    }
+
+    #[test]
+    fn only_names_somebody_subscribed_to_are_wanted_and_only_while_subscribed() {
+        let bus = Bus::default();
+        assert!(!bus.is_watched());
+        let failures = bus.subscribe(vec!["job.failed".into(), "step.*".into()]);
+        let everything = bus.subscribe(vec!["*".into()]);
+        assert!(bus.wants("job.completed"));
+        drop(everything);
+        assert!(!bus.wants("job.completed"), "nobody listens to completions any more");
+        assert!(bus.wants("job.failed") && bus.wants("step.blocked") && bus.is_watched());
+        drop(failures);
+        assert!(!bus.is_watched() && !bus.wants("job.failed"));
+    }
+
+    #[tokio::test]
+    async fn an_event_nobody_wants_is_not_sent() {
+        let bus = Bus::default();
+        let mut failures = bus.subscribe(vec!["job.failed".into()]);
+        let mut raw = bus.sender.subscribe();
+        bus.publish([Event::job("job.completed", 1, "t", "default", 1, 0, None), failed()]);
+        assert_eq!(raw.try_recv().unwrap().name, "job.failed", "the completion never reached the channel");
+        assert_eq!(failures.next().await.unwrap().name, "job.failed");
     }
 }

@@ -59,6 +59,8 @@ struct Line {
     jobs: VecDeque<HostJob>,
     /// Bumped by [`HostQueue::wake`]: every waiting thread returns.
     wakes: u64,
+    /// Threads inside [`HostQueue::next_batch`]: what the waiting jobs are shared among.
+    idle: usize,
 }
 
 impl HostQueue {
@@ -79,9 +81,13 @@ impl HostQueue {
     /// Takes up to `max` jobs, waiting up to `wait` for the first. Returns early, possibly
     /// with nothing, when [`wake`](Self::wake) is called (to stop, or to let a binding
     /// check for interrupts).
+    ///
+    /// Idle threads share what waits: each takes its share, rounded up, so that a burst
+    /// runs on every thread, and a handler that hangs holds up only its own share.
     pub fn next_batch(&self, max: usize, wait: Duration) -> Vec<HostJob> {
         let deadline = Instant::now() + wait;
         let mut line = self.lock();
+        line.idle += 1;
         let wakes = line.wakes;
         while line.jobs.is_empty() && line.wakes == wakes {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -90,8 +96,9 @@ impl HostQueue {
             }
             line = self.changed.wait_timeout(line, left).unwrap_or_else(|p| p.into_inner()).0;
         }
-        let take = max.min(line.jobs.len());
-        line.jobs.drain(..take).collect()
+        let share = line.jobs.len().div_ceil(line.idle);
+        line.idle -= 1;
+        line.jobs.drain(..max.min(share)).collect()
     }
 
     /// Makes every thread waiting in [`next_batch`](Self::next_batch) return now.
@@ -129,6 +136,24 @@ mod tests {
         let ids: Vec<i64> = queue.next_batch(3, Duration::ZERO).iter().map(|job| job.id).collect();
         assert_eq!(ids, [1, 2, 3]);
         assert_eq!(queue.len(), 2);
+    }
+
+    #[test]
+    fn idle_threads_share_a_burst() {
+        let queue = std::sync::Arc::new(HostQueue::default());
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let queue = queue.clone();
+                std::thread::spawn(move || queue.next_batch(64, Duration::from_secs(30)))
+            })
+            .collect();
+        while queue.lock().idle < 2 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        queue.push((1..=5).map(job));
+        let mut sizes: Vec<usize> = waiters.into_iter().map(|waiter| waiter.join().unwrap().len()).collect();
+        sizes.sort();
+        assert_eq!(sizes, [2, 3], "the first thread awake took its share, not the whole burst");
     }
 
     #[test]

@@ -35,7 +35,15 @@ struct Line {
 
 struct Waiting {
     jobs: Vec<NewJob>,
-    reply: oneshot::Sender<Result<Vec<i64>>>,
+    reply: oneshot::Sender<Result<Enqueued>>,
+}
+
+/// What an enqueue stored: the jobs' ids, in order, and the time the transaction stamped
+/// them with (their `created_at`, and `run_at` where none was given).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Enqueued {
+    pub ids: Vec<i64>,
+    pub at: i64,
 }
 
 /// Held by the caller whose transaction runs now: when it ends (or the caller is dropped
@@ -55,6 +63,11 @@ impl Store {
     /// `unique_key` belongs to an unfinished job gets that job's id and adds nothing.
     /// Concurrent callers share transactions (see the module documentation).
     pub async fn enqueue_all(&self, jobs: &[NewJob]) -> Result<Vec<i64>> {
+        Ok(self.enqueue_stamped(jobs).await?.ids)
+    }
+
+    /// [`Store::enqueue_all`], also telling when the jobs were stamped as enqueued.
+    pub async fn enqueue_stamped(&self, jobs: &[NewJob]) -> Result<Enqueued> {
         let waiting = {
             let mut line = self.group().line.lock().unwrap_or_else(|p| p.into_inner());
             if line.busy {
@@ -118,10 +131,10 @@ impl Store {
         }
         let jobs: Vec<NewJob> = batch.iter().flat_map(|waiting| waiting.jobs.iter().cloned()).collect();
         match self.enqueue_transaction(&jobs).await {
-            Ok(ids) => {
+            Ok(Enqueued { ids, at }) => {
                 let mut ids = ids.into_iter();
                 for waiting in batch {
-                    let _ = waiting.reply.send(Ok(ids.by_ref().take(waiting.jobs.len()).collect()));
+                    let _ = waiting.reply.send(Ok(Enqueued { ids: ids.by_ref().take(waiting.jobs.len()).collect(), at }));
                 }
             }
             Err(_) => {

@@ -10,7 +10,7 @@ use sqlx::{Any, AnyConnection, AssertSqlSafe, Row, Transaction};
 
 use super::records::{claim_from_row, ids, integer, optional, text, Claim, ClaimRequest, Finished, NewJob, Outcome, StepRef};
 use super::workflows::{Change, JobsAhead, Moved};
-use super::{json, micros, Backend, JobState, Store};
+use super::{json, micros, Backend, Enqueued, JobState, Store};
 use crate::workflow::StepState;
 use crate::Result;
 
@@ -27,7 +27,7 @@ const FEW_ROWS: usize = 64;
 
 impl Store {
     /// Adds jobs in a transaction of their own: what [`Store::enqueue_all`] runs.
-    pub(super) async fn enqueue_transaction(&self, jobs: &[NewJob]) -> Result<Vec<i64>> {
+    pub(super) async fn enqueue_transaction(&self, jobs: &[NewJob]) -> Result<Enqueued> {
         let what = "enqueueing jobs";
         let now = self.now();
         // One statement is a transaction of its own: on SQLite (nothing to announce) a
@@ -36,13 +36,13 @@ impl Store {
             let mut connection = self.inner.pool.acquire().await.map_err(|error| self.error(what, error))?;
             let ids = self.insert_keyless(&mut connection, jobs, now).await.map_err(|error| self.error(what, error))?;
             self.wake();
-            return Ok(ids);
+            return Ok(Enqueued { ids, at: now });
         }
         let mut tx = self.begin(what).await?;
         let ids = self.enqueue_in(&mut tx, jobs, now).await.map_err(|error| self.error(what, error))?;
         tx.commit().await.map_err(|error| self.error(what, error))?;
         self.wake();
-        Ok(ids)
+        Ok(Enqueued { ids, at: now })
     }
 
     /// Inserts `jobs` in `tx`, in chunks a statement can bind, and tells the other

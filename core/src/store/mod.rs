@@ -55,6 +55,7 @@ pub use wakeups::Wakeups;
 pub use runs::{RunFilter, RunRecord, StepRecord, Transition};
 pub use workflows::{MoveListener, Moved};
 
+pub use group_commit::Enqueued;
 use group_commit::GroupCommit;
 use limits::RateLimited;
 use sql::Sql;

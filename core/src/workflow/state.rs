@@ -59,10 +59,12 @@ impl RunState {
     }
 
     /// Whether the run may move to `to`. A finished run runs again only through an
-    /// operator's retry, resolve or replay; a cancelled one never does.
+    /// operator's retry, resolve or replay; a cancelled one never does. A failed run
+    /// completes at once when an operator resolves its last failed step and nothing is left
+    /// to run.
     pub fn allows(self, to: RunState) -> bool {
         use RunState::*;
-        matches!((self, to), (Running, Completed | Failed | Cancelled) | (Completed | Failed, Running) | (Failed, Cancelled))
+        matches!((self, to), (Running, Completed | Failed | Cancelled) | (Completed | Failed, Running) | (Failed, Cancelled | Completed))
     }
 }
 
@@ -158,5 +160,7 @@ mod tests {
         assert!(StepState::Failed.allows(StepState::Completed));
         assert!(!RunState::Cancelled.allows(RunState::Running));
         assert!(!RunState::Completed.allows(RunState::Cancelled));
+        assert!(RunState::Failed.allows(RunState::Completed));
+        assert!(!RunState::Completed.allows(RunState::Failed));
     }
 }
