@@ -14,6 +14,7 @@ RSpec.describe "Cogwork::Engine jobs" do
                                      input: {"num1" => 1, "num2" => 2}, output: nil, attempt: 0, max_attempts: 4,
                                      attempts: [], finished_at: nil)
       expect(job.created_at).to be_a(Time)
+      expect(engine.job(job.id).to_h).to eq(job.to_h) # the times too: the ones the store stamped
 
       expect(engine.drain(queues: ["math"])).to eq(completed: 1, failed: 0, dead: 0, released: 0)
       done = engine.job(job.id)
@@ -96,10 +97,10 @@ RSpec.describe "Cogwork::Engine jobs" do
         ["multiply", "default", "scheduled", {"num1" => 3, "num2" => 3}]
       ])
       ids = jobs.map(&:id)
-      # The store stamps its own times in the transaction, a few µs after enqueue_returning
-      # reads the clock; with a manual clock they agree (test_hooks_spec.rb).
-      untimed = ->(job) { job.to_h.except(:created_at, :updated_at, :run_at) }
-      expect(engine.jobs.map(&untimed)).to eq(jobs.reverse.map(&untimed))
+      # The records enqueue_all returns carry the times the store stamped, to the µs: a job
+      # given no time runs from when it was stamped.
+      expect(engine.jobs.map(&:to_h)).to eq(jobs.reverse.map(&:to_h))
+      expect(jobs.first(2).map(&:run_at)).to eq(jobs.first(2).map(&:created_at))
       expect(engine.jobs(queue: "other").map(&:id)).to eq([ids[1]])
       expect(engine.jobs(target: :multiply).map(&:id)).to eq([ids[2]])
       expect(engine.jobs(state: %w[ready scheduled], limit: 2).map(&:id)).to eq(ids.last(2).reverse)
