@@ -33,33 +33,34 @@ RSpec.describe "Cogwork::Engine faults" do
       expect(engine.job(faulty[0].id).error["backtrace"].first).to include("faults_spec.rb")
     end
 
-    it "that sleeps past its timeout is recorded as timed out, while the other threads serve on" do
+    it "that hangs past its timeout is recorded as timed out, and holds up only its thread's share of the jobs queued beside it" do
       started = Queue.new
-      finished = Queue.new
-      engine.handler("sleepy") do |_job|
+      release = Queue.new
+      engine.handler("hangs") do |_job|
         started << Thread.current
-        sleep 1
-        finished << Thread.current
+        release.pop
         {"late" => true}
       end
       engine.handler("quick") { |job| {"n" => job.input["n"], "thread" => Thread.current.name} }
-      sleepy = engine.enqueue("sleepy", {}, timeout: 0.3, max_attempts: 1)
       engine.start(concurrency: 2)
+      # Both threads wait idle, so the four jobs claimed together are shared two and two.
+      hangs, *quick = engine.enqueue_all([{target: "hangs", input: {}, timeout: 0.3, max_attempts: 1}] +
+                                         Array.new(3) { |n| {target: "quick", input: {n: n}} })
       stuck = started.pop
-      quick = Array.new(3) { |n| engine.enqueue("quick", {n: n}) }
-      quick.each { |job| await_state(job.id, "completed") }
       other = (%w[cogwork-handler-0 cogwork-handler-1] - [stuck.name]).first
-      expect(quick.map { |job| engine.job(job.id).output["thread"] }).to eq([other] * 3)
-      expect(stuck).to be_alive # still in the handler: its thread is not given other jobs meanwhile
+      quick.drop(1).each { |job| await_state(job.id, "completed") }
+      await_state(hangs.id, "dead")
+      expect(stuck).to be_alive # still in the handler, holding the job after it
+      expect(engine.job(quick[0].id).state).to eq("running")
 
-      await_state(sleepy.id, "dead")
-      timed_out = engine.job(sleepy.id)
-      expect(timed_out.output).to be_nil
+      release << :go
+      await_state(quick[0].id, "completed")
+      expect(quick.map { |job| engine.job(job.id).output["thread"] }).to eq([stuck.name, other, other])
+      timed_out = engine.job(hangs.id)
+      expect(timed_out.output).to be_nil # the late result was ignored
       expect(timed_out.attempts.map(&:state)).to eq(["failed"])
-      expect(timed_out.error).to eq("kind" => "engine", "name" => "Timeout", "message" => "handler `sleepy` did not return within 0.300s")
-      expect(finished.pop).to be(stuck)
+      expect(timed_out.error).to eq("kind" => "engine", "name" => "Timeout", "message" => "handler `hangs` did not return within 0.300s")
       expect(engine.stop).to include(completed: 3, dead: 1)
-      expect(engine.job(sleepy.id).output).to be_nil # the late result was ignored
     end
   end
 

@@ -171,14 +171,6 @@ RSpec.describe "Cogwork::Engine jobs" do
       expect(engine.job(job.id)).to have_attributes(state: "dead", error: include("class" => "TypeError", "message" => /output\.at/))
     end
 
-    it "records a handler that outlives its timeout as a failed attempt and ignores its late result" do
-      engine.handler("sleepy") { |_job| sleep 1; {"late" => true} }
-      job = engine.enqueue("sleepy", {}, timeout: 0.3, max_attempts: 1)
-      engine.drain
-      expect(engine.job(job.id)).to have_attributes(state: "dead", output: nil)
-      expect(engine.job(job.id).attempts.map(&:state)).to eq(["failed"])
-    end
-
     it "needs a block or a callable" do
       expect { engine.handler("nothing") }.to raise_error(ArgumentError, /needs a block/)
     end
