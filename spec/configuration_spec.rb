@@ -78,6 +78,66 @@ RSpec.describe "Cogwork configuration" do
     end
   end
 
+  it "works as cogwork.yml says once it works: its queues, their concurrency and rate limits, its schedules" do
+    path = write_config(<<~YAML)
+      database: sqlite://#{@dir}/configured.db
+      workers: 1
+      queues:
+        mail: {rate_limit: 1}
+        reports: {concurrency: 1}
+      schedules:
+        - {name: hourly, cron: "0 * * * *", target: report, input: {n: 7}, queue: reports}
+    YAML
+    Cogwork::Engine.open(config: path, clock: :manual) do |engine|
+      running = 0
+      most = 0
+      lock = Mutex.new
+      engine.handler("mail") { |job| {"to" => job.input["to"]} }
+      engine.handler("report") do |job|
+        lock.synchronize { most = [most, running += 1].max }
+        sleep 0.02 # long enough for the other threads to take a report, were they let
+        lock.synchronize { running -= 1 }
+        {"n" => job.input["n"]}
+      end
+      expect(engine.schedules).to eq([]) # applied when the engine first works, its handlers registered
+      3.times { |n| engine.enqueue("mail", {to: n}, queue: :mail) }
+      4.times { |n| engine.enqueue("report", {n: n}, queue: :reports) }
+
+      # Queues left out: "default" and the file's. One mail a second, and the clock stands still.
+      expect(engine.drain(concurrency: 4)).to eq(completed: 5, failed: 0, dead: 0, released: 0)
+      expect(most).to eq(1)
+      expect(engine.jobs(queue: :mail, state: :ready).size).to eq(2)
+      engine.advance(1)
+      expect(engine.drain).to include(completed: 1)
+
+      schedule = engine.schedules.first
+      expect([schedule.name, schedule.target, schedule.input, schedule.queue]).to eq(["hourly", "report", {"n" => 7}, "reports"])
+      engine.advance(schedule.next_tick - engine.now)
+      expect(engine.drain).to include(completed: 2) # the tick's report, and the last mail
+      expect(engine.jobs(queue: :mail).map(&:state)).to eq(%w[completed] * 3)
+      expect(engine.jobs(target: "report", limit: 1).map { |job| [job.state, job.output] }).to eq([["completed", {"n" => 7}]])
+
+      engine.remove_schedule("hourly")
+      engine.drain(queues: :mail)
+      expect(engine.schedules).to eq([]) # applied once: a schedule removed stays removed
+    end
+  end
+
+  it "refuses to work while a schedule of cogwork.yml targets a handler not registered, naming it" do
+    path = write_config(<<~YAML)
+      database: sqlite://#{@dir}/unregistered.db
+      workers: 1
+      schedules:
+        - {name: hourly, cron: "0 * * * *", target: report}
+    YAML
+    Cogwork::Engine.open(config: path) do |engine|
+      expect { engine.drain }.to raise_error(Cogwork::TaskNotFoundError, /report/)
+      engine.handler("report") { |_job| {} }
+      expect(engine.drain).to eq(completed: 0, failed: 0, dead: 0, released: 0)
+      expect(engine.schedules.map(&:name)).to eq(["hourly"])
+    end
+  end
+
   it "refuses a bad configuration file with ConfigurationError naming the file and the key" do
     path = write_config("workers: many\n")
     expect { Cogwork::Engine.new(config: path) }

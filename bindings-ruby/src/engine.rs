@@ -24,6 +24,11 @@ pub struct Engine {
     /// Set by `close`: the core refuses runs after it, but the job store would fail with a
     /// database error, so every call checks this first.
     closed: AtomicBool,
+    /// What the configuration file sets for working: its queues' concurrency, and the rate
+    /// limits and schedules applied when the engine first works (worker.rs).
+    pub(crate) config: Config,
+    /// Set once `config` was applied: a schedule removed afterwards stays removed.
+    pub(crate) configured: AtomicBool,
 }
 
 pub fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
@@ -124,7 +129,7 @@ impl Engine {
 
         let (options, clock) = queue_options(ruby, options, &config, queue)?;
         let engine = wait(ruby, cogwork_core::Engine::open(options))?;
-        Ok(Engine { engine, clock, closed: AtomicBool::new(false) })
+        Ok(Engine { engine, clock, closed: AtomicBool::new(false), config, configured: AtomicBool::new(false) })
     }
 
     /// `execute(task, input, timeout_seconds_or_nil, mocks_or_nil)` → `[output, console,

@@ -1,8 +1,10 @@
 //! Working the queue: `drain` (until nothing is due) and `start`, which returns a
-//! `Cogwork::Native::Worker` whose `stop` ends it gracefully. The core dispatcher claims the
-//! jobs; Ruby handler jobs go to the threads gem/lib/cogwork/handlers.rb owns, which pull
-//! them with `next_host_jobs`.
+//! `Cogwork::Native::Worker` whose `stop` ends it gracefully. An engine opened from a
+//! configuration file works as the file says: its queues, their concurrency and rate limits,
+//! its schedules. The core dispatcher claims the jobs; Ruby handler jobs go to the threads
+//! gem/lib/cogwork/handlers.rb owns, which pull them with `next_host_jobs`.
 
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
 use cogwork_core::queue::{WorkOptions, Worker as CoreWorker};
@@ -30,17 +32,49 @@ pub fn define(ruby: &Ruby, native: RModule, engine: RClass) -> Result<(), Error>
 }
 
 impl Engine {
-    /// `drain(queues)`: runs what is due in `queues` until none is due and none is running,
-    /// with the GVL released (Ruby handler threads run meanwhile); returns the progress.
-    fn drain(ruby: &Ruby, rb_self: &Self, queues: Vec<String>) -> Result<Value, Error> {
-        let progress = wait(ruby, rb_self.engine(ruby)?.drain(work_options(queues)))?;
+    /// `drain(queues_or_nil)`: runs what is due in `queues` (nil: the configuration's) until
+    /// none is due and none is running, with the GVL released (Ruby handler threads run
+    /// meanwhile); returns the progress.
+    fn drain(ruby: &Ruby, rb_self: &Self, queues: Option<Vec<String>>) -> Result<Value, Error> {
+        let engine = rb_self.engine(ruby)?;
+        let progress = wait(ruby, async {
+            rb_self.apply_config(engine).await?;
+            engine.drain(rb_self.work_options(queues)).await
+        })?;
         records::progress(ruby, &progress)
     }
 
-    /// `start(queues)`: a dispatcher working in the background until its `stop`.
-    fn start(ruby: &Ruby, rb_self: &Self, queues: Vec<String>) -> Result<Worker, Error> {
-        let worker = wait(ruby, rb_self.engine(ruby)?.start(work_options(queues)))?;
+    /// `start(queues_or_nil)`: a dispatcher working in the background until its `stop`.
+    fn start(ruby: &Ruby, rb_self: &Self, queues: Option<Vec<String>>) -> Result<Worker, Error> {
+        let engine = rb_self.engine(ruby)?;
+        let worker = wait(ruby, async {
+            rb_self.apply_config(engine).await?;
+            engine.start(rb_self.work_options(queues)).await
+        })?;
         Ok(Worker { worker: Mutex::new(Some(worker)), pid: std::process::id() })
+    }
+
+    /// The first time an engine opened from a configuration file works (its handlers
+    /// registered by then, so schedules may target them), records the file's queue rate
+    /// limits and adds its schedules, as `cogwork work` does. Applying twice (two threads
+    /// starting at once) changes nothing.
+    async fn apply_config(&self, engine: &cogwork_core::Engine) -> cogwork_core::Result<()> {
+        if self.config.file.is_none() || self.configured.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        engine.apply_config(&self.config).await?;
+        self.configured.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// The configuration's work options (its queues' concurrency; "default" and its queues
+    /// unless `queues` are given).
+    fn work_options(&self, queues: Option<Vec<String>>) -> WorkOptions {
+        let mut options = self.config.work_options();
+        if let Some(queues) = queues {
+            options.queues = queues;
+        }
+        options
     }
 }
 
@@ -57,8 +91,4 @@ impl Worker {
         let progress = wait(ruby, worker.stop())?;
         records::progress(ruby, &progress).map(Some)
     }
-}
-
-fn work_options(queues: Vec<String>) -> WorkOptions {
-    WorkOptions { queues, ..WorkOptions::default() }
 }

@@ -304,13 +304,19 @@ module Cogwork
     # Runs the jobs due in +queues+ until none is due and none is running, handler jobs on
     # +concurrency+ Ruby threads. Jobs scheduled for later, and retries not yet due, stay.
     # Returns counts: <tt>{completed:, failed:, dead:, released:}</tt>.
-    # @param queues [Array<String, Symbol>, String]
+    #
+    # An engine opened from a configuration file works as +cogwork work+ does with it: the
+    # queues left out are "default" and the file's, each queue runs at most its +concurrency+
+    # jobs at once, and the first #drain, #start or #work records the file's rate limits and
+    # adds its schedules (so register the handlers they target first).
+    # @param queues [Array<String, Symbol>, String, nil] nil: "default" and the file's queues
     # @param concurrency [Integer] Ruby threads running handler jobs
     # @return [Hash{Symbol => Integer}]
-    def drain(queues: ["default"], concurrency: 2)
+    # @raise [TaskNotFoundError] when a configured schedule targets no task nor registered handler
+    def drain(queues: nil, concurrency: 2)
       @native.check
       threads = handler_threads(concurrency)
-      @native.drain(Array(queues).map(&:to_s))
+      @native.drain(queue_names(queues))
     ensure
       threads&.stop
     end
@@ -319,11 +325,11 @@ module Cogwork
     # ticking) until #stop. Raises ConfigurationError when already working.
     # @param (see #drain)
     # @return [self]
-    # @raise [ConfigurationError] when already working
-    def start(queues: ["default"], concurrency: 2)
+    # @raise [ConfigurationError] when already working, or as #drain does
+    def start(queues: nil, concurrency: 2)
       @native.check
       threads = handler_threads(concurrency)
-      @worker = @native.start(Array(queues).map(&:to_s))
+      @worker = @native.start(queue_names(queues))
       @threads = threads
       self
     rescue Exception # rubocop:disable Lint/RescueException
@@ -344,7 +350,7 @@ module Cogwork
     # exception raised into the waiting thread (Thread#raise, Timeout) stops the worker too.
     # @param (see #drain)
     # @return [Hash{Symbol => Integer}, nil]
-    def work(queues: ["default"], concurrency: 2)
+    def work(queues: nil, concurrency: 2)
       signals = Thread::Queue.new
       previous = %w[INT TERM].to_h { |signal| [signal, trap(signal) { signals << signal }] }
       start(queues: queues, concurrency: concurrency)
@@ -389,6 +395,10 @@ module Cogwork
       worker&.stop
     ensure
       threads&.stop
+    end
+
+    def queue_names(queues)
+      queues && Array(queues).map(&:to_s)
     end
 
     def native_job(target:, input: {}, **options)
