@@ -30,13 +30,13 @@ RSpec.describe "the cogwork command" do
     out, _err, status = cogwork("workflow", "define", "workflows/linear.yaml", "--database", @database)
     expect([status.exitstatus, out]).to eq([0, "defined linear_workflow/mathematical_sequence@1.0.0 (4 steps) from workflows/linear.yaml\n"])
 
-    out, err, status = cogwork("workflow", "start", "linear_workflow/mathematical_sequence", "--context", '{"number":2}',
+    out, err, status = cogwork("workflow", "start", "linear_workflow/mathematical_sequence", "--context", '{"even_number":6}',
                                "--wait", "--tasks", "tasks", "--database", @database, "--json")
     expect([status.exitstatus, err]).to eq([0, ""])
     run = JSON.parse(out)
     expect(run["state"]).to eq("completed")
     expect(run["steps"].to_h { |step| [step["name"], step["result"]] })
-      .to eq("square" => {"product" => 4}, "square_again" => {"product" => 16}, "add_original" => {"sum" => 18}, "halve" => {"product" => 9})
+      .to eq("square" => {"product" => 36}, "square_again" => {"product" => 1296}, "add_original" => {"sum" => 1302}, "halve" => {"product" => 651})
   end
 
   it "exits 1 for a failed command and 2 for a usage error" do
@@ -75,8 +75,8 @@ RSpec.describe "the cogwork command" do
   # The id of a run of the linear example workflow, started in the database and not worked.
   def waiting_run
     cogwork("workflow", "define", "workflows/linear.yaml", "--database", @database)
-    out, _err, _status = cogwork("workflow", "start", "linear_workflow/mathematical_sequence", "--context", '{"number":2}', "--database", @database)
-    out[/\d+/]
+    out, err, _status = cogwork("workflow", "start", "linear_workflow/mathematical_sequence", "--context", '{"even_number":6}', "--database", @database)
+    out[/\d+/] || raise("cogwork workflow start printed no run id: #{err}")
   end
 
   it "ends at once on SIGINT while another command blocks, as the Rust binary does" do
