@@ -123,13 +123,18 @@ RSpec.describe "Cogwork configuration" do
     end
   end
 
-  it "refuses to work while a schedule of cogwork.yml targets a handler not registered, naming it" do
+  it "refuses to work while a schedule of cogwork.yml targets a handler not registered, unless told not to apply the file" do
     path = write_config(<<~YAML)
       database: sqlite://#{@dir}/unregistered.db
       workers: 1
       schedules:
         - {name: hourly, cron: "0 * * * *", target: report}
     YAML
+    Cogwork::Engine.open(config: path, apply_config: false) do |engine|
+      expect(engine.drain).to eq(completed: 0, failed: 0, dead: 0, released: 0)
+      expect(engine.schedules).to eq([])
+    end
+    expect { Cogwork::Engine.new(config: path, apply_config: "no") }.to raise_error(TypeError, "apply_config must be true or false, not String")
     Cogwork::Engine.open(config: path) do |engine|
       expect { engine.drain }.to raise_error(Cogwork::TaskNotFoundError, /report/)
       engine.handler("report") { |_job| {} }

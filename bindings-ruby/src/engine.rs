@@ -27,7 +27,8 @@ pub struct Engine {
     /// What the configuration file sets for working: its queues' concurrency, and the rate
     /// limits and schedules applied when the engine first works (worker.rs).
     pub(crate) config: Config,
-    /// Set once `config` was applied: a schedule removed afterwards stays removed.
+    /// Set once `config` was applied (or from the start, for `apply_config: false`): a
+    /// schedule removed afterwards stays removed.
     pub(crate) configured: AtomicBool,
 }
 
@@ -58,6 +59,7 @@ static RECYCLE_AFTER: LazyId = LazyId::new("recycle_after");
 static WATCH: LazyId = LazyId::new("watch");
 static FETCH_MAX_RESPONSE_BYTES: LazyId = LazyId::new("fetch_max_response_bytes");
 static CONSOLE_MAX_BYTES: LazyId = LazyId::new("console_max_bytes");
+static APPLY_CONFIG: LazyId = LazyId::new("apply_config");
 static DATABASE: LazyId = LazyId::new("database");
 static NODE: LazyId = LazyId::new("node");
 static LEASE: LazyId = LazyId::new("lease");
@@ -71,7 +73,8 @@ impl Engine {
     /// limit. `worker_command` is an Array (program, then arguments), or nil to run
     /// JavaScript on threads of this process. `queue` holds the job settings: `database` (a
     /// URL), `node`, `lease` (seconds), `clock` ("manual" for a clock that moves only when
-    /// `advance` says), each optional.
+    /// `advance` says), `apply_config` (false leaves the file's rate limits and schedules
+    /// out of the database), each optional.
     fn open(ruby: &Ruby, options: RHash, queue: RHash, config: Option<PathBuf>) -> Result<Self, Error> {
         type Optional = (
             Option<Option<Vec<PathBuf>>>,
@@ -127,9 +130,11 @@ impl Engine {
             options = options.console_max_bytes(bytes);
         }
 
-        let (options, clock) = queue_options(ruby, options, &config, queue)?;
+        let (options, clock, apply_config) = queue_options(ruby, options, &config, queue)?;
         let engine = wait(ruby, cogwork_core::Engine::open(options))?;
-        Ok(Engine { engine, clock, closed: AtomicBool::new(false), config, configured: AtomicBool::new(false) })
+        // An engine told not to apply the file counts as having applied it.
+        let configured = AtomicBool::new(!apply_config);
+        Ok(Engine { engine, clock, closed: AtomicBool::new(false), config, configured })
     }
 
     /// `execute(task, input, timeout_seconds_or_nil, mocks_or_nil)` → `[output, console,
@@ -205,11 +210,12 @@ pub(crate) fn wait<T>(ruby: &Ruby, call: impl Future<Output = cogwork_core::Resu
     nogvl::block_on(call)?.map_err(|e| errors::to_ruby(ruby, e))
 }
 
-/// The job settings of `open`, over those of `config`, and the clock the store reads.
-fn queue_options(ruby: &Ruby, options: EngineOptions, config: &Config, queue: RHash) -> Result<(EngineOptions, clock::EngineClock), Error> {
-    type Optional = (Option<Option<String>>, Option<Option<String>>, Option<Option<f64>>, Option<Option<String>>);
-    let args = get_kwargs::<_, (), Optional, ()>(queue, &[], &[*DATABASE, *NODE, *LEASE, *CLOCK])?;
-    let (database, node, lease, clock) = args.optional;
+/// The job settings of `open`, over those of `config`, the clock the store reads, and
+/// whether to apply `config` when the engine first works.
+fn queue_options(ruby: &Ruby, options: EngineOptions, config: &Config, queue: RHash) -> Result<(EngineOptions, clock::EngineClock, bool), Error> {
+    type Optional = (Option<Option<String>>, Option<Option<String>>, Option<Option<f64>>, Option<Option<String>>, Option<Option<bool>>);
+    let args = get_kwargs::<_, (), Optional, ()>(queue, &[], &[*DATABASE, *NODE, *LEASE, *CLOCK, *APPLY_CONFIG])?;
+    let (database, node, lease, clock, apply_config) = args.optional;
     let clock = clock::EngineClock::named(ruby, clock.flatten().as_deref())?;
     let mut options = options.store_options(config.store_options().clock(clock.shared()));
     if let Some(database) = database.flatten() {
@@ -221,7 +227,7 @@ fn queue_options(ruby: &Ruby, options: EngineOptions, config: &Config, queue: RH
     if let Some(lease) = lease.flatten() {
         options = options.lease(seconds(ruby, lease, "lease")?);
     }
-    Ok((options, clock))
+    Ok((options, clock, apply_config.flatten().unwrap_or(true)))
 }
 
 /// Mocks arrive as a Hash, an Array of Hashes (`url`, `method`, `status`, `headers`,

@@ -66,10 +66,15 @@ module Cogwork
     # lease::                    seconds a claimed job stays this process's without a
     #                            heartbeat (default 30); a crashed process's jobs run again after it
     # config::                   the configuration file to read (default: ./cogwork.yml when
-    #                            there is one)
+    #                            there is one); its queues' settings and schedules hold from
+    #                            the first #drain, #start or #work
     # clock::                    :system (default), or :manual for a clock that moves only
     #                            when #advance says (tests: retries, delays and cron ticks
     #                            without sleeping)
+    # apply_config::             whether the first #drain, #start or #work records the
+    #                            configuration file's queue rate limits and adds its schedules
+    #                            in the database, as +cogwork work+ does (default true); false
+    #                            for an engine on a database of its own, such as a test's
     # logger::                   where job, step and run failures (WARN) and completions
     #                            (DEBUG) are logged, and tasks' console lines (default
     #                            Cogwork.logger: Rails.logger in Rails, else $stderr at WARN);
@@ -548,12 +553,12 @@ module Cogwork
   # Engine.new's options as the native extension takes them: the engine's, then the job
   # store's.
   module EngineOptions # :nodoc:
-    STORE = %i[database node lease clock].freeze
+    STORE = %i[database node lease clock apply_config].freeze
     CLOCKS = %i[system manual].freeze
     TYPES = {
       workers: [Integer], fetch_allow: [Array], fetch_max_response_bytes: [Integer], console_max_bytes: [Integer],
       memory_limit: [Integer], recycle_after: [Integer], watch: Arguments::BOOLEAN, database: [String], node: [String],
-      config: [String, Pathname]
+      config: [String, Pathname], apply_config: Arguments::BOOLEAN
     }.freeze
 
     def self.native(options)
