@@ -77,6 +77,16 @@ RSpec.describe "Cogwork::Engine logging" do
     expect(lines.grep(/job\.dead job_id=2 target="spin"/).first).to include('error="Timeout: task `spin@1.0.0` timed out after 0.200s')
   end
 
+  it "listens to no event when the logger is above WARN" do
+    Cogwork::Engine.open(tasks: CogworkSpec::TASKS, workers: 1, database: @database, logger: logger(Logger::ERROR)) do |engine|
+      expect(engine.instance_variable_get(:@subscribers)).to eq([])
+      engine.handler("broken") { |_job| raise "broken" }
+      engine.enqueue("broken", {}, max_attempts: 1)
+      expect(engine.drain).to include(dead: 1)
+    end
+    expect(log.string).to eq("")
+  end
+
   it "logs nothing, and listens to no event, with logger: false" do
     Cogwork.logger = logger(Logger::DEBUG)
     Cogwork::Engine.open(tasks: CogworkSpec::TASKS, workers: 1, database: @database, logger: false) do |engine|

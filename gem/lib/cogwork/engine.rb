@@ -78,9 +78,10 @@ module Cogwork
     # logger::                   where job, step and run failures (WARN) and completions
     #                            (DEBUG) are logged, and tasks' console lines (default
     #                            Cogwork.logger: Rails.logger in Rails, else $stderr at WARN);
-    #                            false logs nothing. Logging listens to the engine's events,
-    #                            and while anything listens the core publishes every event:
-    #                            false saves that on the busiest queues
+    #                            false logs nothing. Logging listens only to the events
+    #                            the Logger's level (when the engine opens) logs, and the
+    #                            core builds no other: at WARN a job that succeeds costs
+    #                            nothing to log; above WARN nothing is listened to
     #
     # An option left out or nil takes its default; only for memory_limit does nil mean none.
     # Defaults come, in order, from Cogwork.configure, then the configuration file and the
@@ -391,7 +392,8 @@ module Cogwork
 
     def log_events
       log = EventLog.new(method(:logger))
-      on(*log.events, callable: log)
+      events = log.events
+      on(*events, callable: log) unless events.empty?
     end
 
     def stop_working

@@ -30,10 +30,14 @@ module Cogwork
       @started = {}
     end
 
-    # The event names to subscribe to, for the Logger's level now.
+    # The event names to subscribe to, for the Logger's level now: the core builds no other.
+    # Above WARN, none.
     # @return [Array<String>]
     def events
-      @logger.call.debug? ? (LEVELS.keys + STARTED + FINISHED).uniq : WARN
+      logger = @logger.call
+      return (LEVELS.keys + STARTED + FINISHED).uniq if logger.debug?
+
+      logger.warn? ? WARN : []
     end
 
     # @param event [Event]
