@@ -4,6 +4,7 @@
 //! its schedules. The core dispatcher claims the jobs; Ruby handler jobs go to the threads
 //! gem/lib/cogwork/handlers.rb owns, which pull them with `next_host_jobs`.
 
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
@@ -37,21 +38,30 @@ impl Engine {
     /// meanwhile); returns the progress.
     fn drain(ruby: &Ruby, rb_self: &Self, queues: Option<Vec<String>>) -> Result<Value, Error> {
         let engine = rb_self.engine(ruby)?;
-        let progress = wait(ruby, async {
-            rb_self.apply_config(engine).await?;
-            engine.drain(rb_self.work_options(queues)).await
-        })?;
+        let progress = wait(ruby, rb_self.work(engine, queues, |options| engine.drain(options)))?;
         records::progress(ruby, &progress)
     }
 
     /// `start(queues_or_nil)`: a dispatcher working in the background until its `stop`.
     fn start(ruby: &Ruby, rb_self: &Self, queues: Option<Vec<String>>) -> Result<Worker, Error> {
         let engine = rb_self.engine(ruby)?;
-        let worker = wait(ruby, async {
-            rb_self.apply_config(engine).await?;
-            engine.start(rb_self.work_options(queues)).await
-        })?;
+        let worker = wait(ruby, rb_self.work(engine, queues, |options| engine.start(options)))?;
         Ok(Worker { worker: Mutex::new(Some(worker)), pid: std::process::id() })
+    }
+
+    /// Applies the configuration if due, then calls `work` (a drain or a start) with the
+    /// configuration's work options for `queues`.
+    async fn work<T, F>(
+        &self,
+        engine: &cogwork_core::Engine,
+        queues: Option<Vec<String>>,
+        work: impl FnOnce(WorkOptions) -> F,
+    ) -> cogwork_core::Result<T>
+    where
+        F: Future<Output = cogwork_core::Result<T>>,
+    {
+        self.apply_config(engine).await?;
+        work(self.work_options(queues)).await
     }
 
     /// The first time an engine opened from a configuration file works (its handlers
