@@ -22,8 +22,11 @@ Gem::Specification.new do |spec|
   end
 
   spec.files = Dir.chdir(__dir__) do
-    Dir["lib/**/*.rb", "ext/cogwork/extconf.rb", *rust].select { |path| File.file?(path) }
+    Dir["lib/**/*.rb", "exe/*", "ext/cogwork/extconf.rb", *rust].select { |path| File.file?(path) }
   end
   spec.require_paths = ["lib"]
+  # `cogwork`: the core's command line, run by the native extension (exe/cogwork).
+  spec.bindir = "exe"
+  spec.executables = ["cogwork"]
   spec.extensions = ["ext/cogwork/extconf.rb"]
 end

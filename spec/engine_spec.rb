@@ -46,6 +46,20 @@ RSpec.describe Cogwork::Engine do
       expect(output["list"][5]).to be_a(Float)
     end
 
+    it "sends a Time or ActiveSupport::TimeWithZone as RFC 3339 in UTC, to the microsecond" do
+      require "active_support"
+      require "active_support/core_ext/time"
+      local = Time.new(2026, 11, 30, 13, 5, 7.25r, "+01:00")
+      zoned = Time.utc(2026, 1, 2, 3, 4, 5, 678_901.5r).in_time_zone("Asia/Tokyo")
+      expect(zoned).not_to be_an_instance_of(Time)
+      output = engine.run("echo", {at: local, zoned: zoned, list: [Time.at(0).utc, Time.at(-1, 500_000, :usec)]})
+      expect(output).to eq(
+        "at" => "2026-11-30T12:05:07.250000Z",
+        "zoned" => "2026-01-02T03:04:05.678901Z",
+        "list" => ["1970-01-01T00:00:00.000000Z", "1969-12-31T23:59:59.500000Z"]
+      )
+    end
+
     it "returns whole numbers as Integers, never as Floats" do
       input = {"int32" => 2**31 - 1, "safe" => 2**53 - 1, "negative" => -(2**40)}
       output = engine.run("echo", input)
@@ -63,8 +77,8 @@ RSpec.describe Cogwork::Engine do
     end
 
     it "raises TypeError naming the key path of an unsupported object" do
-      expect { engine.run("echo", {items: [1, 2, 3, {at: Time.now}]}) }
-        .to raise_error(TypeError, /^input\.items\[3\]\.at is of type Time, which a task cannot take; use a Hash/)
+      expect { engine.run("echo", {items: [1, 2, 3, {at: 1..2}]}) }
+        .to raise_error(TypeError, /^input\.items\[3\]\.at is of type Range, which a task cannot take; use a Hash, Array, String, Symbol, Integer, Float, Time/)
       expect { engine.run("echo", {"odd key" => [Object.new]}) }
         .to raise_error(TypeError, /^input\["odd key"\]\[0\] is of type Object/)
       expect { engine.run("echo", {list: [{1 => 2}]}) }

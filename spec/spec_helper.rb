@@ -61,15 +61,20 @@ RSpec.configure do |config|
   config.around { |example| Timeout.timeout(60) { example.run } }
 end
 
-# An engine with one real worker process whose job store is a fresh SQLite file, closed after
-# each example: `engine`.
-RSpec.shared_context "an engine on a SQLite file" do
+# A fresh SQLite file for each example, in a directory removed after it: `@database`, its URL.
+RSpec.shared_context "a SQLite database file" do
   around do |example|
     Dir.mktmpdir("cogwork-spec") do |dir|
       @database = "sqlite://#{dir}/cogwork.db"
       example.run
     end
   end
+end
+
+# An engine with one real worker process whose job store is a fresh SQLite file, closed after
+# each example: `engine`.
+RSpec.shared_context "an engine on a SQLite file" do
+  include_context "a SQLite database file"
 
   let(:engine) { Cogwork::Engine.new(tasks: CogworkSpec::TASKS, workers: 1, database: @database) }
 

@@ -66,6 +66,30 @@ RSpec.describe "Cogwork::Engine workflows" do
     expect(done.step("bottom").result).to eq("seen" => {"left" => {"n" => 2**64 + 1}, "right" => {"n" => 2**64 * 10}}, "input" => nil)
   end
 
+  it "runs a tree: each leaf gets its own branch's result, and 2**64 stays an exact Integer" do
+    engine.handler("root") { |step| {"n" => step.context.fetch("n")} }
+    engine.handler("branch") { |step| {"n" => parent_n(step) * (step.name == "left" ? 2 : 3)} }
+    engine.handler("leaf") { |step| {"n" => parent_n(step) + (step.name.end_with?("1") ? 1 : -1)} }
+    engine.define_workflow(template("tree", [
+      {name: "root", handler: "root"},
+      {name: "left", handler: "branch", depends_on: ["root"]},
+      {name: "right", handler: "branch", depends_on: ["root"]},
+      {name: "left1", handler: "leaf", depends_on: ["left"]},
+      {name: "left2", handler: "leaf", depends_on: ["left"]},
+      {name: "right1", handler: "leaf", depends_on: ["right"]},
+      {name: "right2", handler: "leaf", depends_on: ["right"]}
+    ]))
+    run = engine.start_workflow("spec/tree", context: {n: 2**64})
+    engine.drain(concurrency: 3)
+
+    done = engine.workflow(run.id)
+    expect(done.state).to eq("completed")
+    leaves = %w[left1 left2 right1 right2].to_h { |name| [name, done.step(name).result["n"]] }
+    expect(leaves).to eq("left1" => 2**65 + 1, "left2" => 2**65 - 1, "right1" => 3 * 2**64 + 1, "right2" => 3 * 2**64 - 1)
+    expect(leaves.values).to all(be_an(Integer))
+    expect(done.step("root").result).to eq("n" => 18_446_744_073_709_551_616)
+  end
+
   it "mixes a JavaScript step and a Ruby step" do
     engine.handler("describe") { |step| {"text" => "#{step.context["name"]}: #{step.results["product"]["product"]}"} }
     engine.define_workflow(template("mixed", [

@@ -1,19 +1,22 @@
 //! Ruby values ↔ `serde_json::Value`, walked directly: no JSON text crosses the boundary.
 //!
 //! Ruby → core accepts Hash (String or Symbol keys), Array, String, Symbol, Integer (any
-//! size), Float, true, false and nil, dispatching once on the object's type tag. Integers
+//! size), Float, true, false, nil, Time and ActiveSupport::TimeWithZone, dispatching once on
+//! the object's type tag. A time becomes an RFC 3339 string in UTC with microseconds
+//! (`2026-11-30T12:00:00.250000Z`), as Rails' JSON encoding writes one. Integers
 //! travel as exact decimal numbers, so a Bignum is never rounded through a Float. Anything
 //! else fails with the core's `ConversionError`, which names the key path
 //! (`input.items[3].at`); the path is assembled only on failure, while the error unwinds.
 //! Core → Ruby builds Hashes with String keys, as a parsed JSON document would.
 
+use chrono::{DateTime, SecondsFormat};
 use cogwork_core::{ConsoleLine, SchemaViolation};
 use cogwork_core::value::{self, check_depth, ConversionError, HostNumber, HostTypes, Problem, ProblemClass, Segment};
 use magnus::encoding::{EncodingCapable, RbEncoding};
 use magnus::r_hash::ForEach;
 use magnus::rb_sys::AsRawValue;
 use magnus::value::{LazyId, ReprValue};
-use magnus::{Error, Fixnum, Float, IntoValue, RArray, RHash, RString, Ruby, Symbol, TryConvert, Value};
+use magnus::{Error, Fixnum, Float, IntoValue, Module, RArray, RClass, RHash, RString, Ruby, Symbol, Time, TryConvert, Value};
 use rb_sys::ruby_value_type as T;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json};
@@ -25,7 +28,7 @@ static INTEGER: LazyId = LazyId::new("Integer");
 
 /// What Ruby can pass, for the remedy an error message suggests.
 const RUBY_TYPES: HostTypes = HostTypes {
-    values: "a Hash, Array, String, Symbol, Integer, Float, true, false or nil",
+    values: "a Hash, Array, String, Symbol, Integer, Float, Time, true, false or nil",
     keys: "a String or a Symbol",
 };
 
@@ -113,8 +116,36 @@ fn walk(ruby: &Ruby, value: Value, depth: usize) -> Result<Json, Failure> {
             check_depth(depth)?;
             Json::Object(object(ruby, RHash::from_value(value).expect("type checked"), depth)?)
         }
-        _ => return Err(Failure::new(Problem::Unsupported(value.class().inspect()))),
+        _ => match time_of(ruby, value)? {
+            Some(time) => Json::String(rfc3339(time)?),
+            None => return Err(Failure::new(Problem::Unsupported(value.class().inspect()))),
+        },
     })
+}
+
+/// A Time as RFC 3339 in UTC, to the microsecond.
+fn rfc3339(time: Time) -> Result<String, Failure> {
+    let spec = time.timespec()?;
+    // Whole microseconds: sub-microsecond digits would make equal times compare unequal.
+    let at = DateTime::from_timestamp(spec.tv_sec, (spec.tv_nsec / 1000 * 1000) as u32);
+    Ok(at.map_or_else(|| spec.tv_sec.to_string(), |at| at.to_rfc3339_opts(SecondsFormat::Micros, true)))
+}
+
+static UTC: LazyId = LazyId::new("utc");
+
+/// A Time, or the Time an ActiveSupport::TimeWithZone stands for (it wraps one without being
+/// one); None for anything else.
+fn time_of(ruby: &Ruby, value: Value) -> Result<Option<Time>, Error> {
+    if let Some(time) = Time::from_value(value) {
+        return Ok(Some(time));
+    }
+    // Looked up here rather than once: ActiveSupport may be loaded after cogwork.
+    let Ok(support) = ruby.class_object().const_get::<_, magnus::RModule>("ActiveSupport") else { return Ok(None) };
+    let Ok(zoned) = support.const_get::<_, RClass>("TimeWithZone") else { return Ok(None) };
+    if !value.is_kind_of(zoned) {
+        return Ok(None);
+    }
+    value.funcall(*UTC, ()).map(Some)
 }
 
 fn object(ruby: &Ruby, hash: RHash, depth: usize) -> Result<Map<String, Json>, Failure> {

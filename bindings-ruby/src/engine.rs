@@ -7,33 +7,45 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use cogwork_core::config::Config;
 use cogwork_core::value;
 use cogwork_core::{Error as CoreError, EngineOptions, HttpMock, RunOptions, WorkerCommand};
 use magnus::scan_args::get_kwargs;
 use magnus::value::{LazyId, ReprValue};
 use magnus::{function, method, Error, Module, Object, RHash, RModule, Ruby, Value};
 
-use crate::{convert, errors, events, jobs, nogvl, schedules, worker, workflows};
+use crate::{clock, convert, errors, events, jobs, nogvl, schedules, worker, workflows};
 
 #[magnus::wrap(class = "Cogwork::Native::Engine", free_immediately, size)]
 pub struct Engine {
     engine: cogwork_core::Engine,
+    /// The clock the job store reads: the system's, or a manual one tests move.
+    pub(crate) clock: clock::EngineClock,
     /// Set by `close`: the core refuses runs after it, but the job store would fail with a
     /// database error, so every call checks this first.
     closed: AtomicBool,
+    /// What the configuration file sets for working: its queues' concurrency, and the rate
+    /// limits and schedules applied when the engine first works (worker.rs).
+    pub(crate) config: Config,
+    /// Set once `config` was applied (or from the start, for `apply_config: false`): a
+    /// schedule removed afterwards stays removed.
+    pub(crate) configured: AtomicBool,
 }
 
 pub fn define(ruby: &Ruby, native: RModule) -> Result<(), Error> {
     let class = native.define_class("Engine", ruby.class_object())?;
-    class.define_singleton_method("open", function!(Engine::open, 2))?;
+    class.define_singleton_method("open", function!(Engine::open, 3))?;
     class.define_method("execute", method!(Engine::execute, 4))?;
     class.define_method("close", method!(Engine::close, 0))?;
     class.define_method("warnings", method!(Engine::warnings, 0))?;
+    class.define_method("check", method!(Engine::check, 0))?;
+    class.define_method("set_http_mocks", method!(Engine::set_http_mocks, 1))?;
     jobs::define(class)?;
     worker::define(ruby, native, class)?;
     workflows::define(class)?;
     events::define(ruby, native, class)?;
     schedules::define(class)?;
+    clock::define(class)?;
     Ok(())
 }
 
@@ -47,18 +59,25 @@ static RECYCLE_AFTER: LazyId = LazyId::new("recycle_after");
 static WATCH: LazyId = LazyId::new("watch");
 static FETCH_MAX_RESPONSE_BYTES: LazyId = LazyId::new("fetch_max_response_bytes");
 static CONSOLE_MAX_BYTES: LazyId = LazyId::new("console_max_bytes");
+static APPLY_CONFIG: LazyId = LazyId::new("apply_config");
 static DATABASE: LazyId = LazyId::new("database");
 static NODE: LazyId = LazyId::new("node");
 static LEASE: LazyId = LazyId::new("lease");
+static CLOCK: LazyId = LazyId::new("clock");
 
 impl Engine {
-    /// `open(options)`: loads the tasks and starts the workers. `worker_command` (an Array:
-    /// program, then arguments; nil to run JavaScript on threads of this process) and
-    /// `tasks` are required; the other keys override the core's defaults unless nil, except
-    /// that `memory_limit: nil` and `recycle_after: nil` mean no limit. `queue` holds the
-    /// job settings: `database` (a URL), `node`, `lease` (seconds), each optional.
-    fn open(ruby: &Ruby, options: RHash, queue: RHash) -> Result<Self, Error> {
+    /// `open(options, queue, config)`: loads the tasks and starts the workers. The base is
+    /// what the configuration file (`config`, a path, else ./cogwork.yml when present) and
+    /// the `COGWORK_*` variables set, through the core's `Config`; every option given and not
+    /// nil overrides it, except that `memory_limit: nil` and `recycle_after: nil` mean no
+    /// limit. `worker_command` is an Array (program, then arguments), or nil to run
+    /// JavaScript on threads of this process. `queue` holds the job settings: `database` (a
+    /// URL), `node`, `lease` (seconds), `clock` ("manual" for a clock that moves only when
+    /// `advance` says), `apply_config` (false leaves the file's rate limits and schedules
+    /// out of the database), each optional.
+    fn open(ruby: &Ruby, options: RHash, queue: RHash, config: Option<PathBuf>) -> Result<Self, Error> {
         type Optional = (
+            Option<Option<Vec<PathBuf>>>,
             Option<Option<usize>>,
             Option<Option<f64>>,
             Option<Option<Vec<String>>>,
@@ -68,20 +87,27 @@ impl Engine {
             Option<Option<usize>>,
             Option<Option<usize>>,
         );
-        let args = get_kwargs::<_, (Option<Vec<String>>, Vec<PathBuf>), Optional, ()>(
+        let args = get_kwargs::<_, (Option<Vec<String>>,), Optional, ()>(
             options,
-            &[*WORKER_COMMAND, *TASKS],
-            &[*WORKERS, *TIMEOUT, *FETCH_ALLOW, *MEMORY_LIMIT, *RECYCLE_AFTER, *WATCH, *FETCH_MAX_RESPONSE_BYTES, *CONSOLE_MAX_BYTES],
+            &[*WORKER_COMMAND],
+            &[*TASKS, *WORKERS, *TIMEOUT, *FETCH_ALLOW, *MEMORY_LIMIT, *RECYCLE_AFTER, *WATCH, *FETCH_MAX_RESPONSE_BYTES, *CONSOLE_MAX_BYTES],
         )?;
-        let (worker_command, tasks) = args.required;
-        let (workers, timeout, fetch_allow, memory_limit, recycle_after, watch, fetch_max_response_bytes, console_max_bytes) =
+        let (worker_command,) = args.required;
+        let (tasks, workers, timeout, fetch_allow, memory_limit, recycle_after, watch, fetch_max_response_bytes, console_max_bytes) =
             args.optional;
 
-        let mut options = EngineOptions::default().tasks(tasks).fetch_allow(fetch_allow.flatten().unwrap_or_default());
+        let config = Config::load(config.as_deref()).map_err(|e| errors::to_ruby(ruby, e))?;
+        let mut options = config.engine_options();
         options = match worker_command {
             Some(argv) => options.worker_command(command(ruby, argv)?),
             None => options.in_process(),
         };
+        if let Some(tasks) = tasks.flatten() {
+            options = options.tasks(tasks);
+        }
+        if let Some(fetch_allow) = fetch_allow.flatten() {
+            options = options.fetch_allow(fetch_allow);
+        }
         if let Some(workers) = workers.flatten() {
             options = options.workers(workers);
         }
@@ -104,8 +130,11 @@ impl Engine {
             options = options.console_max_bytes(bytes);
         }
 
-        let engine = wait(ruby, cogwork_core::Engine::open(queue_options(ruby, options, queue)?))?;
-        Ok(Engine { engine, closed: AtomicBool::new(false) })
+        let (options, clock, apply_config) = queue_options(ruby, options, &config, queue)?;
+        let engine = wait(ruby, cogwork_core::Engine::open(options))?;
+        // An engine told not to apply the file counts as having applied it.
+        let configured = AtomicBool::new(!apply_config);
+        Ok(Engine { engine, clock, closed: AtomicBool::new(false), config, configured })
     }
 
     /// `execute(task, input, timeout_seconds_or_nil, mocks_or_nil)` → `[output, console,
@@ -141,6 +170,20 @@ impl Engine {
         Ok(rb_self.engine(ruby)?.warnings())
     }
 
+    /// `set_http_mocks(mocks)`: what every JavaScript fetch of jobs and runs that bring no
+    /// mocks of their own is answered with, replacing what was set; nil or [] clears them.
+    fn set_http_mocks(ruby: &Ruby, rb_self: &Self, mocks: Value) -> Result<(), Error> {
+        let engine = rb_self.engine(ruby)?;
+        engine.set_http_mocks(http_mocks(ruby, mocks)?);
+        Ok(())
+    }
+
+    /// Raises `Cogwork::EngineClosedError` when the engine is closed or this is a fork: for
+    /// the Ruby methods that start threads before their first native call.
+    fn check(ruby: &Ruby, rb_self: &Self) -> Result<(), Error> {
+        rb_self.engine(ruby).map(|_| ())
+    }
+
     /// The core engine, unless it was closed or this is a forked child of the process that
     /// opened it.
     pub(crate) fn engine(&self, ruby: &Ruby) -> Result<&cogwork_core::Engine, Error> {
@@ -167,11 +210,14 @@ pub(crate) fn wait<T>(ruby: &Ruby, call: impl Future<Output = cogwork_core::Resu
     nogvl::block_on(call)?.map_err(|e| errors::to_ruby(ruby, e))
 }
 
-/// The job settings of `open`.
-fn queue_options(ruby: &Ruby, options: EngineOptions, queue: RHash) -> Result<EngineOptions, Error> {
-    let args = get_kwargs::<_, (), (Option<Option<String>>, Option<Option<String>>, Option<Option<f64>>), ()>(queue, &[], &[*DATABASE, *NODE, *LEASE])?;
-    let (database, node, lease) = args.optional;
-    let mut options = options;
+/// The job settings of `open`, over those of `config`, the clock the store reads, and
+/// whether to apply `config` when the engine first works.
+fn queue_options(ruby: &Ruby, options: EngineOptions, config: &Config, queue: RHash) -> Result<(EngineOptions, clock::EngineClock, bool), Error> {
+    type Optional = (Option<Option<String>>, Option<Option<String>>, Option<Option<f64>>, Option<Option<String>>, Option<Option<bool>>);
+    let args = get_kwargs::<_, (), Optional, ()>(queue, &[], &[*DATABASE, *NODE, *LEASE, *CLOCK, *APPLY_CONFIG])?;
+    let (database, node, lease, clock, apply_config) = args.optional;
+    let clock = clock::EngineClock::named(ruby, clock.flatten().as_deref())?;
+    let mut options = options.store_options(config.store_options().clock(clock.shared()));
     if let Some(database) = database.flatten() {
         options = options.database(database);
     }
@@ -181,7 +227,7 @@ fn queue_options(ruby: &Ruby, options: EngineOptions, queue: RHash) -> Result<En
     if let Some(lease) = lease.flatten() {
         options = options.lease(seconds(ruby, lease, "lease")?);
     }
-    Ok(options)
+    Ok((options, clock, apply_config.flatten().unwrap_or(true)))
 }
 
 /// Mocks arrive as a Hash, an Array of Hashes (`url`, `method`, `status`, `headers`,

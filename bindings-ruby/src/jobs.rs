@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use cogwork_core::{HandlerOptions, JobOptions, JobSpec};
 use cogwork_core::queue::{HostError, HostJob, HostResult};
 use cogwork_core::store::JobFilter;
-use cogwork_core::JobState;
+use cogwork_core::{JobRecord, JobState};
 use magnus::scan_args::get_kwargs;
 use magnus::value::{LazyId, ReprValue};
 use magnus::error::ErrorType;
@@ -45,10 +45,10 @@ static TARGET: LazyId = LazyId::new("target");
 static LIMIT: LazyId = LazyId::new("limit");
 
 impl Engine {
-    /// `enqueue_all([[target, input, options], ...])` → ids, in one transaction. Options are
-    /// the keywords of `Engine#enqueue`, with `run_at` as epoch seconds and `delay` and
-    /// `timeout` as seconds.
-    fn enqueue_all(ruby: &Ruby, rb_self: &Self, jobs: RArray) -> Result<Vec<i64>, Error> {
+    /// `enqueue_all([[target, input, options], ...])` → the jobs' records, in order, from one
+    /// transaction (no second query). Options are the keywords of `Engine#enqueue`, with
+    /// `run_at` as epoch seconds and `delay` and `timeout` as seconds.
+    fn enqueue_all(ruby: &Ruby, rb_self: &Self, jobs: RArray) -> Result<RArray, Error> {
         let mut specs = Vec::with_capacity(jobs.len());
         for (index, job) in jobs.into_iter().enumerate() {
             let (target, input, options): (String, Value, RHash) = magnus::TryConvert::try_convert(job)?;
@@ -56,7 +56,8 @@ impl Engine {
             specs.push(JobSpec { target, input, options: job_options(ruby, options)? });
         }
         let engine = rb_self.engine(ruby)?;
-        wait(ruby, engine.enqueue_all(specs))
+        let jobs = wait(ruby, engine.enqueue_returning(specs))?;
+        job_records(ruby, &jobs)
     }
 
     /// `job(id)` → the job's record (see records.rs).
@@ -66,7 +67,7 @@ impl Engine {
     }
 
     /// `jobs({state:, queue:, target:, limit:})` → records, newest first.
-    fn jobs(ruby: &Ruby, rb_self: &Self, filter: RHash) -> Result<Value, Error> {
+    fn jobs(ruby: &Ruby, rb_self: &Self, filter: RHash) -> Result<RArray, Error> {
         let args = get_kwargs::<_, (), (Option<Vec<String>>, Option<String>, Option<String>, Option<usize>), ()>(
             filter,
             &[],
@@ -76,11 +77,7 @@ impl Engine {
         let states = states.unwrap_or_default().iter().map(|state| job_state(ruby, state)).collect::<Result<_, _>>()?;
         let filter = JobFilter { states, queue, target, limit: limit.unwrap_or(JobFilter::default().limit), ..JobFilter::default() };
         let jobs = wait(ruby, rb_self.engine(ruby)?.jobs(&filter))?;
-        let array = ruby.ary_new_capa(jobs.len());
-        for job in &jobs {
-            array.push(records::job(ruby, job)?)?;
-        }
-        Ok(array.as_value())
+        job_records(ruby, &jobs)
     }
 
     fn cancel(ruby: &Ruby, rb_self: &Self, id: i64) -> Result<(), Error> {
@@ -146,6 +143,14 @@ impl Engine {
     }
 }
 
+fn job_records(ruby: &Ruby, jobs: &[JobRecord]) -> Result<RArray, Error> {
+    let array = ruby.ary_new_capa(jobs.len());
+    for job in jobs {
+        array.push(records::job(ruby, job)?)?;
+    }
+    Ok(array)
+}
+
 /// A conversion's exception as the failure of the attempt whose output it was.
 fn host_error(error: &Error) -> HostError {
     let (class, message) = match error.error_type() {
@@ -175,7 +180,7 @@ fn job_options(ruby: &Ruby, options: RHash) -> Result<JobOptions, Error> {
     type Optional = (
         Option<String>,
         Option<i32>,
-        Option<f64>,
+        Option<i64>,
         Option<f64>,
         Option<u32>,
         Option<f64>,
@@ -203,12 +208,13 @@ fn job_options(ruby: &Ruby, options: RHash) -> Result<JobOptions, Error> {
     })
 }
 
-/// Epoch seconds as a time; before 1970 is refused.
-fn epoch(ruby: &Ruby, at: f64) -> Result<SystemTime, Error> {
-    Duration::try_from_secs_f64(at)
+/// Microseconds since the epoch as a time (exact, where epoch seconds as a Float would round
+/// a microsecond away); before 1970 is refused.
+fn epoch(ruby: &Ruby, micros: i64) -> Result<SystemTime, Error> {
+    u64::try_from(micros)
         .ok()
-        .and_then(|since| UNIX_EPOCH.checked_add(since))
-        .ok_or_else(|| Error::new(ruby.exception_arg_error(), format!("run_at must be a time after 1970, not {at} epoch seconds")))
+        .and_then(|micros| UNIX_EPOCH.checked_add(Duration::from_micros(micros)))
+        .ok_or_else(|| Error::new(ruby.exception_arg_error(), format!("run_at must be a time after 1970, not {micros} µs since the epoch")))
 }
 
 fn job_state(ruby: &Ruby, name: &str) -> Result<JobState, Error> {

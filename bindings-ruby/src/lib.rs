@@ -3,6 +3,8 @@
 //! `Cogwork::Native` module; the public API, `Cogwork::Error` hierarchy included, is the
 //! idiomatic layer in gem/lib.
 
+mod cli;
+mod clock;
 mod convert;
 mod engine;
 mod errors;
@@ -29,6 +31,7 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
     // The deepest nesting a value may have, for callers that check before they call.
     native.const_set("MAX_DEPTH", cogwork_core::value::MAX_DEPTH)?;
     engine::define(ruby, native)?;
+    cli::define(ruby)?;
     Ok(())
 }
 

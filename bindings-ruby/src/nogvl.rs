@@ -20,6 +20,11 @@ use tokio::sync::Notify;
 /// Runs `future` to completion on the core runtime with the GVL released; an exception raised
 /// by an interrupt comes back as `Err`, and the future is dropped (cancelled) with it.
 pub fn block_on<F: Future>(future: F) -> Result<F::Output, Error> {
+    // An interrupt drops `future` on this thread, outside the runtime, and what it holds may
+    // need the runtime to let go (a pooled database connection goes back through a spawned
+    // task, and panics without one): the runtime's context stays entered until it is gone.
+    let runtime = cogwork_core::runtime::handle();
+    let _context = runtime.enter();
     let mut future = pin!(future);
     let wake = Notify::new();
     loop {

@@ -1,8 +1,11 @@
 //! Working the queue: `drain` (until nothing is due) and `start`, which returns a
-//! `Cogwork::Native::Worker` whose `stop` ends it gracefully. The core dispatcher claims the
-//! jobs; Ruby handler jobs go to the threads gem/lib/cogwork/handlers.rb owns, which pull
-//! them with `next_host_jobs`.
+//! `Cogwork::Native::Worker` whose `stop` ends it gracefully. An engine opened from a
+//! configuration file works as the file says: its queues, their concurrency and rate limits,
+//! its schedules. The core dispatcher claims the jobs; Ruby handler jobs go to the threads
+//! gem/lib/cogwork/handlers.rb owns, which pull them with `next_host_jobs`.
 
+use std::future::Future;
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
 use cogwork_core::queue::{WorkOptions, Worker as CoreWorker};
@@ -30,17 +33,58 @@ pub fn define(ruby: &Ruby, native: RModule, engine: RClass) -> Result<(), Error>
 }
 
 impl Engine {
-    /// `drain(queues)`: runs what is due in `queues` until none is due and none is running,
-    /// with the GVL released (Ruby handler threads run meanwhile); returns the progress.
-    fn drain(ruby: &Ruby, rb_self: &Self, queues: Vec<String>) -> Result<Value, Error> {
-        let progress = wait(ruby, rb_self.engine(ruby)?.drain(work_options(queues)))?;
+    /// `drain(queues_or_nil)`: runs what is due in `queues` (nil: the configuration's) until
+    /// none is due and none is running, with the GVL released (Ruby handler threads run
+    /// meanwhile); returns the progress.
+    fn drain(ruby: &Ruby, rb_self: &Self, queues: Option<Vec<String>>) -> Result<Value, Error> {
+        let engine = rb_self.engine(ruby)?;
+        let progress = wait(ruby, rb_self.work(engine, queues, |options| engine.drain(options)))?;
         records::progress(ruby, &progress)
     }
 
-    /// `start(queues)`: a dispatcher working in the background until its `stop`.
-    fn start(ruby: &Ruby, rb_self: &Self, queues: Vec<String>) -> Result<Worker, Error> {
-        let worker = wait(ruby, rb_self.engine(ruby)?.start(work_options(queues)))?;
+    /// `start(queues_or_nil)`: a dispatcher working in the background until its `stop`.
+    fn start(ruby: &Ruby, rb_self: &Self, queues: Option<Vec<String>>) -> Result<Worker, Error> {
+        let engine = rb_self.engine(ruby)?;
+        let worker = wait(ruby, rb_self.work(engine, queues, |options| engine.start(options)))?;
         Ok(Worker { worker: Mutex::new(Some(worker)), pid: std::process::id() })
+    }
+
+    /// Applies the configuration if due, then calls `work` (a drain or a start) with the
+    /// configuration's work options for `queues`.
+    async fn work<T, F>(
+        &self,
+        engine: &cogwork_core::Engine,
+        queues: Option<Vec<String>>,
+        work: impl FnOnce(WorkOptions) -> F,
+    ) -> cogwork_core::Result<T>
+    where
+        F: Future<Output = cogwork_core::Result<T>>,
+    {
+        self.apply_config(engine).await?;
+        work(self.work_options(queues)).await
+    }
+
+    /// The first time an engine opened from a configuration file works (its handlers
+    /// registered by then, so schedules may target them), records the file's queue rate
+    /// limits and adds its schedules, as `cogwork work` does. Applying twice (two threads
+    /// starting at once) changes nothing.
+    async fn apply_config(&self, engine: &cogwork_core::Engine) -> cogwork_core::Result<()> {
+        if self.config.file.is_none() || self.configured.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        engine.apply_config(&self.config).await?;
+        self.configured.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// The configuration's work options (its queues' concurrency; "default" and its queues
+    /// unless `queues` are given).
+    fn work_options(&self, queues: Option<Vec<String>>) -> WorkOptions {
+        let mut options = self.config.work_options();
+        if let Some(queues) = queues {
+            options.queues = queues;
+        }
+        options
     }
 }
 
@@ -57,8 +101,4 @@ impl Worker {
         let progress = wait(ruby, worker.stop())?;
         records::progress(ruby, &progress).map(Some)
     }
-}
-
-fn work_options(queues: Vec<String>) -> WorkOptions {
-    WorkOptions { queues, ..WorkOptions::default() }
 }

@@ -11,10 +11,13 @@ require_relative "cogwork/version"
 require_relative "cogwork/errors"
 require_relative "cogwork/execution"
 require_relative "cogwork/console"
+require_relative "cogwork/configuration"
 require_relative "cogwork/records"
 require_relative "cogwork/events"
+require_relative "cogwork/event_log"
 # The native extension: Cogwork::Native. Found on the load path: RubyGems installs it in
 # the gem's extension directory, `rake compile` in lib/.
 require "cogwork/cogwork"
+require_relative "cogwork/arguments"
 require_relative "cogwork/handlers"
 require_relative "cogwork/engine"

@@ -10,6 +10,8 @@ module Cogwork
     BATCH = 16
     # Seconds a thread waits for jobs before it checks whether to stop.
     WAIT = 0.1
+    # The failure of the job whose handler's thread was killed.
+    KILLED = ["Thread#kill", "the thread running this job's handler was killed"].freeze
 
     def initialize(native, handlers, concurrency)
       raise ArgumentError, "concurrency must be a positive Integer, not #{concurrency.inspect}" unless concurrency.is_a?(Integer) && concurrency.positive?
@@ -17,30 +19,53 @@ module Cogwork
       @native = native
       @handlers = handlers
       @stopping = false
-      @threads = Array.new(concurrency) do |n|
-        Thread.new { serve }.tap { |thread| thread.name = "cogwork-handler-#{n}" }
-      end
+      @lock = Mutex.new
+      @threads = Array.new(concurrency) { |n| spawn(n) }
     end
 
     # Ends the threads once they finished what they hold.
     def stop
       @stopping = true
       @native.wake_host_threads
-      @threads.each(&:join)
+      # A thread killed meanwhile may have started its replacement: join until none is left.
+      until (alive = @lock.synchronize { @threads.select(&:alive?) }).empty?
+        alive.each(&:join)
+      end
     end
 
     private
 
-    def serve
+    def spawn(n, held = [])
+      Thread.new { serve(n, held) }.tap { |thread| thread.name = "cogwork-handler-#{n}" }
+    end
+
+    # +held+: jobs a killed thread had taken but not started, which this one runs first.
+    def serve(n, held)
+      left = []
+      run_batch(held, left) unless held.empty?
       until @stopping
         batch = @native.next_host_jobs(BATCH, WAIT)
-        next if batch.empty?
-
-        completed = []
-        failed = []
-        batch.each { |job| run(job, completed, failed) }
-        @native.report_host_results(completed, failed)
+        run_batch(batch, left) unless batch.empty?
       end
+    ensure
+      # Only a kill (Thread#kill, or a handler's Thread.current.kill/exit) ends the loop early
+      # without an exception: a new thread takes over, with the jobs this one had not started.
+      @lock.synchronize { @threads << spawn(n, left) } unless @stopping || $!
+    end
+
+    # Runs the jobs of +batch+ in order and reports their results in one call. When the
+    # thread is killed meanwhile, the job that was running fails and the ones after it go
+    # to +left+ for the next thread (or fail too, when stopping).
+    def run_batch(batch, left)
+      completed = []
+      failed = []
+      batch.each { |job| run(job, completed, failed) }
+    ensure
+      unreported = batch.drop(completed.size + failed.size)
+      killed = @stopping ? unreported : unreported.take(1)
+      killed.each { |id, attempt, *| failed << [id, attempt, *KILLED, nil] }
+      left.concat(unreported - killed)
+      @native.report_host_results(completed, failed)
     end
 
     def run(job, completed, failed)

@@ -115,7 +115,10 @@ module Cogwork
       )
     end
 
-    # The step called +name+ (a String or Symbol); raises KeyError naming the steps there are.
+    # The step called +name+.
+    # @param name [String, Symbol]
+    # @return [StepRecord]
+    # @raise [KeyError] naming the steps there are
     def step(name)
       steps.find { |step| step.name == name.to_s } ||
         raise(KeyError, "workflow run #{id} has no step `#{name}`; its steps are #{steps.map(&:name).join(", ")}")
