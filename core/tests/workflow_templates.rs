@@ -128,11 +128,11 @@ fn an_unknown_key_is_refused_with_its_path_and_step() {
 fn a_context_that_fails_the_context_schema_names_the_file_and_path() {
     let templates = Templates::load(&[examples()]).unwrap();
     let linear = templates.lookup("linear_workflow/mathematical_sequence").unwrap();
-    linear.validate_context(&json!({"number": 3})).unwrap();
-    let message = linear.validate_context(&json!({"number": "three"})).unwrap_err().to_string();
-    assert!(message.contains("linear.yaml") && message.contains("context.number"), "{message}");
+    linear.validate_context(&json!({"even_number": 6})).unwrap();
+    let message = linear.validate_context(&json!({"even_number": "six"})).unwrap_err().to_string();
+    assert!(message.contains("linear.yaml") && message.contains("context.even_number"), "{message}");
     let message = linear.validate_context(&json!({})).unwrap_err().to_string();
-    assert!(message.contains("context: ") && message.contains("number"), "{message}");
+    assert!(message.contains("context: ") && message.contains("even_number"), "{message}");
     // Without a context_schema every context passes.
     let open = Template::from_value(json!({"namespace": "shop", "name": "open", "version": "1.0.0", "steps": [{"name": "a", "handler": "h"}]}), "open").unwrap();
     open.validate_context(&json!("anything")).unwrap();
