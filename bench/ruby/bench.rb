@@ -9,6 +9,8 @@
 #   ruby bench.rb enqueue_single N DATABASE       # engine.enqueue, one job per call
 #   ruby bench.rb enqueue_bulk N BATCH DATABASE   # engine.enqueue_all, BATCH jobs per call
 #   ruby bench.rb drain N CONCURRENCY DATABASE    # N jobs enqueued first, then engine.drain
+#   ruby bench.rb convert N PROBE                  # the gem's conversion of a 10-key nested Hash,
+#                                                  # in and out (PROBE: bench/ruby/convert's .so)
 require "cogwork"
 require "json"
 
@@ -65,6 +67,17 @@ when "drain"
 
     report(database, concurrency: concurrency, seconds: seconds.round(4), rate: (N / seconds).round(1))
   end
+when "convert"
+  require ARGV.fetch(2)
+  # The payload bench/python converts: ten keys, one nested Hash, one Array.
+  small = {"id" => 42, "name" => "addition", "ok" => true, "ratio" => 0.75, "count" => 3, "tags" => %w[a b],
+           "price" => 19.99, "user" => {"id" => 7, "name" => "Ada", "score" => 98.5}, "attempt" => 1, "note" => nil}
+  raise "the round trip changed the Hash" unless CogworkConvertBench.round_trip(small) == small
+
+  # µs per call: the median of 9 runs of N calls.
+  per_call = ->(name) { Array.new(9) { timed { N.times { CogworkConvertBench.public_send(name, small) } } / N * 1e6 }.sort[4] }
+  into, round_trip = per_call.(:into_core), per_call.(:round_trip)
+  puts JSON.generate(ruby: RUBY_VERSION, mode: MODE, n: N, in_us: into.round(3), round_trip_us: round_trip.round(3))
 else
-  abort "usage: bench.rb enqueue_single N DATABASE | enqueue_bulk N BATCH DATABASE | drain N CONCURRENCY DATABASE"
+  abort "usage: bench.rb enqueue_single N DATABASE | enqueue_bulk N BATCH DATABASE | drain N CONCURRENCY DATABASE | convert N PROBE"
 end

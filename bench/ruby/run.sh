@@ -2,7 +2,8 @@
 # The Ruby figures of issue 13, cogwork beside Sidekiq in the same run with the same Ruby
 # flags (RUBYOPT, e.g. RUBYOPT=--yjit): single enqueue, bulk enqueue (batches of 1,000) and
 # a drain of no-op Ruby-handler jobs with concurrency 10 — cogwork on a SQLite file and on a
-# throwaway PostgreSQL, Sidekiq on a throwaway Redis. One JSON line per figure; ROUNDS
+# throwaway PostgreSQL, Sidekiq on a throwaway Redis — and the gem's conversion of a 10-key
+# nested Hash in and out (bench/ruby/convert, built here: the gem's convert.rs alone). One JSON line per figure; ROUNDS
 # rounds (default 3). Figures: bench/README.md, "Ruby".
 #
 #   COGWORK_PROFILE=release make ruby-install && bench/ruby/run.sh
@@ -32,6 +33,12 @@ if ((${#missing[@]})); then
 fi
 ruby -e 'require "cogwork"' || { echo "bench/ruby: install the gem first: COGWORK_PROFILE=release make ruby-install" >&2; exit 1; }
 
+# The conversion probe, on the same target dir and profile as the release gem.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+cargo build --quiet --release --manifest-path "$HERE/convert/Cargo.toml"
+PROBE="$(mktemp -d)/cogwork_convert_bench.so"
+cp "$CARGO_TARGET_DIR/release/libcogwork_convert_bench.so" "$PROBE"
+
 DIR="$(mktemp -d)"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 as_server() { if [[ $(id -u) -eq 0 ]]; then setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; else "$@"; fi; }
@@ -41,7 +48,7 @@ REDIS_PORT="$(free_port)"
 stop() {
   [[ -f "$DIR/redis.pid" ]] && kill "$(cat "$DIR/redis.pid")" 2>/dev/null
   [[ -f "$DIR/pg/data/postmaster.pid" ]] && as_server "$PG_BIN/pg_ctl" -D "$DIR/pg/data" -m immediate stop >/dev/null 2>&1
-  rm -rf "$DIR"
+  rm -rf "$DIR" "$(dirname "$PROBE")"
 }
 trap stop EXIT
 
@@ -68,6 +75,7 @@ sidekiq() { REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" SIDEKIQ_LOG="$DIR/sideki
 echo "ruby $(ruby -e 'print RUBY_VERSION') RUBYOPT='${RUBYOPT:-}' — $(date -u '+%Y-%m-%d %H:%M UTC') — $(nproc) CPUs"
 for round in $(seq "$ROUNDS"); do
   echo "round $round (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  cogwork convert 20000 "$PROBE"
   cogwork enqueue_single "$SINGLE" "$(sqlite)"
   cogwork enqueue_single "$SINGLE" "$(postgres)"
   sidekiq push_single "$SINGLE"
